@@ -75,8 +75,17 @@ export interface ReadStreamOptions {
 /** What a subscription delivers: batches of events in position order, and a marker once caught up. */
 export type SubscriptionMessage =
   | { type: 'events'; events: RecordedEvent[] }
-  /** Emitted once, when the subscription has delivered everything that existed when it started, then live. */
-  | { type: 'caughtUp'; position: bigint | null };
+  /**
+   * The subscription has delivered everything that existed when it (re)started and is now
+   * live. Emitted once per start, and again after each reconnection.
+   */
+  | { type: 'caughtUp'; position: bigint | null }
+  /**
+   * The adapter lost its feed (server unreachable) and is reconnecting with backoff from the
+   * last delivered position. Nothing is lost or delivered twice by the adapter; consumers
+   * should report themselves not ready until the next `caughtUp`.
+   */
+  | { type: 'disconnected'; error: Error };
 
 export interface SubscribeOptions {
   /**
