@@ -1,0 +1,25 @@
+import type { Database } from 'better-sqlite3';
+import type { RecordedEvent } from '../src/eventstore/port';
+
+/** Applies events to one read model. Runs inside the runner's transaction. */
+export interface ProjectionHandler {
+  /**
+   * Apply one event. Must be idempotent: the runner skips events at or below the
+   * checkpoint, but a handler must still give the same rows if it sees an event twice.
+   */
+  apply(event: RecordedEvent): void;
+}
+
+/** One read model: its tables, the events it reads, and how it applies them. */
+export interface Projection {
+  readonly name: string;
+  /** Bump when the tables or the handler change: the runner then rebuilds this read model from the log. */
+  readonly version: number;
+  readonly eventTypes: readonly string[];
+  /** Create the read model's tables if missing. */
+  migrate(db: Database): void;
+  /** Drop the read model's tables. */
+  drop(db: Database): void;
+  /** Prepare statements once per database connection. */
+  handler(db: Database): ProjectionHandler;
+}

@@ -1,0 +1,46 @@
+import type { EventStore } from '../src/eventstore/port';
+import type { ReadModelDatabase } from './database';
+import type { Projection } from './projection';
+import { ProjectionRunner, resetProjections, type ProjectionRunnerLogger } from './runner';
+
+export interface RebuildResult {
+  events: number;
+  position: bigint | null;
+  seconds: number;
+}
+
+/**
+ * Drops every read model and replays the whole log into it, in one transaction: readers
+ * (including running gateways) keep seeing the old rows until the new ones are complete,
+ * and a failed rebuild leaves the old ones in place.
+ */
+export async function rebuildReadModels(
+  store: EventStore,
+  db: ReadModelDatabase,
+  projections: readonly Projection[],
+  logger?: ProjectionRunnerLogger,
+): Promise<RebuildResult> {
+  const started = process.hrtime.bigint();
+  let events = 0;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    resetProjections(db, projections);
+    const runner = new ProjectionRunner(store, db, projections, logger);
+    runner.onEvents((batch) => {
+      events += batch.length;
+    });
+    runner.start();
+    try {
+      while (!(await runner.waitUntilCaughtUp(60_000))) {
+        logger?.info({ events }, 'rebuilding read models');
+      }
+    } finally {
+      await runner.stop();
+    }
+    db.exec('COMMIT');
+    return { events, position: runner.appliedPosition, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}

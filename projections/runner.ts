@@ -1,0 +1,267 @@
+import type { Statement } from 'better-sqlite3';
+import { formatPosition, parsePosition, type EventStore, type EventSubscription, type RecordedEvent } from '../src/eventstore/port';
+import type { ReadModelDatabase } from './database';
+import type { Projection, ProjectionHandler } from './projection';
+
+export interface ProjectionRunnerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Called after a batch is committed to the read models, in log order. Must not throw. */
+export type EventListener = (events: readonly RecordedEvent[]) => void;
+
+interface Waiter {
+  position: bigint;
+  resolve: (reached: boolean) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface Bound {
+  projection: Projection;
+  handler: ProjectionHandler;
+  types: ReadonlySet<string>;
+}
+
+const SQLITE_BUSY_RETRY_MS = 50;
+
+/**
+ * Feeds every projection from the event store. One subscription per process, from the
+ * lowest checkpoint; each batch is applied to all projections and their checkpoints in one
+ * transaction, then handed to live listeners (read-your-writes waiters, subscriptions).
+ */
+export class ProjectionRunner {
+  private readonly bound: Bound[];
+  private readonly readCheckpoint: Statement<[string], { position: string | null }>;
+  private readonly writeCheckpoint: Statement<[string | null, number, string]>;
+  private readonly listeners = new Set<EventListener>();
+  private readonly waiters = new Set<Waiter>();
+  private subscription: EventSubscription | null = null;
+  private loop: Promise<void> | null = null;
+  private stopped = false;
+  private caughtUp = false;
+  private applied: bigint | null = null;
+  private lastCaughtUpAt: number | null = null;
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: ReadModelDatabase,
+    projections: readonly Projection[],
+    private readonly logger?: ProjectionRunnerLogger,
+  ) {
+    prepareProjections(db, projections, logger);
+    this.bound = projections.map((projection) => ({
+      projection,
+      handler: projection.handler(db),
+      types: new Set(projection.eventTypes),
+    }));
+    this.readCheckpoint = db.prepare('SELECT position FROM projection_checkpoints WHERE projection = ?');
+    this.writeCheckpoint = db.prepare('UPDATE projection_checkpoints SET position = ?, version = ? WHERE projection = ?');
+  }
+
+  /** True once the feed has caught up with the log and is live. */
+  get isCaughtUp(): boolean {
+    return this.caughtUp && this.failure === null;
+  }
+
+  /** Highest log position applied to every read model by this process, or null before any. */
+  get appliedPosition(): bigint | null {
+    return this.applied;
+  }
+
+  /** Seconds since the runner was last caught up; 0 while it is. */
+  lagSeconds(now = Date.now()): number {
+    if (this.isCaughtUp) return 0;
+    return this.lastCaughtUpAt === null ? Number.POSITIVE_INFINITY : (now - this.lastCaughtUpAt) / 1000;
+  }
+
+  start(): void {
+    if (this.loop) throw new Error('The projection runner is already running');
+    const from = this.lowestCheckpoint();
+    this.applied = from;
+    this.subscription = this.store.subscribe({ fromPosition: from });
+    this.loop = this.consume(this.subscription).catch((error: Error) => {
+      this.failure = error;
+      this.logger?.error({ err: error }, 'projection feed failed');
+      this.settleAllWaiters(false);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.subscription?.close();
+    await this.loop;
+    this.settleAllWaiters(false);
+  }
+
+  /**
+   * Resolves true once the runner is caught up with the log, false if it is not within
+   * `timeoutMs` or the runner was stopped; rejects if the feed failed.
+   */
+  async waitUntilCaughtUp(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.isCaughtUp && !this.stopped && this.failure === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (this.failure) throw this.failure;
+    return this.isCaughtUp;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Resolves true once every read model holds the event at `position` (read-your-writes),
+   * false if that did not happen within `timeoutMs`.
+   */
+  waitForPosition(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.applied !== null && this.applied >= position) return Promise.resolve(true);
+    if (this.stopped || this.failure) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        position,
+        resolve,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          resolve(false);
+        }, timeoutMs),
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Registers a listener for committed batches; returns a function that removes it. */
+  onEvents(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private async consume(subscription: EventSubscription): Promise<void> {
+    for await (const message of subscription) {
+      if (this.stopped) break;
+      switch (message.type) {
+        case 'events':
+          await this.applyBatch(message.events);
+          break;
+        case 'caughtUp':
+          if (!this.caughtUp) this.logger?.info({ position: this.applied?.toString() ?? null }, 'projections caught up');
+          this.caughtUp = true;
+          this.lastCaughtUpAt = Date.now();
+          break;
+        case 'disconnected':
+          if (this.caughtUp) this.lastCaughtUpAt = Date.now();
+          this.caughtUp = false;
+          this.logger?.warn({ err: message.error }, 'event feed disconnected; reconnecting');
+          break;
+      }
+    }
+  }
+
+  private async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    for (;;) {
+      try {
+        this.applyInTransaction(events);
+        break;
+      } catch (error) {
+        // Another process holding the shared read-model database (for example a rebuild)
+        // can keep it locked past busy_timeout; the batch is simply tried again.
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || this.stopped) throw error;
+        this.logger?.warn({}, 'read-model database busy; retrying batch');
+        await new Promise((resolve) => setTimeout(resolve, SQLITE_BUSY_RETRY_MS));
+      }
+    }
+    const last = events[events.length - 1].position;
+    if (this.applied === null || last > this.applied) this.applied = last;
+    for (const waiter of this.waiters) {
+      if (waiter.position <= last) {
+        clearTimeout(waiter.timer);
+        this.waiters.delete(waiter);
+        waiter.resolve(true);
+      }
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (error) {
+        this.logger?.error({ err: error }, 'event listener failed');
+      }
+    }
+  }
+
+  private readonly applyInTransaction = (events: readonly RecordedEvent[]) =>
+    this.db.transaction(() => {
+      const last = events[events.length - 1].position;
+      for (const { projection, handler, types } of this.bound) {
+        const row = this.readCheckpoint.get(projection.name);
+        const checkpoint = row?.position == null ? null : parsePosition(row.position);
+        if (checkpoint !== null && checkpoint >= last) continue;
+        for (const event of events) {
+          if (checkpoint !== null && event.position <= checkpoint) continue;
+          if (types.has(event.type)) handler.apply(event);
+        }
+        this.writeCheckpoint.run(formatPosition(last), projection.version, projection.name);
+      }
+    }).immediate();
+
+  private lowestCheckpoint(): bigint | null {
+    let lowest: bigint | undefined;
+    for (const { projection } of this.bound) {
+      const row = this.readCheckpoint.get(projection.name);
+      const position = row?.position == null ? null : parsePosition(row.position);
+      if (position === null) return null;
+      if (lowest === undefined || position < lowest) lowest = position;
+    }
+    return lowest ?? null;
+  }
+
+  private settleAllWaiters(reached: boolean): void {
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(reached);
+    }
+    this.waiters.clear();
+  }
+}
+
+/**
+ * Creates missing tables and checkpoint rows. A projection whose stored version differs
+ * from its code is dropped and replayed from the start of the log.
+ */
+export function prepareProjections(
+  db: ReadModelDatabase,
+  projections: readonly Projection[],
+  logger?: ProjectionRunnerLogger,
+): void {
+  const read = db.prepare<[string], { version: number }>('SELECT version FROM projection_checkpoints WHERE projection = ?');
+  db.transaction(() => {
+    for (const projection of projections) {
+      const row = read.get(projection.name);
+      if (row && row.version !== projection.version) {
+        logger?.info({ projection: projection.name, from: row.version, to: projection.version }, 'projection version changed; rebuilding it');
+        projection.drop(db);
+        db.prepare('DELETE FROM projection_checkpoints WHERE projection = ?').run(projection.name);
+      }
+      projection.migrate(db);
+      db.prepare('INSERT OR IGNORE INTO projection_checkpoints (projection, position, version) VALUES (?, NULL, ?)').run(
+        projection.name,
+        projection.version,
+      );
+    }
+  }).immediate();
+}
+
+/** Drops every read model and resets its checkpoint, inside the caller's transaction. */
+export function resetProjections(db: ReadModelDatabase, projections: readonly Projection[]): void {
+  for (const projection of projections) {
+    projection.drop(db);
+    projection.migrate(db);
+    db.prepare(
+      'INSERT INTO projection_checkpoints (projection, position, version) VALUES (?, NULL, ?) ' +
+        'ON CONFLICT (projection) DO UPDATE SET position = NULL, version = excluded.version',
+    ).run(projection.name, projection.version);
+  }
+}

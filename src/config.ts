@@ -1,0 +1,76 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYLEDGER_DATA_DIR: z.string().min(1).default('./data'),
+  EVENTSTORE_CONNECTION_STRING: z
+    .string()
+    .regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\//, 'must start with esdb:// or esdb+discover://')
+    .optional(),
+  KEYLEDGER_MASTER_KEY: z.string().min(1).optional(),
+  KEYLEDGER_BOOTSTRAP_TOKEN: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+  KEYLEDGER_SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
+  KEYLEDGER_BODY_LIMIT: z.string().regex(/^\d+(kb|mb|b)?$/i).default('256kb'),
+  KEYLEDGER_READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+  KEYLEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  KEYLEDGER_INTROSPECTION: z.enum(['true', 'false']).optional(),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  production: boolean;
+  logLevel: string;
+  dataDir: string;
+  eventStoreConnectionString: string | null;
+  masterKey: string | null;
+  bootstrapToken: string | null;
+  sqliteSynchronous: 'NORMAL' | 'FULL';
+  bodyLimit: string;
+  readYourWritesTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  introspection: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and checks configuration from environment variables; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const values = parsed.data;
+  const production = values.NODE_ENV === 'production';
+  if (values.EVENTSTORE_CONNECTION_STRING && !values.KEYLEDGER_MASTER_KEY) {
+    throw new ConfigError(
+      'KEYLEDGER_MASTER_KEY is required when EVENTSTORE_CONNECTION_STRING is set: every replica must share it ' +
+        '(generate one with: openssl rand -base64 32)',
+    );
+  }
+  if (production && !values.KEYLEDGER_MASTER_KEY) {
+    throw new ConfigError('KEYLEDGER_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
+  }
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    production,
+    logLevel: values.LOG_LEVEL,
+    dataDir: resolve(values.KEYLEDGER_DATA_DIR),
+    eventStoreConnectionString: values.EVENTSTORE_CONNECTION_STRING ?? null,
+    masterKey: values.KEYLEDGER_MASTER_KEY ?? null,
+    bootstrapToken: values.KEYLEDGER_BOOTSTRAP_TOKEN ?? null,
+    sqliteSynchronous: values.KEYLEDGER_SQLITE_SYNCHRONOUS,
+    bodyLimit: values.KEYLEDGER_BODY_LIMIT,
+    readYourWritesTimeoutMs: values.KEYLEDGER_READ_YOUR_WRITES_TIMEOUT_MS,
+    shutdownTimeoutMs: values.KEYLEDGER_SHUTDOWN_TIMEOUT_MS,
+    introspection: values.KEYLEDGER_INTROSPECTION ? values.KEYLEDGER_INTROSPECTION === 'true' : !production,
+  };
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { allProjections, openReadModelDatabase, ProjectionRunner, type ReadModelDatabase } from '../projections';
+import { TokenQueries } from '../projections/tokens';
+import { systemClock, type Clock } from './app/clock';
+import { EventWriter } from './app/event-writer';
+import type { RequestContext } from './app/request-context';
+import { TokenService } from './app/tokens/token-service';
+import type { Config } from './config';
+import { KeyRing, loadOrCreateMasterKeyFile, parseMasterKey } from './crypto/keyring';
+import { SecretHasher } from './crypto/secret-hash';
+import { openEventStore } from './eventstore';
+import type { EventStore } from './eventstore/port';
+import { formatGraphQLError } from './graphql/errors';
+import { offlineLandingPage } from './graphql/landing-page';
+import { buildGatewaySchema } from './graphql/schema';
+import { createHttpApp } from './http/app';
+import { GatewayMetrics } from './http/metrics';
+import { createLogger, type Logger } from './logger';
+
+export interface GatewayOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly store: EventStore;
+  readonly runner: ProjectionRunner;
+  readonly tokens: TokenService;
+  /** Stops accepting requests, drains in-flight ones, then closes the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Key material: the configured master key, or in development one generated into the data directory. */
+export function loadKeyRing(config: Config, logger: Logger): KeyRing {
+  if (config.masterKey) return new KeyRing(parseMasterKey(config.masterKey));
+  const path = join(config.dataDir, 'master.key');
+  const { key, created } = loadOrCreateMasterKeyFile(path);
+  if (created) {
+    logger.warn({ path }, 'generated a development master key; set KEYLEDGER_MASTER_KEY in production and for replicas');
+  }
+  return new KeyRing(key);
+}
+
+/** The parts every entry point (server, CLI) needs: store, read models, services. */
+export interface Core {
+  store: EventStore;
+  readModels: ReadModelDatabase;
+  runner: ProjectionRunner;
+  tokens: TokenService;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export async function openCore(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Core> {
+  const keys = loadKeyRing(config, logger);
+  const store = await openEventStore(config, logger);
+  const readModels = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
+  const runner = new ProjectionRunner(store, readModels, allProjections, logger);
+  const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
+  const tokens = new TokenService(writer, new TokenQueries(readModels), new SecretHasher(keys.lookupPepper), clock);
+  let closed: Promise<void> | null = null;
+  return {
+    store,
+    readModels,
+    runner,
+    tokens,
+    clock,
+    close() {
+      closed ??= (async () => {
+        await runner.stop();
+        await store.close();
+        readModels.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const core = await openCore(config, logger, options.clock);
+  const { runner, tokens } = core;
+  const metrics = new GatewayMetrics(runner);
+
+  let startupDone = false;
+  const startup = (async () => {
+    runner.start();
+    while (!(await runner.waitUntilCaughtUp(60_000))) {
+      if (runner.isStopped) return;
+      logger.info({ position: runner.appliedPosition?.toString() ?? null }, 'catching up with the event log');
+    }
+    if (config.bootstrapToken) {
+      const outcome = await tokens.ensureBootstrapToken(config.bootstrapToken, { requestId: `bootstrap-${randomUUID()}` });
+      if (outcome === 'created') logger.info({}, 'created the root token from KEYLEDGER_BOOTSTRAP_TOKEN');
+      if (outcome === 'exists-different') {
+        logger.warn({}, 'a bootstrap root token already exists with another secret; KEYLEDGER_BOOTSTRAP_TOKEN was ignored');
+      }
+    }
+    startupDone = true;
+  })();
+  startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
+
+  const httpServer: Server = createServer();
+  const schema = await buildGatewaySchema({ tokens, clock: core.clock });
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation')),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), offlineLandingPage(), metrics.apolloPlugin()],
+  });
+  await apollo.start();
+
+  const isReady = () => startupDone && runner.isCaughtUp;
+  const app = createHttpApp({
+    apollo,
+    metrics,
+    logger,
+    bodyLimit: config.bodyLimit,
+    authenticate: (bearer) => tokens.authenticate(bearer),
+    isReady,
+    async whenReady(timeoutMs) {
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+      await Promise.race([startup.catch(() => undefined), timeout]);
+      return isReady();
+    },
+  });
+  httpServer.on('request', app);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url: `${url}/graphql`, store: core.store.name }, 'keyledger listening');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    store: core.store,
+    runner,
+    tokens,
+    stop() {
+      stopping ??= (async () => {
+        // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.
+        await apollo.stop();
+        await startup.catch(() => undefined);
+        await core.close();
+        logger.info({}, 'keyledger stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { Clock } from '../../app/clock';
+import type { TokenService } from '../../app/tokens/token-service';
+import { tokenStatus, type TokenRecord } from '../../../projections/tokens';
+import type { GraphQLContext } from '../context';
+import { decodeCursor, encodeCursor, pageSize } from '../pagination';
+import {
+  ApiToken,
+  ApiTokenConnection,
+  IssuedToken,
+  IssueTokenInput,
+  RevokeTokenInput,
+  TokenFilter,
+  TokenKind,
+  TokenStatus,
+  TokenVerification,
+  VerificationCode,
+} from '../types/token-types';
+
+const CURSOR_KIND = 'token';
+
+export function toApiToken(record: TokenRecord, now: Date): ApiToken {
+  return {
+    id: record.id,
+    tenantId: record.tenantId,
+    kind: record.kind as TokenKind,
+    name: record.name,
+    roles: record.roles,
+    status: tokenStatus(record, now) as TokenStatus,
+    display: record.display,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    revokedAt: record.revokedAt,
+  };
+}
+
+@Resolver(() => ApiToken)
+export class TokenResolver {
+  constructor(
+    private readonly tokenService: TokenService,
+    private readonly clock: Clock,
+  ) {}
+
+  @Query(() => ApiToken, { nullable: true, description: "A token of the caller's tenant; null if there is none with this id there" })
+  async token(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ApiToken | null> {
+    const record = await this.tokenService.getToken(ctx, id);
+    return record && toApiToken(record, this.clock.now());
+  }
+
+  @Query(() => ApiTokenConnection, { description: 'Tokens of a tenant, newest first' })
+  async tokens(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('filter', () => TokenFilter, { nullable: true }) filter?: TokenFilter | null,
+  ): Promise<ApiTokenConnection> {
+    const page = await this.tokenService.listTokens(ctx, {
+      first: pageSize(first),
+      afterSeq: decodeCursor(CURSOR_KIND, after),
+      filter: { ...filter },
+    });
+    const now = this.clock.now();
+    const edges = page.records.map((record) => ({ cursor: encodeCursor(CURSOR_KIND, record.seq), node: toApiToken(record, now) }));
+    return {
+      edges,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null },
+      totalCount: page.totalCount,
+    };
+  }
+
+  @Query(() => TokenVerification, { description: 'Checks a credential presented to your service. An invalid one is a result, not an error.' })
+  async verifyToken(
+    @Arg('token', () => String) token: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('requiredRoles', () => [String], { nullable: true }) requiredRoles?: string[] | null,
+  ): Promise<TokenVerification> {
+    const { code, record } = await this.tokenService.verifyToken(ctx, token, requiredRoles ?? []);
+    return { valid: code === 'VALID', code: code as VerificationCode, token: record && toApiToken(record, this.clock.now()) };
+  }
+
+  @Mutation(() => IssuedToken, { description: 'Issues a token. The secret in the response is shown once and never stored.' })
+  async issueToken(@Arg('input', () => IssueTokenInput) input: IssueTokenInput, @Ctx() ctx: GraphQLContext): Promise<IssuedToken> {
+    const { record, secret } = await this.tokenService.issueToken(ctx, input);
+    return { token: toApiToken(record, this.clock.now()), secret };
+  }
+
+  @Mutation(() => ApiToken, { description: 'Revokes a token at once. Revoking a revoked token changes nothing.' })
+  async revokeToken(@Arg('input', () => RevokeTokenInput) input: RevokeTokenInput, @Ctx() ctx: GraphQLContext): Promise<ApiToken> {
+    return toApiToken(await this.tokenService.revokeToken(ctx, input), this.clock.now());
+  }
+}

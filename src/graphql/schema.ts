@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
+import { buildSchema, type ContainerType } from 'type-graphql';
+import type { Clock } from '../app/clock';
+import type { TokenService } from '../app/tokens/token-service';
+import { TokenResolver } from './resolvers/token-resolver';
+import { ViewerResolver } from './resolvers/viewer-resolver';
+
+export interface GraphQLServices {
+  tokens: TokenService;
+  clock: Clock;
+}
+
+export const RESOLVERS = [TokenResolver, ViewerResolver] as const;
+
+/** Resolvers receive their services through the constructor; this builds them once. */
+function containerFor(services: GraphQLServices): ContainerType {
+  const instances = new Map<Function, unknown>([
+    [TokenResolver, new TokenResolver(services.tokens, services.clock)],
+    [ViewerResolver, new ViewerResolver()],
+  ]);
+  return {
+    get(someClass) {
+      const instance = instances.get(someClass);
+      if (!instance) throw new Error(`No resolver instance for ${someClass.name}`);
+      return instance;
+    },
+  };
+}
+
+export async function buildGatewaySchema(services: GraphQLServices | null): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS,
+    container: services ? containerFor(services) : undefined,
+    scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    // Input rules live in the domain, next to the events they protect.
+    validate: false,
+  });
+}

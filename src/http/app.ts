@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { unauthenticated } from '../domain/errors';
+import type { Principal, RequestContext } from '../app/request-context';
+import type { Logger } from '../logger';
+import type { GatewayMetrics } from './metrics';
+
+export interface HttpAppOptions {
+  apollo: ApolloServer<RequestContext>;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  bodyLimit: string;
+  authenticate(bearer: string): Promise<Principal>;
+  /** True once the read models have caught up and start-up work is done. */
+  isReady(): boolean;
+  /** Resolves true when ready, false if not within the wait. */
+  whenReady(timeoutMs: number): Promise<boolean>;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const STARTUP_WAIT_MS = 10_000;
+
+function graphQLErrorBody(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/** Parses `Authorization: Bearer <token>`; anything else is UNAUTHENTICATED, with a reason. */
+export function bearerOf(header: string | undefined): string {
+  if (!header) throw unauthenticated('Authentication required: send Authorization: Bearer <token>');
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  if (!match) throw unauthenticated('The Authorization header must be "Bearer <token>"');
+  return match[1];
+}
+
+function requestContext(req: Request, requestId: string, authenticate: HttpAppOptions['authenticate']): RequestContext {
+  let principal: Promise<Principal> | undefined;
+  return {
+    requestId,
+    ip: req.socket.remoteAddress,
+    userAgent: req.get('user-agent') ?? undefined,
+    principal() {
+      principal ??= Promise.resolve().then(() => authenticate(bearerOf(req.get('authorization'))));
+      return principal;
+    },
+  };
+}
+
+export function createHttpApp(options: HttpAppOptions): express.Express {
+  const { logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const requestIds: RequestHandler = (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('x-request-id', requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      // The path only: query strings may carry GraphQL variables, and so secrets.
+      logger.info(
+        { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      );
+    });
+    next();
+  };
+  app.use(requestIds);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = options.isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.setHeader('content-type', options.metrics.registry.contentType);
+      res.send(await options.metrics.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const waitForStartup: RequestHandler = async (_req, res, next) => {
+    if (options.isReady() || (await options.whenReady(STARTUP_WAIT_MS))) return next();
+    res.status(503).setHeader('retry-after', '5').json(graphQLErrorBody('keyledger is starting; retry shortly', 'INTERNAL_SERVER_ERROR'));
+  };
+
+  app.use(
+    '/graphql',
+    waitForStartup,
+    express.json({ limit: options.bodyLimit }),
+    expressMiddleware(options.apollo, {
+      context: async ({ req, res }) => requestContext(req, res.locals.requestId as string, options.authenticate),
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'No such endpoint' });
+  });
+
+  const errors: ErrorRequestHandler = (error, req, res, _next) => {
+    const status = typeof error?.status === 'number' ? (error.status as number) : 500;
+    if (status === 413) {
+      res.status(413).json(graphQLErrorBody(`The request body exceeds the limit of ${options.bodyLimit}`, 'BAD_USER_INPUT'));
+      return;
+    }
+    if (status >= 400 && status < 500) {
+      const message = error?.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : 'The request is malformed';
+      res.status(status).json(graphQLErrorBody(message, 'BAD_USER_INPUT'));
+      return;
+    }
+    logger.error({ err: error, requestId: res.locals.requestId, path: req.path }, 'unhandled error');
+    res.status(500).json(graphQLErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+  };
+  app.use(errors);
+  return app;
+}

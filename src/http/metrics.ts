@@ -1,0 +1,91 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind, type OperationDefinitionNode } from 'graphql';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ProjectionProgress {
+  readonly isCaughtUp: boolean;
+  readonly appliedPosition: bigint | null;
+  lagSeconds(): number;
+}
+
+/** Prometheus metrics of one gateway; a registry per gateway so several can share a process in tests. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'operation' | 'outcome'>;
+  readonly duration: Histogram<'operation'>;
+
+  constructor(projections: ProjectionProgress) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'keyledger_' });
+    this.requests = new Counter({
+      name: 'keyledger_graphql_requests_total',
+      help: 'GraphQL operations by name and outcome (ok, error)',
+      labelNames: ['operation', 'outcome'],
+      registers: [this.registry],
+    });
+    this.duration = new Histogram({
+      name: 'keyledger_graphql_request_duration_seconds',
+      help: 'GraphQL operation latency by operation name',
+      labelNames: ['operation'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'keyledger_projection_lag_seconds',
+      help: 'Seconds since the projections were last caught up with the event log (0 while caught up)',
+      registers: [this.registry],
+      collect() {
+        const lag = projections.lagSeconds();
+        this.set(Number.isFinite(lag) ? lag : -1);
+      },
+    });
+    new Gauge({
+      name: 'keyledger_projection_caught_up',
+      help: '1 when the projections are caught up with the event log and live',
+      registers: [this.registry],
+      collect() {
+        this.set(projections.isCaughtUp ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'keyledger_projection_position',
+      help: 'Highest event log position applied to the read models',
+      registers: [this.registry],
+      collect() {
+        const position = projections.appliedPosition;
+        this.set(position === null ? -1 : Number(position));
+      },
+    });
+  }
+
+  /** Counts and times every GraphQL operation, labelled by its name (bounded: anonymous ones share a label). */
+  apolloPlugin(): ApolloServerPlugin {
+    const metrics = this;
+    return {
+      async requestDidStart() {
+        const started = process.hrtime.bigint();
+        return {
+          async willSendResponse(requestContext) {
+            const operation = operationLabel(requestContext.operation);
+            const outcome = requestContext.errors?.length ? 'error' : 'ok';
+            metrics.requests.inc({ operation, outcome });
+            metrics.duration.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+          },
+        };
+      },
+    };
+  }
+}
+
+/**
+ * Labels come from the root fields the operation selects (schema names, so bounded), not
+ * from client-chosen operation names, which would let any caller grow the label set.
+ */
+function operationLabel(operation: OperationDefinitionNode | undefined): string {
+  if (!operation) return 'unparsed';
+  const fields = operation.selectionSet.selections
+    .filter((selection) => selection.kind === Kind.FIELD)
+    .map((selection) => selection.name.value)
+    .sort();
+  const unique = [...new Set(fields)];
+  return `${operation.operation}:${unique.length === 0 ? '_' : unique.length > 3 ? `${unique.slice(0, 3).join(',')},…` : unique.join(',')}`;
+}
