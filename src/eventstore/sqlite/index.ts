@@ -1,0 +1,6 @@
+export {
+  MAX_STREAM_ID_LENGTH,
+  SQLITE_EVENT_STORE_SCHEMA_VERSION,
+  SqliteEventStore,
+  type SqliteEventStoreOptions,
+} from './sqlite-event-store';

@@ -1,0 +1,586 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  EventStoreError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventStore,
+  type EventSubscription,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type SubscriptionMessage,
+} from '../port';
+
+export interface SqliteEventStoreOptions {
+  /**
+   * `NORMAL` (default) survives a process crash or SIGKILL in WAL mode; `FULL` also survives
+   * power loss, at the price of an fsync per commit.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How often subscriptions check for appends made by other connections (other processes). Default 20 ms. */
+  pollIntervalMs?: number;
+  /** How long a writer waits for the file lock held by another connection. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/** Bumped whenever the on-disk schema changes; `migrate` upgrades older files step by step. */
+export const SQLITE_EVENT_STORE_SCHEMA_VERSION = 1;
+
+export const MAX_STREAM_ID_LENGTH = 512;
+
+const DEFAULT_PAGE_SIZE = 1000;
+const DEFAULT_POLL_INTERVAL_MS = 20;
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/*
+ * Each event type gets its own index range scan in a UNION ALL, so a filtered page costs
+ * O(types × page) whatever the log size. Beyond this many types the statement would be
+ * unwieldy, and the single IN-list query is used instead.
+ */
+const MAX_TYPES_PER_UNION = 32;
+
+/*
+ * `type` sits before the JSON columns so that filtering by type never has to read a large
+ * payload's overflow pages. `recorded_at` is epoch milliseconds.
+ */
+const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS events (
+  position    INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT    NOT NULL UNIQUE,
+  stream_id   TEXT    NOT NULL,
+  revision    INTEGER NOT NULL,
+  type        TEXT    NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  data        TEXT    NOT NULL,
+  metadata    TEXT    NOT NULL,
+  UNIQUE (stream_id, revision)
+);
+CREATE TABLE IF NOT EXISTS streams (
+  stream_id TEXT    PRIMARY KEY,
+  revision  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_type_position ON events (type, position);
+`;
+
+const EVENT_COLUMNS = 'position, id, stream_id, revision, type, recorded_at, data, metadata';
+
+interface EventRow {
+  position: bigint;
+  id: string;
+  stream_id: string;
+  revision: bigint;
+  type: string;
+  recorded_at: bigint;
+  data: string;
+  metadata: string;
+}
+
+type Statement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
+
+interface SubscriptionHost {
+  release(subscription: SqliteSubscription): void;
+}
+
+type PageReader = (after: bigint | null, limit: number) => RecordedEvent[];
+
+function decodeRow(row: EventRow): RecordedEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    streamId: row.stream_id,
+    revision: Number(row.revision),
+    position: row.position,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    metadata: JSON.parse(row.metadata) as RecordedEvent['metadata'],
+    recordedAt: new Date(Number(row.recorded_at)),
+  };
+}
+
+/*
+ * Duck-typed rather than `instanceof Database.SqliteError`: the native addon binds its error
+ * class once per process, so a second copy of the JS module (jest gives every test file its
+ * own module registry) receives errors built from the first copy's class.
+ */
+function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code !== undefined && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** Failures that mean "the storage refused", as opposed to a bug or bad input. */
+function isUnavailable(error: unknown): boolean {
+  const code = sqliteCode(error);
+  if (code === undefined) return false;
+  return /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|PROTOCOL|NOMEM)/.test(code);
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/*
+ * Some lock acquisitions (changing the journal mode, WAL recovery on a file another process is
+ * opening at the same moment) report SQLITE_BUSY without going through the busy handler, so
+ * opening retries them itself for as long as the busy timeout allows.
+ */
+function retryWhileBusy<T>(timeoutMs: number, fn: () => T): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      sleepSync(Math.min(5 + attempt * 5, 100));
+    }
+  }
+}
+
+function requirePositiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function requireNonNegativeInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${String(value)}`);
+  return value;
+}
+
+function validateStreamId(streamId: string): void {
+  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > MAX_STREAM_ID_LENGTH) {
+    throw new RangeError(`Stream id must be a non-empty string of at most ${MAX_STREAM_ID_LENGTH} characters`);
+  }
+}
+
+function validateExpectedRevision(expected: ExpectedRevision): void {
+  if (expected === 'no_stream' || expected === 'stream_exists' || expected === 'any') return;
+  if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
+    throw new RangeError(`Invalid expected revision: ${String(expected)}`);
+  }
+}
+
+/**
+ * The embedded event store: one SQLite file in WAL mode, shareable by several processes on
+ * one machine. Appends are serialised by SQLite's write lock (`BEGIN IMMEDIATE`), so the
+ * expected-revision check and the insert are one atomic step even across processes.
+ *
+ * Subscriptions report `caughtUp` with the position of the last event they delivered (or the
+ * position they started from), which for a type-filtered subscription may be below the head.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly name = 'sqlite';
+
+  private closed = false;
+  private readonly subscriptions = new Set<SqliteSubscription>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private lastDataVersion = 0;
+
+  private readonly selectStreamRevision: Statement<[string], number>;
+  private readonly insertEvent: Statement<[string, string, number, string, number, string, string]>;
+  private readonly insertStream: Statement<[string, number]>;
+  private readonly updateStream: Statement<[number, string]>;
+  private readonly selectEventStream: Statement<[string], string>;
+  private readonly selectStream: Statement<[string, number, number], EventRow>;
+  private readonly selectPage: Statement<[bigint, number], EventRow>;
+  private readonly selectPageByTypeList: Statement<[bigint, string, number], EventRow>;
+  private readonly selectHead: Statement<[], bigint | null>;
+  private readonly selectDataVersion: Statement<[], number>;
+  private readonly pageByTypeCount = new Map<number, Statement<[Record<string, unknown>], EventRow>>();
+  private readonly appendTransaction: (
+    streamId: string,
+    events: readonly NewEvent[],
+    dataJson: string[],
+    metadataJson: string[],
+    expected: ExpectedRevision,
+    recordedAt: number,
+  ) => AppendResult;
+
+  static open(filePath: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
+    const synchronous = options.synchronous ?? 'NORMAL';
+    if (synchronous !== 'NORMAL' && synchronous !== 'FULL') throw new RangeError(`Unsupported synchronous mode: ${String(synchronous)}`);
+    const pollIntervalMs = requirePositiveInteger('pollIntervalMs', options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+    const busyTimeoutMs = requireNonNegativeInteger('busyTimeoutMs', options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+
+    const inMemory = filePath === ':memory:';
+    if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
+
+    const db = new Database(filePath, { timeout: busyTimeoutMs });
+    try {
+      const mode = retryWhileBusy(busyTimeoutMs, () => db.pragma('journal_mode = WAL', { simple: true }));
+      if (!inMemory && String(mode).toLowerCase() !== 'wal') {
+        throw new EventStoreError(`Could not switch ${filePath} to WAL journal mode (got ${String(mode)})`);
+      }
+      db.pragma(`synchronous = ${synchronous}`);
+      retryWhileBusy(busyTimeoutMs, () => migrate(db, filePath));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqliteEventStore(db, pollIntervalMs);
+  }
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly pollIntervalMs: number,
+  ) {
+    this.selectStreamRevision = db.prepare<[string], number>('SELECT revision FROM streams WHERE stream_id = ?').pluck();
+    this.insertEvent = db.prepare(
+      'INSERT INTO events (id, stream_id, revision, type, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    // Only the append result needs the rowid, and it must come back as a bigint.
+    this.insertEvent.safeIntegers(true);
+    this.insertStream = db.prepare('INSERT INTO streams (stream_id, revision) VALUES (?, ?)');
+    this.updateStream = db.prepare('UPDATE streams SET revision = ? WHERE stream_id = ?');
+    this.selectEventStream = db.prepare<[string], string>('SELECT stream_id FROM events WHERE id = ?').pluck();
+    this.selectStream = db
+      .prepare<[string, number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+      )
+      .safeIntegers(true);
+    this.selectPage = db
+      .prepare<[bigint, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+      .safeIntegers(true);
+    this.selectPageByTypeList = db
+      .prepare<[bigint, string, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events
+          WHERE position > ? AND type IN (SELECT value FROM json_each(?))
+          ORDER BY position LIMIT ?`,
+      )
+      .safeIntegers(true);
+    this.selectHead = db.prepare<[], bigint | null>('SELECT max(position) FROM events').pluck().safeIntegers(true);
+    this.selectDataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+
+    this.appendTransaction = db.transaction(
+      (
+        streamId: string,
+        events: readonly NewEvent[],
+        dataJson: string[],
+        metadataJson: string[],
+        expected: ExpectedRevision,
+        recordedAt: number,
+      ): AppendResult => {
+        const current = this.selectStreamRevision.get(streamId);
+        if (expected !== 'any') {
+          const ok =
+            expected === 'no_stream'
+              ? current === undefined
+              : expected === 'stream_exists'
+                ? current !== undefined
+                : current === expected;
+          if (!ok) throw new WrongExpectedRevisionError(streamId, expected, current ?? 'no_stream');
+        }
+        let revision = current ?? -1;
+        let position = 0n;
+        for (let i = 0; i < events.length; i++) {
+          revision++;
+          position = this.insertEvent.run(
+            events[i]!.id,
+            streamId,
+            revision,
+            events[i]!.type,
+            recordedAt,
+            dataJson[i]!,
+            metadataJson[i]!,
+          ).lastInsertRowid as bigint;
+        }
+        if (current === undefined) this.insertStream.run(streamId, revision);
+        else this.updateStream.run(revision, streamId);
+        return { nextExpectedRevision: revision, position };
+      },
+    ).immediate;
+  }
+
+  /** Open subscriptions, for metrics and leak checks. */
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  async append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    this.assertOpen();
+    validateStreamId(streamId);
+    validateExpectedRevision(expectedRevision);
+    if (!Array.isArray(events) || events.length === 0) throw new RangeError('append needs at least one event');
+
+    // Serialised before BEGIN IMMEDIATE so the write lock is held only for the inserts.
+    const dataJson = new Array<string>(events.length);
+    const metadataJson = new Array<string>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      if (typeof event.id !== 'string' || event.id.length === 0) throw new RangeError(`Event ${i} has no id`);
+      if (typeof event.type !== 'string' || event.type.length === 0) throw new RangeError(`Event ${i} has no type`);
+      const data = JSON.stringify(event.data);
+      const metadata = JSON.stringify(event.metadata);
+      if (typeof data !== 'string' || typeof metadata !== 'string') {
+        throw new TypeError(`Event ${i} (${event.id}) has data or metadata that is not JSON-serialisable`);
+      }
+      dataJson[i] = data;
+      metadataJson[i] = metadata;
+    }
+
+    let result: AppendResult;
+    try {
+      result = this.appendTransaction(streamId, events, dataJson, metadataJson, expectedRevision, Date.now());
+    } catch (error) {
+      throw this.translateAppendError(error, streamId, events);
+    }
+    if (this.subscriptions.size > 0) for (const subscription of this.subscriptions) subscription.wake();
+    return result;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    validateStreamId(streamId);
+    const fromRevision = requireNonNegativeInteger('fromRevision', options.fromRevision ?? 0);
+    const maxCount = options.maxCount === undefined ? -1 : requireNonNegativeInteger('maxCount', options.maxCount);
+    if (maxCount === 0) return [];
+    return this.selectStream.all(streamId, fromRevision, maxCount).map(decodeRow);
+  }
+
+  subscribe(options: SubscribeOptions = {}): EventSubscription {
+    this.assertOpen();
+    const from = options.fromPosition ?? null;
+    if (from !== null && (typeof from !== 'bigint' || from < 0n)) {
+      throw new RangeError(`fromPosition must be a non-negative bigint or null, got ${String(from)}`);
+    }
+    const pageSize = requirePositiveInteger('maxBatchSize', options.maxBatchSize ?? DEFAULT_PAGE_SIZE);
+    const reader = options.eventTypes === undefined ? this.readAll : this.typeFilteredReader(options.eventTypes);
+
+    const subscription = new SqliteSubscription(this.host, reader, from, pageSize);
+    if (this.subscriptions.size === 0) this.startPolling();
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async headPosition(): Promise<bigint | null> {
+    this.assertOpen();
+    return this.selectHead.get() ?? null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscription of [...this.subscriptions]) subscription.end();
+    this.stopPolling();
+    this.db.close();
+  }
+
+  private readonly host: SubscriptionHost = {
+    release: (subscription) => {
+      if (this.subscriptions.delete(subscription) && this.subscriptions.size === 0) this.stopPolling();
+    },
+  };
+
+  private readonly readAll: PageReader = (after, limit) => {
+    return this.selectPage.all(after ?? 0n, limit).map(decodeRow);
+  };
+
+  private typeFilteredReader(eventTypes: readonly string[]): PageReader {
+    const types = [...new Set(eventTypes)];
+    if (types.some((type) => typeof type !== 'string')) throw new TypeError('eventTypes must be strings');
+    if (types.length === 0) return () => [];
+    if (types.length > MAX_TYPES_PER_UNION) {
+      const typesJson = JSON.stringify(types);
+      return (after, limit) => this.selectPageByTypeList.all(after ?? 0n, typesJson, limit).map(decodeRow);
+    }
+    const statement = this.pageByTypeStatement(types.length);
+    const params: Record<string, unknown> = {};
+    types.forEach((type, i) => (params[`t${i}`] = type));
+    return (after, limit) => {
+      params.after = after ?? 0n;
+      params.limit = limit;
+      return statement.all(params).map(decodeRow);
+    };
+  }
+
+  /*
+   * Each type's branch is a bounded range scan of the covering (type, position) index, the
+   * branches are merged in position order, and only the winning page's rows are fetched.
+   * Neither a rowid scan (reads every non-matching row) nor `type IN (...)` with a sort (reads
+   * every matching row after the cursor on each page) stays cheap for both rare and common types.
+   */
+  private pageByTypeStatement(typeCount: number): Statement<[Record<string, unknown>], EventRow> {
+    let statement = this.pageByTypeCount.get(typeCount);
+    if (!statement) {
+      const branches = Array.from(
+        { length: typeCount },
+        (_, i) =>
+          `SELECT position FROM (SELECT position FROM events WHERE type = @t${i} AND position > @after ORDER BY position LIMIT @limit)`,
+      );
+      statement = this.db
+        .prepare<[Record<string, unknown>], EventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM events
+            WHERE position IN (${branches.join(' UNION ALL ')} ORDER BY 1 LIMIT @limit)
+            ORDER BY position`,
+        )
+        .safeIntegers(true);
+      this.pageByTypeCount.set(typeCount, statement);
+    }
+    return statement;
+  }
+
+  /*
+   * Appends through this instance wake subscriptions directly; `data_version` changes only when
+   * another connection (another process, or another store instance) commits, which is exactly
+   * what the direct wake-up cannot see.
+   */
+  private startPolling(): void {
+    this.lastDataVersion = this.selectDataVersion.get() ?? 0;
+    this.pollTimer = setInterval(() => this.poll(), this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  private poll(): void {
+    if (this.closed || this.subscriptions.size === 0) return;
+    let changed: boolean;
+    try {
+      const version = this.selectDataVersion.get() ?? 0;
+      changed = version !== this.lastDataVersion;
+      this.lastDataVersion = version;
+    } catch {
+      // Let the subscriptions read: if the database is really broken, their read throws to the consumer.
+      changed = true;
+    }
+    if (changed) for (const subscription of this.subscriptions) subscription.wake();
+  }
+
+  private translateAppendError(error: unknown, streamId: string, events: readonly NewEvent[]): unknown {
+    if (error instanceof EventStoreError) return error;
+    const code = sqliteCode(error);
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' && /events\.id/.test((error as Error).message)) {
+      return new EventStoreError(`Duplicate event id in append to stream "${streamId}": ${this.describeDuplicates(events)}`, {
+        cause: error,
+      });
+    }
+    if (isUnavailable(error)) {
+      return new EventStoreUnavailableError(`SQLite event store refused the append to "${streamId}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return error;
+  }
+
+  private describeDuplicates(events: readonly NewEvent[]): string {
+    const seen = new Set<string>();
+    const found: string[] = [];
+    for (const { id } of events) {
+      if (seen.has(id)) found.push(`${id} (twice in the batch)`);
+      seen.add(id);
+      try {
+        const existing = this.selectEventStream.get(id);
+        if (existing !== undefined) found.push(`${id} (already in stream "${existing}")`);
+      } catch {
+        // The description is best effort; the append has failed either way.
+      }
+    }
+    return found.length > 0 ? found.join(', ') : 'an id in the batch already exists';
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreUnavailableError('The SQLite event store is closed');
+  }
+}
+
+function migrate(db: Database.Database, filePath: string): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SQLITE_EVENT_STORE_SCHEMA_VERSION) {
+      throw new EventStoreError(
+        `${filePath} has event store schema version ${version}, newer than this build supports (${SQLITE_EVENT_STORE_SCHEMA_VERSION})`,
+      );
+    }
+    if (version < 1) {
+      db.exec(SCHEMA_V1);
+      db.pragma(`user_version = ${SQLITE_EVENT_STORE_SCHEMA_VERSION}`);
+    }
+  }).immediate();
+}
+
+class SqliteSubscription implements EventSubscription {
+  private closed = false;
+  /* Set by every wake-up and cleared just before a read, so an append that lands while the
+   * consumer holds a batch is never missed. */
+  private signalled = true;
+  private resume: (() => void) | null = null;
+  private readonly generator: AsyncGenerator<SubscriptionMessage, void, undefined>;
+
+  constructor(
+    private readonly host: SubscriptionHost,
+    private readonly readPage: PageReader,
+    from: bigint | null,
+    private readonly pageSize: number,
+  ) {
+    this.generator = this.run(from);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<SubscriptionMessage> {
+    const generator = this.generator;
+    return {
+      next: () => generator.next(),
+      // Ending first unblocks a pending next(); an async generator would otherwise queue return() behind it.
+      return: async (value?: unknown) => {
+        this.end();
+        await generator.return(undefined);
+        return { done: true, value };
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.end();
+  }
+
+  wake(): void {
+    this.signalled = true;
+    const resume = this.resume;
+    if (resume) {
+      this.resume = null;
+      resume();
+    }
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.release(this);
+    this.wake();
+  }
+
+  private async *run(from: bigint | null): AsyncGenerator<SubscriptionMessage, void, undefined> {
+    let last = from;
+    let caughtUp = false;
+    try {
+      while (!this.closed) {
+        this.signalled = false;
+        const events = this.readPage(last, this.pageSize);
+        if (events.length > 0) {
+          last = events[events.length - 1]!.position;
+          yield { type: 'events', events };
+          if (events.length === this.pageSize) continue;
+        }
+        if (this.closed) break;
+        if (!caughtUp) {
+          caughtUp = true;
+          yield { type: 'caughtUp', position: last };
+        }
+        if (!this.signalled && !this.closed) {
+          await new Promise<void>((resolve) => (this.resume = resolve));
+        }
+      }
+    } finally {
+      this.end();
+    }
+  }
+}
