@@ -1,0 +1,1 @@
+export { EventStoreDbEventStore, type EventStoreDbLogger, type EventStoreDbOptions } from './eventstoredb-event-store';
