@@ -115,6 +115,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     schema,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
+    // The entry point owns signal handling: it drains Apollo, the projections and the store in order.
+    stopOnTerminationSignals: false,
     formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation')),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), offlineLandingPage(), metrics.apolloPlugin()],
   });

@@ -27,11 +27,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     forced.unref();
+    // Logs are written asynchronously; flush them so the last lines are not lost on exit.
+    const exit = (code: number) => logger.flush(() => process.exit(code));
     gateway.stop().then(
-      () => process.exit(0),
+      () => exit(0),
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

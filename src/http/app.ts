@@ -59,10 +59,11 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     const started = process.hrtime.bigint();
+    // The path only: query strings may carry GraphQL variables, and so secrets.
+    const path = req.path;
     res.on('finish', () => {
-      // The path only: query strings may carry GraphQL variables, and so secrets.
       logger.info(
-        { requestId, method: req.method, path: req.path, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },
+        { requestId, method: req.method, path, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },
         'request',
       );
     });
