@@ -36,8 +36,13 @@ export class SecretHasher {
     return this.hmacHex('tag', secret).slice(0, LOOKUP_TAG_HEX_CHARS);
   }
 
+  /**
+   * The PHC string with its parameters in the standard m,t,p order: node-argon2 writes
+   * m,p,t, which some other argon2 implementations refuse, and hashes must stay portable.
+   */
   async argon2Hash(secret: string): Promise<string> {
-    return argon2.hash(secret, ARGON2_OPTIONS);
+    const hash = await argon2.hash(secret, ARGON2_OPTIONS);
+    return hash.replace(/\$m=(\d+),p=(\d+),t=(\d+)\$/, '$$m=$1,t=$3,p=$2$$');
   }
 
   async argon2Verify(storedHash: string, secret: string): Promise<boolean> {

@@ -17,7 +17,10 @@ export function requireName(value: string, field = 'name'): string {
   const name = value.trim();
   if (name.length === 0) throw badInput(`${field} must not be empty`, field);
   if (name.length > LIMITS.nameLength) throw badInput(`${field} must be at most ${LIMITS.nameLength} characters`, field);
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw badInput(`${field} must not contain control characters`, field);
+  // C0/C1 controls can drive terminals that print logs; bidirectional overrides can disguise a name.
+  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name)) {
+    throw badInput(`${field} must not contain control characters`, field);
+  }
   return name;
 }
 

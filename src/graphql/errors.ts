@@ -22,17 +22,84 @@ const INPUT_ERROR_CODES = new Set([
 
 const MAX_MESSAGE_LENGTH = 300;
 
+/** Skips a JSON string literal starting at `i` (graphql-js prints string values with JSON.stringify). */
+function skipString(text: string, i: number): number {
+  for (let j = i + 1; j < text.length; j++) {
+    if (text[j] === '\\') j++;
+    else if (text[j] === '"') return j + 1;
+  }
+  return text.length;
+}
+
+/** Skips one value as graphql-js's `inspect` prints it: a string, a `{...}`/`[...]` tree, or a bare word. */
+function skipInspectedValue(text: string, i: number): number {
+  const first = text[i];
+  if (first === '"') return skipString(text, i);
+  if (first === '{' || first === '[') {
+    let depth = 0;
+    for (let j = i; j < text.length; ) {
+      const char = text[j];
+      if (char === '"') {
+        j = skipString(text, j);
+        continue;
+      }
+      if (char === '{' || char === '[') depth++;
+      else if ((char === '}' || char === ']') && --depth === 0) return j + 1;
+      j++;
+    }
+    return text.length;
+  }
+  const bare = /^[^\s;]*/.exec(text.slice(i));
+  return i + (bare ? bare[0].length : 0);
+}
+
 /**
- * graphql-js echoes the offending value in coercion messages ("got invalid value <v>",
- * "cannot represent ...: <v>"). A value may be a secret or a megabyte, so it is cut out.
+ * Reasons graphql-js and the scalars give, reduced to text that cannot carry the value.
+ * Anything not recognised becomes a generic sentence rather than being passed through.
+ */
+function safeReason(reason: string): string {
+  const trimmed = reason.trim();
+  const fixed = [
+    /^Expected type "[\w!\[\]]+" to be an object\.$/,
+    /^Expected non-nullable type "[\w!\[\]]+" not to be null\.$/,
+    /^Field "\w{1,64}" of required type "[\w!\[\]]+" was not provided\.$/,
+  ];
+  if (fixed.some((pattern) => pattern.test(trimmed))) return trimmed;
+  const undefinedField = /^Field "(\w{1,64})" is not defined by type "(\w+)"\./.exec(trimmed);
+  if (undefinedField) return `Field "${undefinedField[1]}" is not defined by type "${undefinedField[2]}".`;
+  const enumValue = /does not exist in "(\w+)" enum\.(?: Did you mean [^"]*(?:"\w+"[^"]*)*\?)?$/.exec(trimmed);
+  if (enumValue) return `Value does not exist in "${enumValue[1]}" enum.`;
+  // The words before the colon are graphql-js's template ("Int cannot represent non-integer value").
+  const scalar = /^((?:Enum "\w+"|\w+) cannot represent [A-Za-z0-9 -]{1,80}?value)(?=: |\.|$)/.exec(trimmed);
+  if (scalar) return scalar[1];
+  const named = /^Value is not a valid (\w+)/.exec(trimmed);
+  if (named) return `The value is not a valid ${named[1]}.`;
+  return 'The value is not valid.';
+}
+
+/**
+ * graphql-js echoes the offending value in input errors ("got invalid value <v>",
+ * "cannot represent ...: <v>"). A value may be a secret or a megabyte, and may itself contain
+ * "; " or quotes, so the message is rebuilt from its parts instead of being filtered:
+ * the variable name, the path graphql-js computed, and a reason from a fixed set.
  */
 export function redactInputMessage(message: string): string {
-  const redacted = message
-    .replace(/got invalid value [\s\S]*?(?=(?:; | at "|$))/, 'got invalid value')
-    .replace(/((?:cannot represent|is not a valid|does not exist in)[^:;]*): [\s\S]*?(?=(?:; |\.?$))/g, '$1')
-    .replace(/(Enum "[^"]+" cannot represent (?:non-string|non-enum) value)[\s\S]*/, '$1.')
-    .replace(/(Value )"[\s\S]*?"( does not exist in "[^"]+" enum)/, '$1$2');
-  return redacted.length > MAX_MESSAGE_LENGTH ? `${redacted.slice(0, MAX_MESSAGE_LENGTH)}…` : redacted;
+  const variable = /^Variable "\$(\w+)" got invalid value /.exec(message);
+  let result: string;
+  if (variable) {
+    let rest = message.slice(skipInspectedValue(message, variable[0].length));
+    const at = /^ at "([\w.[\]]{1,200})"/.exec(rest);
+    if (at) rest = rest.slice(at[0].length);
+    result = `Variable "$${variable[1]}" got invalid value${at ? ` at "${at[1]}"` : ''}`;
+    if (rest.startsWith('; ')) result += `; ${safeReason(rest.slice(2))}`;
+  } else {
+    // Validation errors about literals written into the query document itself.
+    result = message
+      .replace(/((?:cannot represent|is not a valid)[^:;]*): [\s\S]*$/, '$1.')
+      .replace(/found [\s\S]*$/, 'found an unexpected value.')
+      .replace(/Value "(?:[^"\\]|\\.)*"( does not exist in "\w+" enum)[\s\S]*$/, 'Value$1.');
+  }
+  return result.length > MAX_MESSAGE_LENGTH ? `${result.slice(0, MAX_MESSAGE_LENGTH)}…` : result;
 }
 
 /**

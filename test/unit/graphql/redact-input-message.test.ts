@@ -159,7 +159,7 @@ describe('redactInputMessage on real graphql-js 16 messages', () => {
 
   // Bug: the value is cut only up to its first "; ", which graphql-js does not escape, so
   // the rest of a secret (a chosen password, an imported API key) reaches the client.
-  it.failing.each([
+  it.each([
     ['the offending value itself', 'query ($count: Int) { probe(count: $count) }', { count: 'pass; word-SECRET-tail' }],
     [
       'a valid sibling field of an offending input object',
