@@ -1,0 +1,75 @@
+import { graphql } from '../helpers/graphql-client';
+import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
+
+describe('operational endpoints', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+  });
+  afterAll(async () => gw.stop());
+
+  it('GET /healthz and /readyz answer 200 once caught up', async () => {
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${gw.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+  });
+
+  it('GET /metrics exposes request counts and latencies by operation, and projection lag', async () => {
+    await issueToken(gw.url, ROOT_SECRET, { name: 'metered', tenantId: 'acme' });
+    await graphql(gw.url, '{ viewer { id } }', {});
+    const response = await fetch(`${gw.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/keyledger_graphql_requests_total\{operation="mutation:issueToken",outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/keyledger_graphql_requests_total\{operation="query:viewer",outcome="error"\} [1-9]/);
+    expect(text).toMatch(/keyledger_graphql_request_duration_seconds_bucket\{le="[0-9.]+",operation="mutation:issueToken"\}/);
+    expect(text).toMatch(/keyledger_projection_lag_seconds 0/);
+    expect(text).toMatch(/keyledger_projection_caught_up 1/);
+  });
+
+  it('client-chosen operation names do not become metric labels', async () => {
+    await graphql(gw.url, 'query Attacker_Chosen_Name_12345 { viewer { id } }', {}, ROOT_SECRET);
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(text).not.toContain('Attacker_Chosen_Name_12345');
+  });
+
+  it('GET /graphql in a browser shows a query page that needs no internet', async () => {
+    const response = await fetch(`${gw.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('<textarea id="query"');
+    expect(html).toContain("fetch(location.pathname");
+    expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/cdn|apollographql\.com|unpkg|jsdelivr/i);
+  });
+
+  it('echoes a well-formed x-request-id and replaces a hostile one', async () => {
+    const echoed = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': 'req-123.abc' } });
+    expect(echoed.headers.get('x-request-id')).toBe('req-123.abc');
+    const replaced = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': 'bad id\twith "quotes"' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers unknown paths with a JSON 404', async () => {
+    const response = await fetch(`${gw.url}/nope`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: 'not_found' });
+  });
+
+  it('refuses batched requests and GET mutations (CSRF)', async () => {
+    const batched = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ROOT_SECRET}` },
+      body: JSON.stringify([{ query: '{ viewer { id } }' }, { query: '{ viewer { id } }' }]),
+    });
+    expect(batched.status).toBe(400);
+    const simpleGet = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ viewer { id } }')}`, {
+      headers: { authorization: `Bearer ${ROOT_SECRET}` },
+    });
+    expect(simpleGet.status).toBe(400);
+    expect(await simpleGet.text()).not.toContain('tok_bootstrap');
+  });
+});

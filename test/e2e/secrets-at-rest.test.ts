@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { graphql, REVOKE_TOKEN, VERIFY_TOKEN } from '../helpers/graphql-client';
+import { issueToken, ROOT_SECRET } from '../helpers/gateway';
+import { spawnGateway } from '../helpers/gateway-process';
+import { makeTempDir } from '../helpers/temp-dir';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** Every place a secret could leak, as the bytes on disk: event log, read models, WAL and shm files, keys. */
+function findSecrets(dir: string, secrets: readonly string[]): string[] {
+  const hits: string[] = [];
+  for (const file of filesUnder(dir)) {
+    const bytes = readFileSync(file);
+    for (const secret of secrets) {
+      for (const form of [Buffer.from(secret, 'utf8'), Buffer.from(secret, 'utf16le'), Buffer.from(Buffer.from(secret).toString('base64'))]) {
+        if (bytes.includes(form)) hits.push(`${file} holds ${secret.slice(0, 8)}…`);
+      }
+    }
+  }
+  return hits;
+}
+
+describe('secrets at rest and in logs', () => {
+  it('no issued or presented secret reaches the data directory or the log output', async () => {
+    const temp = makeTempDir();
+    const gateway = await spawnGateway(temp.path, { LOG_LEVEL: 'trace' });
+    try {
+      const admin = await issueToken(gateway.url, ROOT_SECRET, { name: 'admin', tenantId: 'acme', roles: ['keyledger:admin'] });
+      const kept = await issueToken(gateway.url, admin.secret, { name: 'kept', roles: ['svc:read'] });
+      const revoked = await issueToken(gateway.url, admin.secret, { name: 'revoked' });
+      const expiring = await issueToken(gateway.url, admin.secret, { name: 'expiring', expiresAt: new Date(Date.now() + 3600_000).toISOString() });
+      expect((await graphql(gateway.url, VERIFY_TOKEN, { token: kept.secret }, admin.secret)).data!.verifyToken.code).toBe('VALID');
+      await graphql(gateway.url, REVOKE_TOKEN, { input: { id: revoked.id, reason: 'leak drill' } }, admin.secret);
+      expect((await graphql(gateway.url, VERIFY_TOKEN, { token: revoked.secret }, admin.secret)).data!.verifyToken.code).toBe('REVOKED');
+      // Secrets sent where they do not belong: as a bearer that fails, as a wrong-typed value, in a query string.
+      await graphql(gateway.url, '{ viewer { id } }', {}, revoked.secret);
+      await graphql(gateway.url, VERIFY_TOKEN, { token: { nested: expiring.secret } }, admin.secret);
+      await fetch(`${gateway.url}/graphql?query=${encodeURIComponent(`{ verifyToken(token: "${expiring.secret}") { code } }`)}`, {
+        headers: { authorization: `Bearer ${admin.secret}`, 'apollo-require-preflight': 'true' },
+      });
+
+      const secrets = [ROOT_SECRET, admin.secret, kept.secret, revoked.secret, expiring.secret];
+      expect(findSecrets(temp.path, secrets)).toEqual([]);
+      expect(await gateway.kill('SIGTERM')).toBe(0);
+      // After shutdown the WAL has been checkpointed into the main files: look again.
+      expect(findSecrets(temp.path, secrets)).toEqual([]);
+      const logs = gateway.output();
+      expect(logs).toContain('"path":"/graphql"');
+      for (const secret of secrets) expect(logs).not.toContain(secret);
+    } finally {
+      await gateway.kill('SIGKILL');
+      temp.remove();
+    }
+  });
+});
