@@ -1,0 +1,4 @@
+export * from './revocation-notice';
+export * from './notice-stream';
+export * from './revocation-feed';
+export * from './revocation-notice-service';

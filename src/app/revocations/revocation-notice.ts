@@ -1,0 +1,45 @@
+import type { TokenRevoked } from '../../domain/tokens/events';
+import type { Actor, RecordedEvent } from '../../eventstore/port';
+
+/** Why a credential stops being accepted. */
+export type RevocationKind = 'REVOKED' | 'ROTATED';
+
+/** What a subscriber learns when a credential stops (or will stop) being accepted. */
+export interface RevocationNotice {
+  tokenId: string;
+  tenantId: string;
+  kind: RevocationKind;
+  reason: string | null;
+  /** From this instant the credential (for a rotation: its previous secret) is refused. */
+  effectiveAt: Date;
+  actor: Pick<Actor, 'type' | 'id'>;
+  eventId: string;
+  /** Log position of the event: the resume point for `afterPosition`. */
+  position: bigint;
+}
+
+type NoticeOf = (event: RecordedEvent) => RevocationNotice;
+
+function base(event: RecordedEvent, tokenId: string, tenantId: string) {
+  const { type, id } = event.metadata.actor;
+  return { tokenId, tenantId, actor: { type, id }, eventId: event.id, position: event.position };
+}
+
+/**
+ * One entry per event type that ends a credential's validity. The keys are also the event
+ * types the feed asks the store for when replaying, so a new entry is all a new kind needs.
+ */
+export const NOTICE_OF_EVENT: Readonly<Record<string, NoticeOf>> = {
+  TokenRevoked(event) {
+    const data = event.data as TokenRevoked['data'];
+    return { ...base(event, data.tokenId, data.tenantId), kind: 'REVOKED', reason: data.reason, effectiveAt: new Date(data.revokedAt) };
+  },
+};
+
+export const NOTICE_EVENT_TYPES: readonly string[] = Object.keys(NOTICE_OF_EVENT);
+
+/** The notice an event stands for, or null when it does not end any credential's validity. */
+export function revocationNoticeOf(event: RecordedEvent): RevocationNotice | null {
+  const noticeOf = Object.hasOwn(NOTICE_OF_EVENT, event.type) ? NOTICE_OF_EVENT[event.type] : undefined;
+  return noticeOf ? noticeOf(event) : null;
+}
