@@ -15,9 +15,12 @@ import { KeyRing, loadOrCreateMasterKeyFile, parseMasterKey } from './crypto/key
 import { SecretHasher } from './crypto/secret-hash';
 import { openEventStore } from './eventstore';
 import type { EventStore } from './eventstore/port';
+import { depthLimitRule } from './graphql/depth-limit';
 import { formatGraphQLError } from './graphql/errors';
 import { offlineLandingPage } from './graphql/landing-page';
+import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
+import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
 import { createHttpApp } from './http/app';
 import { GatewayMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
@@ -26,6 +29,8 @@ export interface GatewayOptions {
   config: Config;
   logger?: Logger;
   clock?: Clock;
+  /** Overrides of the WebSocket limits (tests use small ones). */
+  subscriptionLimits?: Partial<SubscriptionLimits>;
 }
 
 export interface Gateway {
@@ -111,6 +116,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const httpServer: Server = createServer();
   const schema = await buildGatewaySchema({ tokens, clock: core.clock });
+  const subscriptions = createSubscriptionTransport({
+    httpServer,
+    schema,
+    store: core.store,
+    events: runner,
+    tokens,
+    clock: core.clock,
+    logger,
+    bodyLimit: config.bodyLimit,
+    registry: metrics.registry,
+    isStarted: () => startupDone,
+    limits: options.subscriptionLimits,
+  });
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.introspection,
@@ -118,7 +136,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // The entry point owns signal handling: it drains Apollo, the projections and the store in order.
     stopOnTerminationSignals: false,
     formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation')),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), offlineLandingPage(), metrics.apolloPlugin()],
+    validationRules: [depthLimitRule(MAX_QUERY_DEPTH)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), offlineLandingPage(), metrics.apolloPlugin(), subscriptions.apolloPlugin],
   });
   await apollo.start();
 
@@ -159,6 +178,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       stopping ??= (async () => {
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
+        subscriptions.stop();
         await startup.catch(() => undefined);
         await core.close();
         logger.info({}, 'keyledger stopped');

@@ -4,6 +4,7 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, type ContainerType } from 'type-graphql';
 import type { Clock } from '../app/clock';
 import type { TokenService } from '../app/tokens/token-service';
+import { NO_TOPICS, RevocationResolver } from './resolvers/revocation-resolver';
 import { TokenResolver } from './resolvers/token-resolver';
 import { ViewerResolver } from './resolvers/viewer-resolver';
 
@@ -12,13 +13,14 @@ export interface GraphQLServices {
   clock: Clock;
 }
 
-export const RESOLVERS = [TokenResolver, ViewerResolver] as const;
+export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver] as const;
 
 /** Resolvers receive their services through the constructor; this builds them once. */
 function containerFor(services: GraphQLServices): ContainerType {
   const instances = new Map<Function, unknown>([
     [TokenResolver, new TokenResolver(services.tokens, services.clock)],
     [ViewerResolver, new ViewerResolver()],
+    [RevocationResolver, new RevocationResolver()],
   ]);
   return {
     get(someClass) {
@@ -34,6 +36,7 @@ export async function buildGatewaySchema(services: GraphQLServices | null): Prom
     resolvers: RESOLVERS,
     container: services ? containerFor(services) : undefined,
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    pubSub: NO_TOPICS,
     // Input rules live in the domain, next to the events they protect.
     validate: false,
   });
