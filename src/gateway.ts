@@ -149,10 +149,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     bodyLimit: config.bodyLimit,
     authenticate: (bearer) => tokens.authenticate(bearer),
     isReady,
-    async whenReady(timeoutMs) {
+    async whenStarted(timeoutMs) {
+      if (startupDone) return true;
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
       await Promise.race([startup.catch(() => undefined), timeout]);
-      return isReady();
+      return startupDone;
     },
   });
   httpServer.on('request', app);

@@ -15,8 +15,12 @@ export interface HttpAppOptions {
   authenticate(bearer: string): Promise<Principal>;
   /** True once the read models have caught up and start-up work is done. */
   isReady(): boolean;
-  /** Resolves true when ready, false if not within the wait. */
-  whenReady(timeoutMs: number): Promise<boolean>;
+  /**
+   * Resolves true once start-up is done, false if not within the wait. GraphQL waits for this
+   * only, not for readiness: after start-up, reads keep being served from the local read models
+   * while the event feed is down, and writes fail on their own with UNAVAILABLE.
+   */
+  whenStarted(timeoutMs: number): Promise<boolean>;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -88,7 +92,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   });
 
   const waitForStartup: RequestHandler = async (_req, res, next) => {
-    if (options.isReady() || (await options.whenReady(STARTUP_WAIT_MS))) return next();
+    if (await options.whenStarted(STARTUP_WAIT_MS)) return next();
     res.status(503).setHeader('retry-after', '5').json(graphQLErrorBody('keyledger is starting; retry shortly', 'INTERNAL_SERVER_ERROR'));
   };
 
