@@ -1,0 +1,3 @@
+export * from './events';
+export * from './credential';
+export * from './access-token';
