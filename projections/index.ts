@@ -1,8 +1,10 @@
 import type { Projection } from './projection';
+import { partnersProjection } from './partners';
+import { signingKeysProjection } from './signing-keys';
 import { tokensProjection } from './tokens';
 
 /** Every read model the gateway keeps, in the order the runner applies them. */
-export const allProjections: readonly Projection[] = [tokensProjection];
+export const allProjections: readonly Projection[] = [tokensProjection, partnersProjection, signingKeysProjection];
 
 export * from './projection';
 export * from './runner';

@@ -1,0 +1,2 @@
+export * from './signing-keys-projection';
+export * from './signing-key-queries';
