@@ -9,7 +9,8 @@ const schema = z.object({
   KEYLEDGER_DATA_DIR: z.string().min(1).default('./data'),
   EVENTSTORE_CONNECTION_STRING: z
     .string()
-    .regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\//, 'must start with esdb:// or esdb+discover://')
+    // The EventStoreDB client understands these two schemes only (not the newer kurrentdb:// forms).
+    .regex(/^esdb(\+discover)?:\/\/\S+$/, 'must be an esdb:// or esdb+discover:// connection string')
     .optional(),
   KEYLEDGER_MASTER_KEY: z.string().min(1).optional(),
   KEYLEDGER_BOOTSTRAP_TOKEN: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
@@ -18,6 +19,12 @@ const schema = z.object({
   KEYLEDGER_READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   KEYLEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   KEYLEDGER_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  KEYLEDGER_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL without query or fragment, such as https://keys.example.com')
+    .optional(),
+  KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(10),
+  KEYLEDGER_PARTNER_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
 });
 
 export interface Config {
@@ -34,6 +41,10 @@ export interface Config {
   readYourWritesTimeoutMs: number;
   shutdownTimeoutMs: number;
   introspection: boolean;
+  /** JWT issuer and OAuth base URL; null means the address the server listens on. */
+  publicUrl: string | null;
+  /** Partner client authentication attempts allowed per minute, per API key and per client address. */
+  partnerAttempts: { perKey: number; perIp: number };
 }
 
 export class ConfigError extends Error {
@@ -72,5 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readYourWritesTimeoutMs: values.KEYLEDGER_READ_YOUR_WRITES_TIMEOUT_MS,
     shutdownTimeoutMs: values.KEYLEDGER_SHUTDOWN_TIMEOUT_MS,
     introspection: values.KEYLEDGER_INTROSPECTION ? values.KEYLEDGER_INTROSPECTION === 'true' : !production,
+    publicUrl: values.KEYLEDGER_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    partnerAttempts: { perKey: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY, perIp: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_IP },
   };
 }

@@ -105,7 +105,11 @@ export class EventWriter {
       return await operation();
     } catch (error) {
       if (error instanceof EventStoreUnavailableError) {
-        throw new KeyledgerError('UNAVAILABLE', 'The event store is unavailable; the change was not recorded. Retry later.');
+        // A write cut off mid-flight may still have been recorded, so the message does not claim otherwise.
+        throw new KeyledgerError(
+          'UNAVAILABLE',
+          'The event store is unavailable and did not confirm the change. Check its effect before retrying a creation.',
+        );
       }
       throw error;
     }

@@ -3,6 +3,9 @@ import { issueToken, ROOT_SECRET, type TestGateway } from '../../helpers/gateway
 import type { Clock } from '../../../src/app/clock';
 
 /** Runs against any gateway factory, so every event store adapter passes the same end-to-end suite. */
+/** A tenant unique per run, so the suite also runs against a shared, long-lived event store. */
+const TENANT = `acme-${Math.random().toString(36).slice(2, 8)}`;
+
 export function describeTokenLifecycle(adapter: string, start: (options: { clock?: Clock }) => Promise<TestGateway>): void {
   describe(`token lifecycle over GraphQL (${adapter})`, () => {
     let gw: TestGateway;
@@ -10,14 +13,14 @@ export function describeTokenLifecycle(adapter: string, start: (options: { clock
 
     beforeAll(async () => {
       gw = await start({});
-      ({ secret: admin } = await issueToken(gw.url, ROOT_SECRET, { name: 'acme admin', tenantId: 'acme', roles: ['keyledger:admin'] }));
+      ({ secret: admin } = await issueToken(gw.url, ROOT_SECRET, { name: 'acme admin', tenantId: TENANT, roles: ['keyledger:admin'] }));
     });
     afterAll(async () => gw.stop());
 
     it('issues, verifies VALID, revokes, then verifies REVOKED', async () => {
       const issued = await issueToken(gw.url, admin, { name: 'billing bot', roles: ['billing:read'] });
       expect(issued.secret).toMatch(/^klt_[0-9A-Za-z]{36}$/);
-      expect(issued.token).toMatchObject({ tenantId: 'acme', kind: 'API_TOKEN', name: 'billing bot', status: 'ACTIVE', roles: ['billing:read'] });
+      expect(issued.token).toMatchObject({ tenantId: TENANT, kind: 'API_TOKEN', name: 'billing bot', status: 'ACTIVE', roles: ['billing:read'] });
       expect(issued.token.display).toBe(issued.secret.slice(0, 8));
 
       const valid = await graphql(gw.url, VERIFY_TOKEN, { token: issued.secret }, admin);

@@ -15,6 +15,12 @@ function expectNoStackTraces(response: GraphQLResponse) {
 }
 
 /** Runs against any gateway factory, so every event store adapter passes the same end-to-end suite. */
+/** Tenants unique per run, so the suite also runs against a shared, long-lived event store. */
+const RUN = Math.random().toString(36).slice(2, 8);
+const TENANT_A = `tenant-a-${RUN}`;
+const TENANT_B = `tenant-b-${RUN}`;
+const TENANT_LIST = `tenant-list-${RUN}`;
+
 export function describeTokenSecurity(adapter: string, start: (options: { clock?: Clock }) => Promise<TestGateway>): void {
   describe(`token operations: roles, tenants, input (${adapter})`, () => {
     let gw: TestGateway;
@@ -26,8 +32,8 @@ export function describeTokenSecurity(adapter: string, start: (options: { clock?
 
     beforeAll(async () => {
       gw = await start({ clock });
-      ({ secret: adminA } = await issueToken(gw.url, ROOT_SECRET, { name: 'admin a', tenantId: 'tenant-a', roles: ['keyledger:admin'] }));
-      ({ secret: adminB } = await issueToken(gw.url, ROOT_SECRET, { name: 'admin b', tenantId: 'tenant-b', roles: ['keyledger:admin'] }));
+      ({ secret: adminA } = await issueToken(gw.url, ROOT_SECRET, { name: 'admin a', tenantId: TENANT_A, roles: ['keyledger:admin'] }));
+      ({ secret: adminB } = await issueToken(gw.url, ROOT_SECRET, { name: 'admin b', tenantId: TENANT_B, roles: ['keyledger:admin'] }));
       ({ secret: readerA } = await issueToken(gw.url, adminA, { name: 'reader', roles: ['keyledger:tokens:read'] }));
       ({ secret: writerA } = await issueToken(gw.url, adminA, { name: 'writer', roles: ['keyledger:tokens:write'] }));
     });
@@ -65,7 +71,7 @@ export function describeTokenSecurity(adapter: string, start: (options: { clock?
 
       it('viewer describes the caller', async () => {
         const response = await graphql(gw.url, '{ viewer { tenantId roles } }', {}, readerA);
-        expect(response.data!.viewer).toEqual({ tenantId: 'tenant-a', roles: ['keyledger:tokens:read'] });
+        expect(response.data!.viewer).toEqual({ tenantId: TENANT_A, roles: ['keyledger:tokens:read'] });
       });
     });
 
@@ -108,7 +114,7 @@ export function describeTokenSecurity(adapter: string, start: (options: { clock?
       });
 
       it('only root may act in another tenant', async () => {
-        const response = await graphql(gw.url, ISSUE_TOKEN, { input: { name: 'cross', tenantId: 'tenant-b' } }, adminA);
+        const response = await graphql(gw.url, ISSUE_TOKEN, { input: { name: 'cross', tenantId: TENANT_B } }, adminA);
         expect(errorCode(response)).toBe('FORBIDDEN');
       });
 
@@ -154,13 +160,13 @@ export function describeTokenSecurity(adapter: string, start: (options: { clock?
       });
 
       it('a non-root filter naming another tenant is FORBIDDEN', async () => {
-        const response = await graphql(gw.url, TOKENS_QUERY, { filter: { tenantId: 'tenant-a' } }, adminB);
+        const response = await graphql(gw.url, TOKENS_QUERY, { filter: { tenantId: TENANT_A } }, adminB);
         expect(errorCode(response)).toBe('FORBIDDEN');
       });
 
       it('root reads any tenant', async () => {
         const response = await graphql(gw.url, TOKEN_QUERY, { id: tokenOfA.id }, ROOT_SECRET);
-        expect(response.data!.token).toMatchObject({ id: tokenOfA.id, tenantId: 'tenant-a' });
+        expect(response.data!.token).toMatchObject({ id: tokenOfA.id, tenantId: TENANT_A });
       });
     });
 
@@ -186,7 +192,7 @@ export function describeTokenSecurity(adapter: string, start: (options: { clock?
 
     describe('listing', () => {
       it('pages newest first with stable cursors and a total count', async () => {
-        const tenant = { tenantId: 'tenant-list' };
+        const tenant = { tenantId: TENANT_LIST };
         const { secret: admin } = await issueToken(gw.url, ROOT_SECRET, { name: 'list admin', roles: ['keyledger:admin'], ...tenant });
         for (let i = 0; i < 5; i++) await issueToken(gw.url, admin, { name: `item ${i}` });
         const seen: string[] = [];
