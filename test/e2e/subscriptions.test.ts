@@ -165,6 +165,11 @@ describe('Subscription.tokenRevoked', () => {
     expect(subscriber.acknowledged).toBe(false);
   });
 
+  it('tells a client without credentials how to send them', async () => {
+    const closed = await client(null, {}).closed();
+    expect(closed).toEqual({ code: 4401, reason: 'Unauthorized: Authentication required: send connectionParams { authorization: "Bearer <token>" }' });
+  });
+
   it('refuses a revoked credential at connect with 4401', async () => {
     const { secret, id } = await issueToken(gw.url, adminA, { name: 'revoked first', roles: ['keyledger:tokens:read'] });
     await revoke(adminA, id);

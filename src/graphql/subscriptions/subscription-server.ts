@@ -149,7 +149,10 @@ export class SubscriptionServer {
     }
     try {
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-      const bearer = bearerOf(typeof header === 'string' ? header : undefined);
+      if (typeof header !== 'string' || header.length === 0) {
+        throw unauthenticated('Authentication required: send connectionParams { authorization: "Bearer <token>" }');
+      }
+      const bearer = bearerOf(header);
       const principal = await this.options.tokens.authenticate(bearer);
       this.options.notices.requireSubscriber(principal);
       const expiresAt = await this.expiryOf(principal);
