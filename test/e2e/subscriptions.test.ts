@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { graphql, REVOKE_TOKEN } from '../helpers/graphql-client';
+import { TestClock } from '../helpers/test-clock';
 import { eventually, issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
 import {
   metricValue,
@@ -252,7 +253,7 @@ describe('Subscription.tokenRevoked', () => {
   });
 
   it('closes the socket with 4403 when the subscriber’s own credential expires', async () => {
-    const expiresAt = new Date(Date.now() + 1500).toISOString();
+    const expiresAt = new Date(Date.now() + 3000).toISOString();
     const { secret } = await issueToken(gw.url, adminA, { name: 'expiring', roles: ['keyledger:tokens:read'], expiresAt });
     const subscriber = client(secret);
     await subscribed(subscriber);
@@ -310,6 +311,35 @@ describe('Subscription.tokenRevoked', () => {
     expect(record.errors[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(JSON.stringify(record.raw)).not.toMatch(/supersecretvalue/);
     expect(JSON.stringify(record.raw)).not.toMatch(NO_STACK_TRACE);
+  });
+});
+
+describe('Subscription.tokenRevoked and the clock', () => {
+  const clock = new TestClock();
+  let gw: TestGateway;
+  let admin: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ clock });
+    ({ secret: admin } = await issueToken(gw.url, ROOT_SECRET, { name: 'admin', tenantId: 'clock', roles: ['keyledger:admin'] }));
+  });
+  afterAll(async () => gw?.stop());
+
+  it('closes a connection whose credential has expired by the clock when the next event arrives (4403)', async () => {
+    const expiresAt = new Date(clock.now().getTime() + 60 * 60_000).toISOString();
+    const { secret } = await issueToken(gw.url, admin, { name: 'expires in an hour', roles: ['keyledger:tokens:read'], expiresAt });
+    const subscriber = new SubscriberClient(gw.url, secret);
+    try {
+      await subscriber.connected();
+      subscriber.subscribe();
+      await waitForSubscriptions(gw.url, 1);
+      clock.advance(2 * 60 * 60_000);
+      const { id } = await issueToken(gw.url, admin, { name: 'any change' });
+      await graphql(gw.url, REVOKE_TOKEN, { input: { id } }, admin);
+      expect(await subscriber.closed()).toEqual({ code: 4403, reason: 'Forbidden: the credential of this connection has expired' });
+    } finally {
+      await subscriber.dispose();
+    }
   });
 });
 

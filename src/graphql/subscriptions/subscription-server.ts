@@ -60,6 +60,7 @@ export interface SubscriptionServerStats {
 type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
 
 const VALIDATION_RULES = [...specifiedRules, depthLimitRule(MAX_QUERY_DEPTH)];
+const EXPIRED = 'Forbidden: the credential of this connection has expired';
 
 /** A KeyledgerError as graphql-ws expects errors, keeping the original for the formatter. */
 function graphQLErrorOf(error: KeyledgerError): GraphQLError {
@@ -258,7 +259,7 @@ export class SubscriptionServer {
 
   private expired(connection: SubscriberConnection): KeyledgerError | null {
     if (!this.hasExpired(connection)) return null;
-    connection.close(SubscriptionCloseCode.forbidden, 'Forbidden: the credential of this connection has expired');
+    connection.close(SubscriptionCloseCode.forbidden, EXPIRED);
     return unauthenticated('The credential has expired');
   }
 
@@ -317,7 +318,7 @@ export class SubscriptionServer {
       // The clock decides, not the timer: a timer may fire early, and tests move the clock.
       if (connection.expiresAt !== expiresAt) return;
       if (this.hasExpired(connection)) {
-        connection.close(SubscriptionCloseCode.forbidden, 'Forbidden: the credential of this connection has expired');
+        connection.close(SubscriptionCloseCode.forbidden, EXPIRED);
       } else {
         this.armExpiry(connection);
       }
@@ -344,7 +345,11 @@ export class SubscriptionServer {
    * at connect. Runs after the batch is in the read models, so the check sees the change.
    */
   private watchCredentials(events: readonly RecordedEvent[]): void {
-    if (this.byCredential.size === 0) return;
+    if (this.connections.size === 0) return;
+    // Expiry is also checked with every batch, not only by timer, so a clock moved ahead is noticed.
+    for (const connection of this.connections.values()) {
+      if (this.hasExpired(connection)) connection.close(SubscriptionCloseCode.forbidden, EXPIRED);
+    }
     for (const event of events) {
       const holders = this.byCredential.get(event.streamId);
       if (!holders) continue;
