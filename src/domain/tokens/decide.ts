@@ -1,8 +1,34 @@
-import { badInput, conflict, notFound } from '../errors';
-import { LIMITS, optionalText, requireFutureInstant, requireName, requireRoles, requireTenantId } from '../validation';
-import type { SecretOrigin, TokenEvent, TokenIssued, TokenKind, TokenRevoked } from './events';
+import { isKeyledgerRole, rolesBeyondCaller, unknownKeyledgerRoles } from '../access/roles';
+import { badInput, conflict, forbidden, notFound } from '../errors';
+import {
+  LIMITS,
+  optionalText,
+  requireCode,
+  requireFutureInstant,
+  requireHttpsUrl,
+  requireIntegrationId,
+  requireName,
+  requireOwnerId,
+  requireRoles,
+  requireTenantId,
+} from '../validation';
+import type {
+  SealedSecret,
+  SecretOrigin,
+  TokenChanges,
+  TokenEvent,
+  TokenIssueAbandoned,
+  TokenIssued,
+  TokenKind,
+  TokenRevoked,
+  TokenRotated,
+  TokenUpdated,
+} from './events';
 import { TokenKinds } from './events';
-import type { TokenState } from './state';
+import { isExpired, type TokenFacts, type TokenState } from './state';
+
+/** A rotated-out secret may stay valid for at most this long. */
+export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
 
 export interface IssueToken {
   type: 'IssueToken';
@@ -16,6 +42,37 @@ export interface IssueToken {
   secretHash: string;
   lookupTag: string | null;
   origin: SecretOrigin;
+  code?: string | null;
+  botName?: string | null;
+  avatarUrl?: string | null;
+  ownerId?: string | null;
+  integrationId?: string | null;
+  sealedSecret?: SealedSecret | null;
+}
+
+export interface UpdateToken {
+  type: 'UpdateToken';
+  tokenId: string;
+  /** Undefined leaves a field alone; null clears botName, avatarUrl or expiresAt. */
+  changes: {
+    name?: string;
+    roles?: readonly string[];
+    botName?: string | null;
+    avatarUrl?: string | null;
+    expiresAt?: Date | null;
+  };
+  /** Roles of the caller: keyledger roles it does not hold it can neither add nor remove. */
+  grantorRoles: readonly string[];
+}
+
+export interface RotateToken {
+  type: 'RotateToken';
+  tokenId: string;
+  gracePeriodSeconds: number;
+  display: string;
+  secretHash: string;
+  /** Required for an INTEGRATION_KEY, refused for any other kind. */
+  sealedSecret: SealedSecret | null;
 }
 
 export interface RevokeToken {
@@ -24,15 +81,27 @@ export interface RevokeToken {
   reason: string | null;
 }
 
-export type TokenCommand = IssueToken | RevokeToken;
+export interface AbandonTokenIssue {
+  type: 'AbandonTokenIssue';
+  tokenId: string;
+  tenantId: string;
+}
+
+export type TokenCommand = IssueToken | UpdateToken | RotateToken | RevokeToken | AbandonTokenIssue;
 
 /** Pure: the events a command produces against the current state, or a KeyledgerError. */
 export function decide(command: TokenCommand, state: TokenState, now: Date): TokenEvent[] {
   switch (command.type) {
     case 'IssueToken':
       return [issue(command, state, now)];
+    case 'UpdateToken':
+      return update(command, state, now);
+    case 'RotateToken':
+      return [rotate(command, state, now)];
     case 'RevokeToken':
       return revoke(command, state, now);
+    case 'AbandonTokenIssue':
+      return abandon(command, state, now);
   }
 }
 
@@ -54,13 +123,132 @@ function issue(command: IssueToken, state: TokenState, now: Date): TokenIssued {
       lookupTag: command.lookupTag,
       origin: command.origin,
       issuedAt: now.toISOString(),
+      ...kindFields(command),
+    },
+  };
+}
+
+/** Each kind takes its own fields and refuses the others', so a field never means nothing. */
+function kindFields(command: IssueToken): Partial<TokenIssued['data']> {
+  const given = (value: unknown) => value !== undefined && value !== null;
+  const refuse = (field: keyof IssueToken, kinds: string) => {
+    if (given(command[field])) throw badInput(`${field} applies only to ${kinds}`, field);
+  };
+  switch (command.kind) {
+    case 'API_TOKEN': {
+      refuse('ownerId', 'WEBHOOK_TOKEN');
+      refuse('integrationId', 'INTEGRATION_KEY');
+      if (given(command.sealedSecret)) throw new Error('Only integration keys carry a sealed secret');
+      const fields: Partial<TokenIssued['data']> = {};
+      if (given(command.code)) fields.code = requireCode(command.code!);
+      if (given(command.botName)) fields.botName = requireBotName(command.botName!);
+      if (given(command.avatarUrl)) fields.avatarUrl = requireHttpsUrl(command.avatarUrl!, 'avatarUrl');
+      return fields;
+    }
+    case 'WEBHOOK_TOKEN': {
+      for (const field of ['code', 'botName', 'avatarUrl'] as const) refuse(field, 'API_TOKEN');
+      refuse('integrationId', 'INTEGRATION_KEY');
+      if (given(command.sealedSecret)) throw new Error('Only integration keys carry a sealed secret');
+      if (!given(command.ownerId)) throw badInput('ownerId is required for a WEBHOOK_TOKEN: it is the user the token belongs to', 'ownerId');
+      return { ownerId: requireOwnerId(command.ownerId!) };
+    }
+    case 'INTEGRATION_KEY': {
+      for (const field of ['code', 'botName', 'avatarUrl'] as const) refuse(field, 'API_TOKEN');
+      refuse('ownerId', 'WEBHOOK_TOKEN');
+      if (!given(command.integrationId)) throw badInput('integrationId is required for an INTEGRATION_KEY', 'integrationId');
+      if (!command.sealedSecret) throw new Error('An integration key needs its sealed secret');
+      return { integrationId: requireIntegrationId(command.integrationId!), sealedSecret: command.sealedSecret };
+    }
+  }
+}
+
+function requireBotName(value: string): string {
+  const botName = requireName(value, 'botName');
+  if (botName.length > LIMITS.botNameLength) throw badInput(`botName must be at most ${LIMITS.botNameLength} characters`, 'botName');
+  return botName;
+}
+
+function requireChangeable(state: TokenState, tokenId: string, now: Date): TokenFacts {
+  if (state.status === 'absent' || state.status === 'abandoned') throw notFound(`Token ${tokenId} not found`);
+  if (state.status === 'revoked') throw conflict(`Token ${tokenId} is revoked and can no longer be changed`);
+  // An expired token stays expired: extending it would revive a credential that clients were told is dead.
+  if (isExpired(state, now)) throw conflict(`Token ${tokenId} has expired and can no longer be changed`);
+  return state;
+}
+
+/** Only fields that differ from the state become part of the event; no difference, no event. */
+function update(command: UpdateToken, state: TokenState, now: Date): TokenUpdated[] {
+  const token = requireChangeable(state, command.tokenId, now);
+  const requested = command.changes;
+  const changes: TokenChanges = {};
+
+  if (requested.name !== undefined) {
+    const name = requireName(requested.name);
+    if (name !== token.name) changes.name = name;
+  }
+  if (requested.roles !== undefined) {
+    const roles = requireRoles(requested.roles);
+    const unknown = unknownKeyledgerRoles(roles);
+    if (unknown.length > 0) throw badInput(`Unknown keyledger role(s): ${unknown.join(', ')}`, 'roles');
+    const added = roles.filter((role) => !token.roles.includes(role));
+    const removed = token.roles.filter((role) => !roles.includes(role));
+    const beyond = rolesBeyondCaller(command.grantorRoles, [...added, ...removed].filter(isKeyledgerRole));
+    if (beyond.length > 0) throw forbidden(`You cannot grant or withdraw role(s) you do not hold: ${beyond.join(', ')}`);
+    if (added.length > 0 || removed.length > 0) changes.roles = roles;
+  }
+  if (requested.botName !== undefined || requested.avatarUrl !== undefined) {
+    if (token.kind !== 'API_TOKEN') {
+      throw badInput('botName and avatarUrl apply only to API_TOKEN', requested.botName !== undefined ? 'botName' : 'avatarUrl');
+    }
+  }
+  if (requested.botName !== undefined) {
+    const botName = requested.botName === null ? null : requireBotName(requested.botName);
+    if (botName !== token.botName) changes.botName = botName;
+  }
+  if (requested.avatarUrl !== undefined) {
+    const avatarUrl = requested.avatarUrl === null ? null : requireHttpsUrl(requested.avatarUrl, 'avatarUrl');
+    if (avatarUrl !== token.avatarUrl) changes.avatarUrl = avatarUrl;
+  }
+  if (requested.expiresAt !== undefined) {
+    const expiresAt = requested.expiresAt === null ? null : requireFutureInstant(requested.expiresAt, now, 'expiresAt').toISOString();
+    if (expiresAt !== token.expiresAt) changes.expiresAt = expiresAt;
+  }
+
+  if (Object.keys(changes).length === 0) return [];
+  return [{ type: 'TokenUpdated', data: { tokenId: token.tokenId, tenantId: token.tenantId, changes, updatedAt: now.toISOString() } }];
+}
+
+function rotate(command: RotateToken, state: TokenState, now: Date): TokenRotated {
+  const token = requireChangeable(state, command.tokenId, now);
+  const grace = command.gracePeriodSeconds;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_PERIOD_SECONDS) {
+    throw badInput(
+      `gracePeriodSeconds must be a whole number from 0 to ${MAX_GRACE_PERIOD_SECONDS} (30 days)`,
+      'gracePeriodSeconds',
+    );
+  }
+  if ((token.kind === 'INTEGRATION_KEY') !== (command.sealedSecret !== null)) {
+    throw new Error('An integration key, and only an integration key, rotates to a sealed secret');
+  }
+  return {
+    type: 'TokenRotated',
+    data: {
+      tokenId: token.tokenId,
+      tenantId: token.tenantId,
+      display: command.display,
+      secretHash: command.secretHash,
+      lookupTag: null,
+      origin: 'generated',
+      ...(command.sealedSecret ? { sealedSecret: command.sealedSecret } : {}),
+      previousSecretsValidUntil: new Date(now.getTime() + grace * 1000).toISOString(),
+      rotatedAt: now.toISOString(),
     },
   };
 }
 
 /** Revoking a revoked token changes nothing and is not an error, so retries are safe. */
 function revoke(command: RevokeToken, state: TokenState, now: Date): TokenRevoked[] {
-  if (state.status === 'absent') throw notFound(`Token ${command.tokenId} not found`);
+  if (state.status === 'absent' || state.status === 'abandoned') throw notFound(`Token ${command.tokenId} not found`);
   const reason = optionalText(command.reason, 'reason', LIMITS.reasonLength);
   if (state.status === 'revoked') return [];
   return [
@@ -69,4 +257,10 @@ function revoke(command: RevokeToken, state: TokenState, now: Date): TokenRevoke
       data: { tokenId: state.tokenId, tenantId: state.tenantId, reason, revokedAt: now.toISOString() },
     },
   ];
+}
+
+/** Only a stream that was never written can be abandoned; anything else means the issue happened. */
+function abandon(command: AbandonTokenIssue, state: TokenState, now: Date): TokenIssueAbandoned[] {
+  if (state.status !== 'absent') return [];
+  return [{ type: 'TokenIssueAbandoned', data: { tokenId: command.tokenId, tenantId: command.tenantId, abandonedAt: now.toISOString() } }];
 }

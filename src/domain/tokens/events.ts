@@ -1,12 +1,23 @@
 /**
- * Token events (v1). None holds a secret: generated secrets appear only as their HMAC
- * lookup hash, chosen or imported ones only as an argon2id hash.
+ * Token events. None holds a secret: generated secrets appear only as their HMAC lookup
+ * hash, chosen or imported ones only as an argon2id hash, and an integration key's secret
+ * (which must be recoverable to check client-signed JWTs) only as ciphertext under a data
+ * key that lives outside the log.
  */
 export const TokenKinds = ['API_TOKEN', 'WEBHOOK_TOKEN', 'INTEGRATION_KEY'] as const;
 export type TokenKind = (typeof TokenKinds)[number];
 
 /** How the secret came to be, which decides how it is stored and verified. */
 export type SecretOrigin = 'generated' | 'imported' | 'bootstrap';
+
+/**
+ * A secret encrypted under a per-key data key. `dataKeyId` names the key in the data key
+ * store; destroying that key makes `ciphertext` unreadable for good (crypto-shredding).
+ */
+export interface SealedSecret {
+  dataKeyId: string;
+  ciphertext: string;
+}
 
 export interface TokenIssued {
   type: 'TokenIssued';
@@ -26,6 +37,60 @@ export interface TokenIssued {
     lookupTag: string | null;
     origin: SecretOrigin;
     issuedAt: string;
+    /*
+     * Kind-specific fields are present only when set, so the events of plain tokens keep
+     * their v1 shape.
+     */
+    /** API_TOKEN: unique in the tenant (case-insensitively), reserved in its own stream first. */
+    code?: string;
+    /** API_TOKEN: the bot identity the token acts as. */
+    botName?: string;
+    avatarUrl?: string;
+    /** WEBHOOK_TOKEN: the user the token belongs to. */
+    ownerId?: string;
+    /** INTEGRATION_KEY: the integration it authenticates, and its recoverable secret. */
+    integrationId?: string;
+    sealedSecret?: SealedSecret;
+  };
+}
+
+/** Fields `updateToken` may change. A null clears an optional field. */
+export interface TokenChanges {
+  name?: string;
+  roles?: string[];
+  botName?: string | null;
+  avatarUrl?: string | null;
+  expiresAt?: string | null;
+}
+
+export interface TokenUpdated {
+  type: 'TokenUpdated';
+  data: {
+    tokenId: string;
+    tenantId: string;
+    /** Only the fields that changed. */
+    changes: TokenChanges;
+    updatedAt: string;
+  };
+}
+
+export interface TokenRotated {
+  type: 'TokenRotated';
+  data: {
+    tokenId: string;
+    tenantId: string;
+    display: string;
+    secretHash: string;
+    /** Always null today: rotation generates the new secret, so it is HMAC-hashed. */
+    lookupTag: string | null;
+    origin: SecretOrigin;
+    sealedSecret?: SealedSecret;
+    /**
+     * Every earlier secret verifies until this instant (exclusive) and is revoked from then
+     * on; earlier secrets already ending sooner keep their own end.
+     */
+    previousSecretsValidUntil: string;
+    rotatedAt: string;
   };
 }
 
@@ -39,8 +104,22 @@ export interface TokenRevoked {
   };
 }
 
-export type TokenEvent = TokenIssued | TokenRevoked;
+/**
+ * Written into the stream of a token that was reserved a code or an integration slot but
+ * never issued (its issuer failed or stalled). It takes the stream, so the late issue fails
+ * with a conflict instead of creating a second holder; see `token-claims`.
+ */
+export interface TokenIssueAbandoned {
+  type: 'TokenIssueAbandoned';
+  data: {
+    tokenId: string;
+    tenantId: string;
+    abandonedAt: string;
+  };
+}
+
+export type TokenEvent = TokenIssued | TokenUpdated | TokenRotated | TokenRevoked | TokenIssueAbandoned;
 export type TokenEventType = TokenEvent['type'];
-export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = ['TokenIssued', 'TokenRevoked'];
+export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked', 'TokenIssueAbandoned'];
 
 export const tokenStreamId = (tokenId: string) => `token-${tokenId}`;

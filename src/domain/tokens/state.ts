@@ -1,17 +1,25 @@
-import type { TokenEvent, TokenKind } from './events';
+import type { TokenChanges, TokenEvent, TokenKind } from './events';
+
+export interface TokenFacts {
+  tokenId: string;
+  tenantId: string;
+  kind: TokenKind;
+  name: string;
+  roles: string[];
+  expiresAt: string | null;
+  revokedAt: string | null;
+  code: string | null;
+  botName: string | null;
+  avatarUrl: string | null;
+  ownerId: string | null;
+  integrationId: string | null;
+}
 
 export type TokenState =
   | { status: 'absent' }
-  | {
-      status: 'active' | 'revoked';
-      tokenId: string;
-      tenantId: string;
-      kind: TokenKind;
-      name: string;
-      roles: string[];
-      expiresAt: string | null;
-      revokedAt: string | null;
-    };
+  /** The id was reserved for an issue that never happened; it can never be issued. */
+  | { status: 'abandoned'; tokenId: string }
+  | ({ status: 'active' | 'revoked' } & TokenFacts);
 
 export const initialTokenState: TokenState = { status: 'absent' };
 
@@ -19,14 +27,52 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
   switch (event.type) {
     case 'TokenIssued': {
       const { tokenId, tenantId, kind, name, roles, expiresAt } = event.data;
-      return { status: 'active', tokenId, tenantId, kind, name, roles, expiresAt, revokedAt: null };
+      return {
+        status: 'active',
+        tokenId,
+        tenantId,
+        kind,
+        name,
+        roles,
+        expiresAt,
+        revokedAt: null,
+        code: event.data.code ?? null,
+        botName: event.data.botName ?? null,
+        avatarUrl: event.data.avatarUrl ?? null,
+        ownerId: event.data.ownerId ?? null,
+        integrationId: event.data.integrationId ?? null,
+      };
     }
+    case 'TokenUpdated':
+      if (state.status !== 'active' && state.status !== 'revoked') return state;
+      return applyChanges(state, event.data.changes);
+    case 'TokenRotated':
+      // The secret is not part of the state; a rotation changes nothing the rules look at.
+      return state;
     case 'TokenRevoked':
-      if (state.status === 'absent') return state;
+      if (state.status !== 'active' && state.status !== 'revoked') return state;
       return { ...state, status: 'revoked', revokedAt: event.data.revokedAt };
+    case 'TokenIssueAbandoned':
+      if (state.status !== 'absent') return state;
+      return { status: 'abandoned', tokenId: event.data.tokenId };
   }
+}
+
+function applyChanges<State extends TokenFacts>(state: State, changes: TokenChanges): State {
+  const next = { ...state };
+  if (changes.name !== undefined) next.name = changes.name;
+  if (changes.roles !== undefined) next.roles = changes.roles;
+  if (changes.botName !== undefined) next.botName = changes.botName;
+  if (changes.avatarUrl !== undefined) next.avatarUrl = changes.avatarUrl;
+  if (changes.expiresAt !== undefined) next.expiresAt = changes.expiresAt;
+  return next;
 }
 
 export function foldTokenEvents(events: readonly TokenEvent[]): TokenState {
   return events.reduce(evolve, initialTokenState);
+}
+
+/** Expiry is derived from the clock, never recorded: no background job has to notice it. */
+export function isExpired(state: Pick<TokenFacts, 'expiresAt'>, now: Date): boolean {
+  return state.expiresAt !== null && new Date(state.expiresAt).getTime() <= now.getTime();
 }

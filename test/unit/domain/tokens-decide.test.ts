@@ -1,94 +1,13 @@
-import { KeyledgerError, type ErrorCode } from '../../../src/domain/errors';
 import {
   decide,
   evolve,
   foldTokenEvents,
   initialTokenState,
   type IssueToken,
-  type RevokeToken,
-  type TokenCommand,
-  type TokenEvent,
   type TokenIssued,
   type TokenKind,
-  type TokenRevoked,
 } from '../../../src/domain/tokens';
-
-const NOW = new Date('2030-01-15T10:00:00.000Z');
-const LATER = new Date('2030-01-20T08:30:00.000Z');
-const HASH = 'hmac-sha256$' + 'ab'.repeat(32);
-
-function issueCommand(overrides: Partial<IssueToken> = {}): IssueToken {
-  return {
-    type: 'IssueToken',
-    tokenId: 'tok_1',
-    tenantId: 'acme',
-    kind: 'API_TOKEN',
-    name: 'billing bot',
-    roles: ['billing:read'],
-    expiresAt: null,
-    display: 'klt_AbCd',
-    secretHash: HASH,
-    lookupTag: null,
-    origin: 'generated',
-    ...overrides,
-  };
-}
-
-function revokeCommand(overrides: Partial<RevokeToken> = {}): RevokeToken {
-  return { type: 'RevokeToken', tokenId: 'tok_1', reason: null, ...overrides };
-}
-
-const issued = (overrides: Partial<TokenIssued['data']> = {}): TokenIssued => ({
-  type: 'TokenIssued',
-  data: {
-    tokenId: 'tok_1',
-    tenantId: 'acme',
-    kind: 'API_TOKEN',
-    name: 'billing bot',
-    roles: ['billing:read'],
-    expiresAt: null,
-    display: 'klt_AbCd',
-    secretHash: HASH,
-    lookupTag: null,
-    origin: 'generated',
-    issuedAt: '2030-01-01T00:00:00.000Z',
-    ...overrides,
-  },
-});
-
-const revoked = (overrides: Partial<TokenRevoked['data']> = {}): TokenRevoked => ({
-  type: 'TokenRevoked',
-  data: { tokenId: 'tok_1', tenantId: 'acme', reason: null, revokedAt: '2030-01-10T00:00:00.000Z', ...overrides },
-});
-
-/** given(past events).when(command, now).then(new events) — the decider's whole contract in one line. */
-function given(events: readonly TokenEvent[]) {
-  return {
-    when(command: TokenCommand, now: Date = NOW) {
-      const run = () => decide(command, foldTokenEvents(events), now);
-      return {
-        then(expected: TokenEvent[]): TokenEvent[] {
-          const produced = run();
-          expect(produced).toEqual(expected);
-          return produced;
-        },
-        thenThrows(code: ErrorCode, message: RegExp): KeyledgerError {
-          let caught: unknown;
-          try {
-            run();
-          } catch (error) {
-            caught = error;
-          }
-          expect(caught).toBeInstanceOf(KeyledgerError);
-          const error = caught as KeyledgerError;
-          expect(error.code).toBe(code);
-          expect(error.message).toMatch(message);
-          return error;
-        },
-      };
-    },
-  };
-}
+import { given, HASH, issueCommand, issued, LATER, NOW, revokeCommand, revoked, SEALED } from './token-given';
 
 describe('token decider: IssueToken', () => {
   it('on an absent token, records every field of the command, with issuedAt = now', () => {
@@ -129,8 +48,12 @@ describe('token decider: IssueToken', () => {
     given([]).when(issueCommand({ roles: [] })).then([issued({ roles: [], issuedAt: NOW.toISOString() })]);
   });
 
-  it.each<TokenKind>(['API_TOKEN', 'WEBHOOK_TOKEN', 'INTEGRATION_KEY'])('accepts kind %s', (kind) => {
-    given([]).when(issueCommand({ kind })).then([issued({ kind, issuedAt: NOW.toISOString() })]);
+  it.each<[TokenKind, Partial<IssueToken>, Partial<TokenIssued['data']>]>([
+    ['API_TOKEN', {}, {}],
+    ['WEBHOOK_TOKEN', { ownerId: 'ana@example.com' }, { ownerId: 'ana@example.com' }],
+    ['INTEGRATION_KEY', { integrationId: 'int-1', sealedSecret: SEALED }, { integrationId: 'int-1', sealedSecret: SEALED }],
+  ])('accepts kind %s with its required fields', (kind, fields, recorded) => {
+    given([]).when(issueCommand({ kind, ...fields })).then([issued({ kind, ...recorded, issuedAt: NOW.toISOString() })]);
   });
 
   it('accepts an expiry one millisecond after now', () => {
@@ -298,6 +221,11 @@ describe('token state: evolve and fold', () => {
       roles: ['a', 'b'],
       expiresAt: '2031-01-01T00:00:00.000Z',
       revokedAt: null,
+      code: null,
+      botName: null,
+      avatarUrl: null,
+      ownerId: null,
+      integrationId: null,
     });
   });
 

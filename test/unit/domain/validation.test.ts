@@ -23,7 +23,18 @@ function badInputMessage(fn: () => unknown, field: string): string {
 
 describe('LIMITS', () => {
   it('holds the documented bounds', () => {
-    expect(LIMITS).toEqual({ nameLength: 200, reasonLength: 500, roleLength: 100, rolesPerToken: 50, tenantIdLength: 128 });
+    expect(LIMITS).toEqual({
+      nameLength: 200,
+      reasonLength: 500,
+      roleLength: 100,
+      rolesPerToken: 50,
+      tenantIdLength: 128,
+      codeLength: 64,
+      ownerIdLength: 254,
+      integrationIdLength: 128,
+      botNameLength: 100,
+      urlLength: 2048,
+    });
   });
 });
 
