@@ -14,6 +14,8 @@ export class KeyRing {
   readonly lookupPepper: Buffer;
   /** HMAC key for audit fingerprints. */
   readonly auditKey: Buffer;
+  /** AES-256-GCM key that wraps the per-record data keys kept outside the event log. */
+  readonly dataKeyWrappingKey: Buffer;
   /** AES-256-GCM key that wraps the JWT signing keys kept in the event log. */
   readonly signingKeyWrappingKey: Buffer;
 
@@ -21,6 +23,7 @@ export class KeyRing {
     if (masterKey.length !== MASTER_KEY_BYTES) throw new RangeError(`The master key must be ${MASTER_KEY_BYTES} bytes`);
     this.lookupPepper = derive(masterKey, 'keyledger/lookup-pepper/v1');
     this.auditKey = derive(masterKey, 'keyledger/audit-key/v1');
+    this.dataKeyWrappingKey = derive(masterKey, 'keyledger/data-key-wrapping/v1');
     this.signingKeyWrappingKey = derive(masterKey, 'keyledger/signing-key-wrapping/v1');
   }
 }
