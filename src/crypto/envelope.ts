@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { SealedSecret } from '../domain/tokens/events';
 import type { DataKeyStore, StoredDataKey } from './data-keys';
+import { unwrapKey, wrapKey } from './key-wrap';
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -79,23 +80,17 @@ export class SecretSealer {
   }
 }
 
-/** `iv ‖ tag ‖ ciphertext`. */
+/** One buffer, `iv ‖ tag ‖ ciphertext`, for a single column or a single string. */
 function encrypt(key: Buffer, plaintext: Buffer, context: string): Buffer {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(context, 'utf8'));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+  const { iv, tag, ciphertext } = wrapKey(key, plaintext, context);
+  return Buffer.concat([iv, tag, ciphertext]);
 }
 
 function decrypt(key: Buffer, sealed: Buffer, context: string): Buffer | null {
   if (sealed.length < IV_BYTES + TAG_BYTES) return null;
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
-  decipher.setAAD(Buffer.from(context, 'utf8'));
-  decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-  try {
-    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-  } catch {
-    return null;
-  }
+  return unwrapKey(
+    key,
+    { iv: sealed.subarray(0, IV_BYTES), tag: sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES), ciphertext: sealed.subarray(IV_BYTES + TAG_BYTES) },
+    context,
+  );
 }
