@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { allProjections, openReadModelDatabase, ProjectionRunner, type ReadModelDatabase } from '../projections';
-import { TokenQueries } from '../projections/tokens';
 import { systemClock, type Clock } from './app/clock';
 import { EventWriter } from './app/event-writer';
 import type { RequestContext } from './app/request-context';
-import { TokenService } from './app/tokens/token-service';
+import type { IntegrationKeyService } from './app/tokens/integration-key-service';
+import { openTokenModule } from './app/tokens/token-module';
+import type { TokenService } from './app/tokens/token-service';
 import type { Config } from './config';
 import { KeyRing, loadOrCreateMasterKeyFile, parseMasterKey } from './crypto/keyring';
-import { SecretHasher } from './crypto/secret-hash';
 import { openEventStore } from './eventstore';
 import type { EventStore } from './eventstore/port';
 import { depthLimitRule } from './graphql/depth-limit';
@@ -22,6 +22,7 @@ import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
 import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
 import { createHttpApp } from './http/app';
+import { integrationKeysRouter } from './http/integration-keys-router';
 import { GatewayMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 
@@ -60,6 +61,7 @@ export interface Core {
   readModels: ReadModelDatabase;
   runner: ProjectionRunner;
   tokens: TokenService;
+  integrationKeys: IntegrationKeyService;
   clock: Clock;
   close(): Promise<void>;
 }
@@ -70,18 +72,29 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   const readModels = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
   const runner = new ProjectionRunner(store, readModels, allProjections, logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
-  const tokens = new TokenService(writer, new TokenQueries(readModels), new SecretHasher(keys.lookupPepper), clock);
+  const tokenModule = openTokenModule({
+    dataDir: config.dataDir,
+    keys,
+    readModels,
+    writer,
+    clock,
+    logger,
+    sharedEventStore: config.eventStoreConnectionString !== null,
+  });
+  const { tokens, integrationKeys } = tokenModule;
   let closed: Promise<void> | null = null;
   return {
     store,
     readModels,
     runner,
     tokens,
+    integrationKeys,
     clock,
     close() {
       closed ??= (async () => {
         await runner.stop();
         await store.close();
+        await tokenModule.close();
         readModels.close();
       })();
       return closed;
@@ -110,6 +123,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         logger.warn({}, 'a bootstrap root token already exists with another secret; KEYLEDGER_BOOTSTRAP_TOKEN was ignored');
       }
     }
+    const shredded = await tokens.shredOrphanedDataKeys();
+    if (shredded > 0) logger.info({ shredded }, 'destroyed data keys of revoked or never-issued integration keys');
     startupDone = true;
   })();
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
@@ -147,7 +162,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     logger,
     bodyLimit: config.bodyLimit,
-    authenticate: (bearer) => tokens.authenticate(bearer),
+    authenticate: (bearer, ip) => tokens.authenticate(bearer, ip),
+    routers: [
+      integrationKeysRouter({
+        integrationKeys: core.integrationKeys,
+        bodyLimit: config.bodyLimit,
+        reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the integration keys API'),
+      }),
+    ],
     isReady,
     async whenStarted(timeoutMs) {
       if (startupDone) return true;

@@ -1,2 +1,3 @@
 export * from './tokens-projection';
 export * from './token-queries';
+export * from './token-usage';

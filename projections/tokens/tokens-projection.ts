@@ -1,16 +1,25 @@
 import type { Database } from 'better-sqlite3';
-import type { TokenIssued, TokenRevoked } from '../../src/domain/tokens/events';
+import type { TokenIssued, TokenRevoked, TokenRotated, TokenUpdated } from '../../src/domain/tokens/events';
 import type { RecordedEvent } from '../../src/eventstore/port';
 import type { Projection, ProjectionHandler } from '../projection';
+
+/** Columns of `tokens` that `TokenUpdated` may change, by the event's field name. */
+const UPDATABLE_COLUMNS = { name: 'name', roles: 'roles', botName: 'bot_name', avatarUrl: 'avatar_url', expiresAt: 'expires_at' } as const;
 
 /**
  * The `tokens` read model: one row per token, what queries and verification read.
  * `seq` follows log order, so listing order is stable and survives a rebuild.
+ *
+ * `token_secrets` holds every secret a token has had, keyed by its stored hash, so that
+ * during a rotation's grace period both the new and the old secret are found by one indexed
+ * read. `valid_until` is null for the current secret; a rotated-out one verifies while
+ * now < valid_until. Integration keys keep each secret's ciphertext here too, to check JWTs
+ * signed with it.
  */
 export const tokensProjection: Projection = {
   name: 'tokens',
-  version: 1,
-  eventTypes: ['TokenIssued', 'TokenRevoked'],
+  version: 2,
+  eventTypes: ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked'],
 
   migrate(db: Database) {
     db.exec(`
@@ -23,37 +32,117 @@ export const tokensProjection: Projection = {
         roles TEXT NOT NULL,
         display TEXT NOT NULL,
         secret_hash TEXT NOT NULL UNIQUE,
-        lookup_tag TEXT,
         origin TEXT NOT NULL,
+        code TEXT,
+        bot_name TEXT,
+        avatar_url TEXT,
+        owner_id TEXT,
+        integration_id TEXT,
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
+        rotated_at TEXT,
         expires_at TEXT,
         revoked_at TEXT,
         revoke_reason TEXT
       );
       CREATE INDEX IF NOT EXISTS tokens_by_tenant ON tokens (tenant_id, seq);
-      CREATE INDEX IF NOT EXISTS tokens_by_lookup_tag ON tokens (lookup_tag) WHERE lookup_tag IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tokens_by_owner ON tokens (tenant_id, owner_id, seq) WHERE owner_id IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tokens_by_code ON tokens (tenant_id, code COLLATE NOCASE) WHERE code IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tokens_by_integration ON tokens (tenant_id, integration_id, seq) WHERE integration_id IS NOT NULL;
+      CREATE TABLE IF NOT EXISTS token_secrets (
+        secret_hash TEXT PRIMARY KEY,
+        token_id TEXT NOT NULL,
+        lookup_tag TEXT,
+        sealed_secret TEXT,
+        created_at TEXT NOT NULL,
+        valid_until TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS token_secrets_by_token ON token_secrets (token_id, created_at);
+      CREATE INDEX IF NOT EXISTS token_secrets_by_lookup_tag ON token_secrets (lookup_tag) WHERE lookup_tag IS NOT NULL;
     `);
   },
 
   drop(db: Database) {
-    db.exec('DROP TABLE IF EXISTS tokens');
+    db.exec('DROP TABLE IF EXISTS tokens; DROP TABLE IF EXISTS token_secrets;');
   },
 
   handler(db: Database): ProjectionHandler {
     const insert = db.prepare(`
-      INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, lookup_tag, origin, created_at, updated_at, expires_at)
-      VALUES (@tokenId, @tenantId, @kind, @name, @roles, @display, @secretHash, @lookupTag, @origin, @issuedAt, @issuedAt, @expiresAt)
+      INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, origin, code, bot_name, avatar_url, owner_id,
+                          integration_id, created_at, updated_at, expires_at)
+      VALUES (@tokenId, @tenantId, @kind, @name, @roles, @display, @secretHash, @origin, @code, @botName, @avatarUrl, @ownerId,
+              @integrationId, @issuedAt, @issuedAt, @expiresAt)
       ON CONFLICT (id) DO NOTHING`);
+    const insertSecret = db.prepare(`
+      INSERT INTO token_secrets (secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until)
+      VALUES (@secretHash, @tokenId, @lookupTag, @sealedSecret, @createdAt, NULL)
+      ON CONFLICT (secret_hash) DO NOTHING`);
+    // The new secret is excluded so that applying the event twice cannot end it.
+    const endPreviousSecrets = db.prepare(`
+      UPDATE token_secrets SET valid_until = @until
+      WHERE token_id = @tokenId AND secret_hash <> @secretHash AND (valid_until IS NULL OR valid_until > @until)`);
+    const rotate = db.prepare(`
+      UPDATE tokens SET secret_hash = @secretHash, display = @display, origin = @origin, rotated_at = @rotatedAt, updated_at = @rotatedAt
+      WHERE id = @tokenId`);
     const revoke = db.prepare(`
       UPDATE tokens SET revoked_at = @revokedAt, revoke_reason = @reason, updated_at = @revokedAt
       WHERE id = @tokenId AND revoked_at IS NULL`);
+    const updates = new Map<string, ReturnType<Database['prepare']>>();
+    const updateColumn = (column: string) => {
+      let statement = updates.get(column);
+      if (!statement) {
+        statement = db.prepare(`UPDATE tokens SET ${column} = @value, updated_at = @updatedAt WHERE id = @tokenId`);
+        updates.set(column, statement);
+      }
+      return statement;
+    };
     return {
       apply(event: RecordedEvent) {
         switch (event.type) {
           case 'TokenIssued': {
             const data = event.data as TokenIssued['data'];
-            insert.run({ ...data, roles: JSON.stringify(data.roles) });
+            insert.run({
+              ...data,
+              roles: JSON.stringify(data.roles),
+              code: data.code ?? null,
+              botName: data.botName ?? null,
+              avatarUrl: data.avatarUrl ?? null,
+              ownerId: data.ownerId ?? null,
+              integrationId: data.integrationId ?? null,
+            });
+            insertSecret.run({
+              secretHash: data.secretHash,
+              tokenId: data.tokenId,
+              lookupTag: data.lookupTag,
+              sealedSecret: data.sealedSecret ? JSON.stringify(data.sealedSecret) : null,
+              createdAt: data.issuedAt,
+            });
+            break;
+          }
+          case 'TokenUpdated': {
+            const data = event.data as TokenUpdated['data'];
+            for (const [field, column] of Object.entries(UPDATABLE_COLUMNS)) {
+              const value = data.changes[field as keyof typeof UPDATABLE_COLUMNS];
+              if (value === undefined) continue;
+              updateColumn(column).run({
+                tokenId: data.tokenId,
+                updatedAt: data.updatedAt,
+                value: Array.isArray(value) ? JSON.stringify(value) : value,
+              });
+            }
+            break;
+          }
+          case 'TokenRotated': {
+            const data = event.data as TokenRotated['data'];
+            endPreviousSecrets.run({ tokenId: data.tokenId, secretHash: data.secretHash, until: data.previousSecretsValidUntil });
+            insertSecret.run({
+              secretHash: data.secretHash,
+              tokenId: data.tokenId,
+              lookupTag: data.lookupTag,
+              sealedSecret: data.sealedSecret ? JSON.stringify(data.sealedSecret) : null,
+              createdAt: data.rotatedAt,
+            });
+            rotate.run({ tokenId: data.tokenId, secretHash: data.secretHash, display: data.display, origin: data.origin, rotatedAt: data.rotatedAt });
             break;
           }
           case 'TokenRevoked': {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { unauthenticated } from '../domain/errors';
 import type { Principal, RequestContext } from '../app/request-context';
 import type { Logger } from '../logger';
@@ -12,7 +12,10 @@ export interface HttpAppOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   bodyLimit: string;
-  authenticate(bearer: string): Promise<Principal>;
+  /** `ip` is the client's address, for per-client limits. */
+  authenticate(bearer: string, ip?: string): Promise<Principal>;
+  /** REST routers beside /graphql, mounted before the 404 handler. */
+  routers?: ReadonlyArray<(helpers: RouteHelpers) => RequestHandler>;
   /** True once the read models have caught up and start-up work is done. */
   isReady(): boolean;
   /**
@@ -21,6 +24,14 @@ export interface HttpAppOptions {
    * while the event feed is down, and writes fail on their own with UNAVAILABLE.
    */
   whenStarted(timeoutMs: number): Promise<boolean>;
+}
+
+/** What a REST router needs from the app so that it behaves like /graphql. */
+export interface RouteHelpers {
+  /** The request context GraphQL gets: request id, client, bearer authentication. */
+  contextOf(req: Request, res: Response): RequestContext;
+  /** Holds a request until start-up is done, or answers 503. */
+  waitForStartup: RequestHandler;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -45,7 +56,7 @@ function requestContext(req: Request, requestId: string, authenticate: HttpAppOp
     ip: req.socket.remoteAddress,
     userAgent: req.get('user-agent') ?? undefined,
     principal() {
-      principal ??= Promise.resolve().then(() => authenticate(bearerOf(req.get('authorization'))));
+      principal ??= Promise.resolve().then(() => authenticate(bearerOf(req.get('authorization')), req.socket.remoteAddress));
       return principal;
     },
   };
@@ -104,6 +115,12 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
       context: async ({ req, res }) => requestContext(req, res.locals.requestId as string, options.authenticate),
     }),
   );
+
+  const helpers: RouteHelpers = {
+    contextOf: (req, res) => requestContext(req, res.locals.requestId as string, options.authenticate),
+    waitForStartup,
+  };
+  for (const router of options.routers ?? []) app.use(router(helpers));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'No such endpoint' });

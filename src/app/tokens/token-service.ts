@@ -1,10 +1,12 @@
 import { Role, effectiveRoles, holdsRole, rolesBeyondCaller, unknownKeyledgerRoles, type KeyledgerRole } from '../../domain/access/roles';
-import { badInput, forbidden, KeyledgerError, notFound, unauthenticated } from '../../domain/errors';
+import { badInput, conflict, forbidden, KeyledgerError, notFound, unauthenticated } from '../../domain/errors';
 import {
   decide,
   evolve,
   initialTokenState,
   tokenStreamId,
+  type IssueToken,
+  type SealedSecret,
   type SecretOrigin,
   type TokenEvent,
   type TokenKind,
@@ -12,13 +14,28 @@ import {
 } from '../../domain/tokens';
 import { requireRoles, requireTenantId } from '../../domain/validation';
 import { randomBase62 } from '../../crypto/base62';
+import type { SecretSealer } from '../../crypto/envelope';
 import { SecretHasher, isArgon2Hash } from '../../crypto/secret-hash';
 import { displayOf, generateToken, parseToken } from '../../crypto/token-format';
-import { WrongExpectedRevisionError } from '../../eventstore/port';
-import { tokenStatus, type TokenListFilter, type TokenPage, type TokenQueries, type TokenRecord, type TokenStatus } from '../../../projections/tokens';
+import { WrongExpectedRevisionError, type Actor, type EventMetadata } from '../../eventstore/port';
+import {
+  tokenStatus,
+  type SecretMatch,
+  type TokenListFilter,
+  type TokenPage,
+  type TokenQueries,
+  type TokenRecord,
+  type TokenStatus,
+} from '../../../projections/tokens';
+import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
 import type { EventWriter } from '../event-writer';
 import { actorOf, eventMetadata, SYSTEM_ACTOR, type Principal, type RequestContext } from '../request-context';
+import type { ChosenSecretLimiter } from './chosen-secret-limiter';
+import { checkIntegrationKeyJwt } from './integration-key-jwt';
+import { classifyPresented } from './presented-credential';
+import { TokenClaims, type ClaimRequest } from './token-claims';
+import type { TokenUsageRecorder } from './usage-recorder';
 import { VerifiedSecretCache } from './verified-secret-cache';
 
 export const TOKEN_PREFIXES: Record<TokenKind, string> = {
@@ -31,11 +48,16 @@ export const TOKEN_PREFIXES: Record<TokenKind, string> = {
 export const SYSTEM_TENANT = 'system';
 export const BOOTSTRAP_TOKEN_ID = 'tok_bootstrap';
 
-/** Longest string verification looks at; anything longer is malformed, not looked up. */
-const MAX_PRESENTED_LENGTH = 512;
-/** Chosen or imported secrets must be at least this long to be looked up at all. */
+/** Longest secret verification looks at; anything longer is malformed, not looked up. */
+const MAX_SECRET_LENGTH = 512;
+/** Longest credential in any form (a JWT carries claims besides the key id). */
+const MAX_PRESENTED_LENGTH = 4096;
+/** Chosen or imported secrets must be at least this long to be accepted or looked up at all. */
 const MIN_CHOSEN_SECRET_LENGTH = 16;
+const CHOSEN_SECRET_PATTERN = /^[\x21-\x7e]+$/;
 const GENERATED_SHAPE = /^[a-z][a-z0-9]{1,9}_[0-9A-Za-z]*$/;
+/** A data key with no token this long after it was made belongs to an issue that failed. */
+const ORPHANED_DATA_KEY_AGE_MS = 3600_000;
 
 export type VerificationCode = 'VALID' | 'NOT_FOUND' | 'MALFORMED' | 'REVOKED' | 'EXPIRED' | 'INSUFFICIENT_ROLES';
 
@@ -44,12 +66,49 @@ export interface Verification {
   record: TokenRecord | null;
 }
 
-export interface IssueTokenInput {
+/**
+ * Credentials this service does not issue but `verifyToken` answers for, so callers keep one
+ * query: partner access JWTs. The verifier applies the same tenant rules.
+ */
+export interface OtherCredentialVerifier {
+  accepts(presented: string): boolean;
+  verifyFor(caller: Principal, presented: string, requiredRoles: readonly string[]): Promise<Verification>;
+}
+
+export interface TokenKindFields {
+  code?: string | null;
+  botName?: string | null;
+  avatarUrl?: string | null;
+  ownerId?: string | null;
+  integrationId?: string | null;
+}
+
+export interface IssueTokenInput extends TokenKindFields {
   name: string;
   kind?: TokenKind | null;
   roles?: readonly string[] | null;
   expiresAt?: Date | null;
   tenantId?: string | null;
+}
+
+export interface ImportTokenInput extends IssueTokenInput {
+  /** The plaintext, given once; only its argon2id hash is kept. */
+  secret: string;
+}
+
+export interface UpdateTokenInput {
+  id: string;
+  name?: string | null;
+  roles?: readonly string[] | null;
+  /** Null clears it. */
+  botName?: string | null;
+  avatarUrl?: string | null;
+  expiresAt?: Date | null;
+}
+
+export interface RotateTokenInput {
+  id: string;
+  gracePeriodSeconds: number;
 }
 
 export interface IssuedToken {
@@ -64,19 +123,43 @@ export interface ListTokensInput {
   filter: Omit<TokenListFilter, 'tenantId'> & { tenantId?: string | null };
 }
 
+export interface TokenServiceDependencies {
+  sealer: SecretSealer;
+  usage: TokenUsageRecorder;
+  limiter: ChosenSecretLimiter;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+type NewToken = Omit<IssueToken, 'type' | 'roles'> & { roles: readonly string[] };
+
+/** Whether a caller may see and act on a tenant's resources: its own tenant, or any as root. */
+export function canActInTenant(caller: Principal, tenantId: string): boolean {
+  return tenantId === caller.tenantId || holdsRole(caller.roles, Role.root);
+}
+
 /**
- * Issues, revokes, reads and verifies tokens. Every operation checks the caller's roles and
- * tenant here, so transports stay thin.
+ * Issues, updates, rotates, revokes, reads and verifies tokens. Every operation checks the
+ * caller's roles and tenant here, so transports stay thin.
  */
 export class TokenService {
   private readonly verifiedChosenSecrets = new VerifiedSecretCache();
+  private readonly claims: TokenClaims;
+  private readonly sealer: SecretSealer;
+  private readonly usage: TokenUsageRecorder;
+  private readonly limiter: ChosenSecretLimiter;
+  private readonly logger: TokenServiceDependencies['logger'];
+  private otherCredentials: OtherCredentialVerifier | null = null;
 
   constructor(
     private readonly writer: EventWriter,
     private readonly queries: TokenQueries,
     private readonly hasher: SecretHasher,
     private readonly clock: Clock,
-  ) {}
+    dependencies: TokenServiceDependencies,
+  ) {
+    this.claims = new TokenClaims(writer, clock);
+    ({ sealer: this.sealer, usage: this.usage, limiter: this.limiter, logger: this.logger } = dependencies);
+  }
 
   async issueToken(ctx: RequestContext, input: IssueTokenInput): Promise<IssuedToken> {
     const caller = await this.requireRole(ctx, Role.tokensWrite);
@@ -87,7 +170,7 @@ export class TokenService {
     if (!prefix) throw badInput(`Unknown token kind ${String(kind)}`, 'kind');
     const secret = generateToken(prefix);
     const tokenId = newTokenId();
-    const record = await this.create(ctx, actorOf(caller), {
+    const fields = {
       tokenId,
       tenantId,
       kind,
@@ -97,9 +180,115 @@ export class TokenService {
       display: displayOf(prefix, secret),
       secretHash: this.hasher.lookupHash(secret),
       lookupTag: null,
-      origin: 'generated',
-    });
+      origin: 'generated' as const,
+      ...kindFieldsOf(input),
+    };
+    if (kind !== 'INTEGRATION_KEY') return { record: await this.create(ctx, actorOf(caller), fields), secret };
+
+    // The secret must be recoverable to check JWTs signed with it: it is kept only sealed, under a data key of its own.
+    await this.sealer.createDataKey(tokenId);
+    let sealedSecret: SealedSecret;
+    try {
+      sealedSecret = await this.sealer.seal(tokenId, tokenId, secret);
+    } catch (error) {
+      await this.destroyDataKeyQuietly(tokenId);
+      throw error;
+    }
+    const record = await this.create(ctx, actorOf(caller), { ...fields, sealedSecret }, () => this.destroyDataKeyQuietly(tokenId));
     return { record, secret };
+  }
+
+  /**
+   * Takes over a secret that already exists elsewhere. The plaintext is hashed with argon2id
+   * (it may have been chosen by a person) and never stored or echoed.
+   */
+  async importToken(ctx: RequestContext, input: ImportTokenInput): Promise<TokenRecord> {
+    const caller = await this.requireRole(ctx, Role.tokensWrite);
+    const tenantId = this.targetTenant(caller, input.tenantId);
+    const kind = input.kind ?? 'API_TOKEN';
+    if (kind === 'INTEGRATION_KEY') {
+      throw badInput('Integration keys cannot be imported: their secret signs JWTs, so keyledger generates it and keeps it sealed', 'kind');
+    }
+    const roles = this.grantableRoles(caller, input.roles ?? []);
+    if (typeof input.secret !== 'string' || input.secret.length < MIN_CHOSEN_SECRET_LENGTH || input.secret.length > MAX_SECRET_LENGTH || !CHOSEN_SECRET_PATTERN.test(input.secret)) {
+      throw badInput(
+        `secret must be ${MIN_CHOSEN_SECRET_LENGTH}-${MAX_SECRET_LENGTH} printable ASCII characters without spaces`,
+        'secret',
+      );
+    }
+    return this.createWithChosenSecret(
+      ctx,
+      actorOf(caller),
+      { tokenId: newTokenId(), tenantId, kind, name: input.name, roles, expiresAt: input.expiresAt ?? null, ...kindFieldsOf(input) },
+      input.secret,
+      'imported',
+    );
+  }
+
+  async updateToken(ctx: RequestContext, input: UpdateTokenInput): Promise<TokenRecord> {
+    const caller = await this.requireRole(ctx, Role.tokensWrite);
+    const now = this.clock.now();
+    await this.writer.execute<TokenState, TokenEvent>({
+      streamId: tokenStreamId(input.id),
+      initial: initialTokenState,
+      evolve,
+      metadata: eventMetadata(ctx, actorOf(caller), now),
+      decide: (state) => {
+        this.requireManageable(caller, state, input.id);
+        return decide(
+          {
+            type: 'UpdateToken',
+            tokenId: input.id,
+            changes: {
+              name: input.name ?? undefined,
+              roles: input.roles ?? undefined,
+              botName: input.botName,
+              avatarUrl: input.avatarUrl,
+              expiresAt: input.expiresAt,
+            },
+            grantorRoles: caller.roles,
+          },
+          state,
+          now,
+        );
+      },
+    });
+    return this.readBack(input.id);
+  }
+
+  /** A new secret for the token; earlier secrets verify for `gracePeriodSeconds` more, then are revoked. */
+  async rotateToken(ctx: RequestContext, input: RotateTokenInput): Promise<IssuedToken> {
+    const caller = await this.requireRole(ctx, Role.tokensWrite);
+    const now = this.clock.now();
+    const streamId = tokenStreamId(input.id);
+    const { state: current } = await this.writer.load<TokenState, TokenEvent>(streamId, initialTokenState, evolve);
+    this.requireManageable(caller, current, input.id);
+    if (current.status !== 'active' && current.status !== 'revoked') throw notFound(`Token ${input.id} not found`);
+    const prefix = TOKEN_PREFIXES[current.kind];
+    const secret = generateToken(prefix);
+    const command = (sealedSecret: SealedSecret | null) => ({
+      type: 'RotateToken' as const,
+      tokenId: input.id,
+      gracePeriodSeconds: input.gracePeriodSeconds,
+      display: displayOf(prefix, secret),
+      secretHash: this.hasher.lookupHash(secret),
+      sealedSecret,
+    });
+    // Decided once before sealing, so a revoked key (whose data key is gone) or a bad grace period fails cleanly.
+    const placeholder = current.kind === 'INTEGRATION_KEY' ? { dataKeyId: input.id, ciphertext: '' } : null;
+    decide(command(placeholder), current, now);
+    const sealedSecret = current.kind === 'INTEGRATION_KEY' ? await this.sealer.seal(input.id, input.id, secret) : null;
+    await this.writer.execute<TokenState, TokenEvent>({
+      streamId,
+      initial: initialTokenState,
+      evolve,
+      metadata: eventMetadata(ctx, actorOf(caller), now),
+      decide: (state) => {
+        this.requireManageable(caller, state, input.id);
+        return decide(command(sealedSecret), state, now);
+      },
+    });
+    return { record: this.readBack(input.id), secret };
   }
 
   async revokeToken(ctx: RequestContext, input: { id: string; reason?: string | null }): Promise<TokenRecord> {
@@ -115,44 +304,61 @@ export class TokenService {
         return decide({ type: 'RevokeToken', tokenId: input.id, reason: input.reason ?? null }, current, now);
       },
     });
-    if (state.status === 'absent') throw notFound(`Token ${input.id} not found`);
+    if (state.status !== 'active' && state.status !== 'revoked') throw notFound(`Token ${input.id} not found`);
+    // Also on a repeated revoke, so that a retry finishes a shredding that failed the first time.
+    if (state.kind === 'INTEGRATION_KEY') await this.shred(input.id);
     return this.readBack(input.id);
   }
 
   async getToken(ctx: RequestContext, id: string): Promise<TokenRecord | null> {
     const caller = await this.requireRole(ctx, Role.tokensRead);
     const record = this.queries.byId(id);
-    return record && this.visibleTo(caller, record.tenantId) ? record : null;
+    return record && canActInTenant(caller, record.tenantId) ? this.withUsage(record) : null;
   }
 
   async listTokens(ctx: RequestContext, input: ListTokensInput): Promise<TokenPage> {
     const caller = await this.requireRole(ctx, Role.tokensRead);
     const tenantId = this.targetTenant(caller, input.filter.tenantId);
-    return this.queries.list({ ...input.filter, tenantId }, input.first, input.afterSeq, this.clock.now());
+    const page = this.queries.list({ ...input.filter, tenantId }, input.first, input.afterSeq, this.clock.now());
+    return { ...page, records: page.records.map((record) => this.withUsage(record)) };
   }
 
   /**
-   * Checks a credential presented to one of the caller's own services. An invalid
-   * credential is a result, not an error; a credential of another tenant reads as NOT_FOUND.
+   * Checks a credential presented to one of the caller's own services: a secret, an
+   * integration key's `keyId:secret` (bare or as HTTP Basic) or an HS256 JWT signed with it.
+   * An invalid credential is a result, not an error; a credential of another tenant reads as
+   * NOT_FOUND.
    */
   async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = []): Promise<Verification> {
     const caller = await this.requireRole(ctx, Role.tokensRead);
-    const verification = await this.verifySecret(presented);
-    if (verification.record && !this.visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
+    if (this.otherCredentials?.accepts(presented)) return this.otherCredentials.verifyFor(caller, presented, requiredRoles);
+    const verification = await this.verifyPresented(presented, ctx.ip);
+    if (verification.record && !canActInTenant(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
     if (verification.code !== 'VALID' || !verification.record) return verification;
     const held = new Set([...verification.record.roles, ...effectiveRoles(verification.record.roles)]);
     if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
-    return verification;
+    this.usage.record(verification.record.id, this.clock.now());
+    return { code: 'VALID', record: this.withUsage(verification.record) };
   }
 
-  /** The principal a bearer credential stands for; UNAUTHENTICATED when it is not a valid one. */
-  async authenticate(presented: string): Promise<Principal> {
-    const { code, record } = await this.verifySecret(presented);
+  /** Lets `verifyToken` hand credentials of another shape to the service that issues them. */
+  verifyOtherCredentialsWith(verifier: OtherCredentialVerifier): void {
+    this.otherCredentials = verifier;
+  }
+
+  /**
+   * The principal a bearer credential stands for; UNAUTHENTICATED when it is not a valid one.
+   * Only bare secrets authenticate: a client-signed JWT proves the client knows an
+   * integration key, which is for the tenant's services to accept, not keyledger's API.
+   */
+  async authenticate(presented: string, ip?: string): Promise<Principal> {
+    const { code, record } = await this.verifySecret(presented, ip);
     if (code !== 'VALID' || !record) {
       const reason =
         code === 'REVOKED' ? 'The credential has been revoked' : code === 'EXPIRED' ? 'The credential has expired' : 'The credential is not valid';
       throw unauthenticated(reason);
     }
+    this.usage.record(record.id, this.clock.now());
     return { id: record.id, tenantId: record.tenantId, roles: record.roles, type: 'token' };
   }
 
@@ -200,44 +406,131 @@ export class TokenService {
     return { record, secret };
   }
 
-  /** Verification without tenant rules: shared by `verifyToken` and authentication. */
-  async verifySecret(presented: string): Promise<Verification> {
-    if (presented.length === 0 || presented.length > MAX_PRESENTED_LENGTH) return { code: 'MALFORMED', record: null };
-    if (GENERATED_SHAPE.test(presented)) {
-      // Shaped like a generated token: the checksum decides without touching storage.
-      if (!parseToken(presented)) return { code: 'MALFORMED', record: null };
-      return this.outcome(this.queries.bySecretHash(this.hasher.lookupHash(presented)));
+  /**
+   * Destroys data keys whose secrets can no longer be needed: those of revoked keys (a
+   * revocation whose shredding failed) and those of issues that never completed. Run once
+   * the read models have caught up.
+   */
+  async shredOrphanedDataKeys(): Promise<number> {
+    const now = this.clock.now().getTime();
+    let destroyed = 0;
+    for (const { id, createdAt } of await this.sealer.listDataKeys()) {
+      const record = this.queries.byId(id);
+      const orphaned = record ? record.revokedAt !== null : now - createdAt.getTime() > ORPHANED_DATA_KEY_AGE_MS;
+      if (!orphaned) continue;
+      await this.sealer.destroyDataKey(id);
+      destroyed++;
     }
-    return this.verifyChosenSecret(presented);
+    return destroyed;
   }
 
-  private async verifyChosenSecret(presented: string): Promise<Verification> {
-    if (presented.length < MIN_CHOSEN_SECRET_LENGTH || /[^\x21-\x7e]/.test(presented)) return { code: 'MALFORMED', record: null };
-    const fingerprint = this.hasher.lookupHash(presented);
-    const cachedId = this.verifiedChosenSecrets.get(fingerprint);
-    if (cachedId) {
-      const record = this.queries.byId(cachedId);
-      if (record) return this.outcome(record);
-    }
-    for (const candidate of this.queries.byLookupTag(this.hasher.lookupTag(presented))) {
-      if (isArgon2Hash(candidate.secretHash) && (await this.hasher.argon2Verify(candidate.secretHash, presented))) {
-        this.verifiedChosenSecrets.set(fingerprint, candidate.id);
-        return this.outcome(candidate);
+  /** Every accepted form: what `verifyToken` checks. */
+  private async verifyPresented(presented: string, ip: string | undefined): Promise<Verification> {
+    if (presented.length === 0 || presented.length > MAX_PRESENTED_LENGTH) return { code: 'MALFORMED', record: null };
+    const credential = classifyPresented(presented);
+    switch (credential.form) {
+      case 'malformed':
+        return { code: 'MALFORMED', record: null };
+      case 'secret':
+        return this.verifySecret(credential.secret, ip);
+      case 'basic': {
+        const verification = await this.verifySecret(credential.secret, ip);
+        const { record } = verification;
+        // The pair must agree: a valid secret of another key, or of another kind, proves nothing about this key id.
+        if (record && (record.id !== credential.keyId || record.kind !== 'INTEGRATION_KEY')) return { code: 'NOT_FOUND', record: null };
+        return verification;
       }
+      case 'jwt':
+        return this.verifyIntegrationKeyJwt(credential.keyId, credential.jwt);
+    }
+  }
+
+  /**
+   * Verification of a bare secret, without tenant rules: shared by `verifyToken`, authentication
+   * and other services that accept keyledger tokens. `ip` feeds the argon2 rate limit.
+   */
+  async verifySecret(presented: string, ip?: string): Promise<Verification> {
+    if (presented.length === 0 || presented.length > MAX_SECRET_LENGTH) return { code: 'MALFORMED', record: null };
+    if (GENERATED_SHAPE.test(presented)) {
+      // Shaped like a generated token: the checksum decides without touching storage.
+      if (parseToken(presented)) return this.secretOutcome(this.queries.bySecretHash(this.hasher.lookupHash(presented)));
+      // An imported secret may share the shape (`ghp_...`); it is found by its tag, and garbage stays MALFORMED.
+      return this.verifyChosenSecret(presented, ip, 'MALFORMED');
+    }
+    return this.verifyChosenSecret(presented, ip, 'NOT_FOUND');
+  }
+
+  private async verifyChosenSecret(presented: string, ip: string | undefined, whenUnknown: 'MALFORMED' | 'NOT_FOUND'): Promise<Verification> {
+    if (presented.length < MIN_CHOSEN_SECRET_LENGTH || !CHOSEN_SECRET_PATTERN.test(presented)) return { code: 'MALFORMED', record: null };
+    const fingerprint = this.hasher.lookupHash(presented);
+    const cachedHash = this.verifiedChosenSecrets.get(fingerprint);
+    if (cachedHash) {
+      const match = this.queries.bySecretHash(cachedHash);
+      if (match) return this.secretOutcome(match);
+    }
+    const tag = this.hasher.lookupTag(presented);
+    const candidates = this.queries.byLookupTag(tag).filter((candidate) => isArgon2Hash(candidate.secret.secretHash));
+    if (candidates.length === 0) return { code: whenUnknown, record: null };
+    const limit = await this.limiter.check(tag, ip);
+    if (limit.limited) {
+      throw new KeyledgerError('RATE_LIMITED', `Too many failed verifications of this credential; retry in ${limit.retryAfterSeconds} s`, {
+        retryAfter: limit.retryAfterSeconds,
+      });
+    }
+    for (const candidate of candidates) {
+      if (await this.hasher.argon2Verify(candidate.secret.secretHash, presented)) {
+        this.verifiedChosenSecrets.set(fingerprint, candidate.secret.secretHash);
+        return this.secretOutcome(candidate);
+      }
+    }
+    await this.limiter.recordFailure(tag, ip);
+    return { code: whenUnknown, record: null };
+  }
+
+  /**
+   * JWT outcomes: not HS256 (including `alg: none`), no usable `kid`, or claims that fail to
+   * validate → MALFORMED; `kid` naming no integration key, or a signature no secret of the
+   * key matches → NOT_FOUND (as a wrong secret would be); a valid signature with an `exp` in
+   * the past → EXPIRED. A revoked key is REVOKED without a signature check: its data key is
+   * destroyed, so there is nothing left to check with.
+   */
+  private async verifyIntegrationKeyJwt(keyId: string, jwt: string): Promise<Verification> {
+    const record = this.queries.byId(keyId);
+    if (!record || record.kind !== 'INTEGRATION_KEY') return { code: 'NOT_FOUND', record: null };
+    if (record.revokedAt) return { code: 'REVOKED', record };
+    const now = this.clock.now();
+    for (const secret of this.queries.secretsOf(keyId)) {
+      if (!secret.sealedSecret) continue;
+      const plaintext = await this.sealer.open(secret.sealedSecret, keyId);
+      if (plaintext === null) continue;
+      const check = await checkIntegrationKeyJwt(jwt, plaintext, now);
+      if (check === 'bad-signature') continue;
+      if (check === 'invalid') return { code: 'MALFORMED', record: null };
+      if (check === 'expired') return { code: 'EXPIRED', record };
+      return this.secretOutcome({ secret, record });
     }
     return { code: 'NOT_FOUND', record: null };
   }
 
-  private outcome(record: TokenRecord | null): Verification {
-    if (!record) return { code: 'NOT_FOUND', record: null };
-    const status: TokenStatus = tokenStatus(record, this.clock.now());
-    return { code: status === 'ACTIVE' ? 'VALID' : status, record };
+  /** A rotated-out secret past its grace period is REVOKED, whatever the token's own status. */
+  private secretOutcome(match: SecretMatch | null): Verification {
+    if (!match) return { code: 'NOT_FOUND', record: null };
+    const now = this.clock.now();
+    if (match.secret.validUntil && match.secret.validUntil.getTime() <= now.getTime()) return { code: 'REVOKED', record: match.record };
+    const status: TokenStatus = tokenStatus(match.record, now);
+    return { code: status === 'ACTIVE' ? 'VALID' : status, record: match.record };
+  }
+
+  private withUsage(record: TokenRecord): TokenRecord {
+    const pending = this.usage.pendingUse(record.id);
+    if (!pending || (record.lastUsedAt && record.lastUsedAt.getTime() >= pending.getTime())) return record;
+    return { ...record, lastUsedAt: pending };
   }
 
   private async createWithChosenSecret(
     ctx: Pick<RequestContext, 'requestId' | 'ip' | 'userAgent'>,
-    actor: ReturnType<typeof actorOf>,
-    token: { tokenId: string; tenantId: string; kind: TokenKind; name: string; roles: string[]; expiresAt?: Date | null },
+    actor: Actor,
+    token: Omit<NewToken, 'display' | 'secretHash' | 'lookupTag' | 'origin' | 'expiresAt'> & { expiresAt?: Date | null },
     secret: string,
     origin: SecretOrigin,
   ): Promise<TokenRecord> {
@@ -251,37 +544,79 @@ export class TokenService {
     });
   }
 
+  /**
+   * Validates, claims what the token needs (its code, its integration slot), then appends
+   * `TokenIssued`. `onNotIssued` undoes side effects made before (a data key) when the token
+   * was certainly not issued.
+   */
   private async create(
     ctx: Pick<RequestContext, 'requestId' | 'ip' | 'userAgent'>,
-    actor: ReturnType<typeof actorOf>,
-    token: {
-      tokenId: string;
-      tenantId: string;
-      kind: TokenKind;
-      name: string;
-      roles: readonly string[];
-      expiresAt: Date | null;
-      display: string;
-      secretHash: string;
-      lookupTag: string | null;
-      origin: SecretOrigin;
-    },
+    actor: Actor,
+    token: NewToken,
+    onNotIssued: () => Promise<void> = async () => {},
   ): Promise<TokenRecord> {
     const now = this.clock.now();
+    const command: IssueToken = { type: 'IssueToken', ...token };
+    const metadata = eventMetadata(ctx, actor, now);
+    let claim: ClaimRequest | null = null;
+    try {
+      // Decided once on an empty stream first, so bad input is refused before anything is claimed.
+      decide(command, initialTokenState, now);
+      claim = claimOf(token);
+      if (claim) await this.claims.claim(claim, metadata);
+    } catch (error) {
+      await onNotIssued();
+      throw error;
+    }
     try {
       await this.writer.execute<TokenState, TokenEvent>({
         streamId: tokenStreamId(token.tokenId),
         initial: initialTokenState,
         evolve,
-        metadata: eventMetadata(ctx, actor, now),
+        metadata,
         retryOnConflict: false,
-        decide: (state) => decide({ type: 'IssueToken', ...token }, state, now),
+        decide: (state) => decide(command, state, now),
       });
     } catch (error) {
-      if (error instanceof WrongExpectedRevisionError) throw new KeyledgerError('CONFLICT', `Token ${token.tokenId} already exists`);
+      if (error instanceof WrongExpectedRevisionError) {
+        await onNotIssued();
+        // With a claim, only an abandonment can have taken the stream: this issue stalled past the claim's grace.
+        throw claim
+          ? conflict('The issue took too long and its claim was given up; try again')
+          : conflict(`Token ${token.tokenId} already exists`);
+      }
+      if (claim) await this.abandonQuietly(token.tokenId, token.tenantId, metadata);
+      // A refusal or an unreachable store certainly wrote nothing; after anything else the outcome is unknown and nothing is undone.
+      if (error instanceof KeyledgerError) await onNotIssued();
       throw error;
     }
     return this.readBack(token.tokenId);
+  }
+
+  /** Frees a claim at once when its issue failed; if even that fails, the claim's grace period frees it. */
+  private async abandonQuietly(tokenId: string, tenantId: string, metadata: EventMetadata): Promise<void> {
+    try {
+      await this.claims.abandon(tokenId, tenantId, metadata);
+    } catch (error) {
+      this.logger.warn({ err: error, tokenId }, 'could not abandon the claim of a failed issue; it frees itself after its grace period');
+    }
+  }
+
+  private async shred(tokenId: string): Promise<void> {
+    try {
+      await this.sealer.destroyDataKey(tokenId);
+    } catch (error) {
+      this.logger.error({ err: error, tokenId }, 'could not destroy the data key of a revoked integration key');
+      throw new KeyledgerError('UNAVAILABLE', 'The key is revoked, but its secret could not be destroyed yet; revoke it again to finish');
+    }
+  }
+
+  private async destroyDataKeyQuietly(tokenId: string): Promise<void> {
+    try {
+      await this.sealer.destroyDataKey(tokenId);
+    } catch (error) {
+      this.logger.warn({ err: error, tokenId }, 'could not destroy the data key of a failed issue; start-up will');
+    }
   }
 
   private readBack(tokenId: string): TokenRecord {
@@ -289,7 +624,7 @@ export class TokenService {
     if (!record) {
       throw new KeyledgerError('UNAVAILABLE', 'The change was recorded but the read models are behind; query it again shortly');
     }
-    return record;
+    return this.withUsage(record);
   }
 
   private async requireRole(ctx: RequestContext, role: KeyledgerRole): Promise<Principal> {
@@ -305,10 +640,6 @@ export class TokenService {
     return requireTenantId(requested);
   }
 
-  private visibleTo(caller: Principal, tenantId: string): boolean {
-    return tenantId === caller.tenantId || holdsRole(caller.roles, Role.root);
-  }
-
   private grantableRoles(caller: Principal, requested: readonly string[]): string[] {
     const roles = requireRoles(requested);
     const unknown = unknownKeyledgerRoles(roles);
@@ -320,7 +651,9 @@ export class TokenService {
 
   /** Foreign tokens read as missing; a token holding keyledger roles the caller lacks is off limits. */
   private requireManageable(caller: Principal, state: TokenState, tokenId: string): void {
-    if (state.status === 'absent' || !this.visibleTo(caller, state.tenantId)) throw notFound(`Token ${tokenId} not found`);
+    if (state.status === 'absent' || state.status === 'abandoned' || !canActInTenant(caller, state.tenantId)) {
+      throw notFound(`Token ${tokenId} not found`);
+    }
     const beyond = rolesBeyondCaller(caller.roles, state.roles);
     if (beyond.length > 0) throw forbidden(`The token holds role(s) you do not hold: ${beyond.join(', ')}`);
   }
@@ -328,4 +661,24 @@ export class TokenService {
 
 export function newTokenId(): string {
   return `tok_${randomBase62(22)}`;
+}
+
+function kindFieldsOf(input: TokenKindFields): TokenKindFields {
+  return {
+    code: input.code ?? null,
+    botName: input.botName ?? null,
+    avatarUrl: input.avatarUrl ?? null,
+    ownerId: input.ownerId ?? null,
+    integrationId: input.integrationId ?? null,
+  };
+}
+
+function claimOf(token: NewToken): ClaimRequest | null {
+  if (token.kind === 'API_TOKEN' && token.code) {
+    return { type: 'ReserveTokenCode', tenantId: token.tenantId, code: token.code, tokenId: token.tokenId };
+  }
+  if (token.kind === 'INTEGRATION_KEY' && token.integrationId) {
+    return { type: 'TakeIntegrationKeySlot', tenantId: token.tenantId, integrationId: token.integrationId, tokenId: token.tokenId };
+  }
+  return null;
 }

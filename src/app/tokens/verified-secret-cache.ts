@@ -1,10 +1,12 @@
 /**
- * Remembers which token a chosen (argon2-hashed) secret verified as, keyed by the secret's
+ * Remembers which stored argon2 hash a chosen secret verified against, keyed by the secret's
  * HMAC, so a caller using such a secret as its bearer pays argon2 once per TTL rather than
- * on every request. Holds no secret; bounded in size and age.
+ * on every request. The hash, not the token, is remembered so that the stored secret's own
+ * state (rotated out, grace period over) is read again on every use. Holds no secret;
+ * bounded in size and age.
  */
 export class VerifiedSecretCache {
-  private readonly entries = new Map<string, { tokenId: string; expiresAt: number }>();
+  private readonly entries = new Map<string, { secretHash: string; expiresAt: number }>();
 
   constructor(
     private readonly maxEntries = 10_000,
@@ -18,15 +20,15 @@ export class VerifiedSecretCache {
       this.entries.delete(fingerprint);
       return null;
     }
-    return entry.tokenId;
+    return entry.secretHash;
   }
 
-  set(fingerprint: string, tokenId: string, now = Date.now()): void {
+  set(fingerprint: string, secretHash: string, now = Date.now()): void {
     this.entries.delete(fingerprint);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(fingerprint, { tokenId, expiresAt: now + this.ttlMs });
+    this.entries.set(fingerprint, { secretHash, expiresAt: now + this.ttlMs });
   }
 }

@@ -7,13 +7,16 @@ import { decodeCursor, encodeCursor, pageSize } from '../pagination';
 import {
   ApiToken,
   ApiTokenConnection,
+  ImportTokenInput,
   IssuedToken,
   IssueTokenInput,
   RevokeTokenInput,
+  RotateTokenInput,
   TokenFilter,
   TokenKind,
   TokenStatus,
   TokenVerification,
+  UpdateTokenInput,
   VerificationCode,
 } from '../types/token-types';
 
@@ -28,9 +31,17 @@ export function toApiToken(record: TokenRecord, now: Date): ApiToken {
     roles: record.roles,
     status: tokenStatus(record, now) as TokenStatus,
     display: record.display,
+    code: record.code,
+    botName: record.botName,
+    avatarUrl: record.avatarUrl,
+    ownerId: record.ownerId,
+    integrationId: record.integrationId,
     createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    rotatedAt: record.rotatedAt,
     expiresAt: record.expiresAt,
     revokedAt: record.revokedAt,
+    lastUsedAt: record.lastUsedAt,
   };
 }
 
@@ -68,7 +79,11 @@ export class TokenResolver {
     };
   }
 
-  @Query(() => TokenVerification, { description: 'Checks a credential presented to your service. An invalid one is a result, not an error.' })
+  @Query(() => TokenVerification, {
+    description:
+      'Checks a credential presented to your service: a secret; for an integration key also `keyId:secret` (bare or as `Basic base64(keyId:secret)`) ' +
+      'or an HS256 JWT signed with its secret whose header `kid` is the key id. An invalid credential is a result, not an error.',
+  })
   async verifyToken(
     @Arg('token', () => String) token: string,
     @Ctx() ctx: GraphQLContext,
@@ -81,6 +96,24 @@ export class TokenResolver {
   @Mutation(() => IssuedToken, { description: 'Issues a token. The secret in the response is shown once and never stored.' })
   async issueToken(@Arg('input', () => IssueTokenInput) input: IssueTokenInput, @Ctx() ctx: GraphQLContext): Promise<IssuedToken> {
     const { record, secret } = await this.tokenService.issueToken(ctx, input);
+    return { token: toApiToken(record, this.clock.now()), secret };
+  }
+
+  @Mutation(() => ApiToken, { description: 'Takes over an existing secret (hashed with argon2id). The secret is never shown again.' })
+  async importToken(@Arg('input', () => ImportTokenInput) input: ImportTokenInput, @Ctx() ctx: GraphQLContext): Promise<ApiToken> {
+    return toApiToken(await this.tokenService.importToken(ctx, input), this.clock.now());
+  }
+
+  @Mutation(() => ApiToken, { description: 'Changes the given fields. A change to nothing records nothing.' })
+  async updateToken(@Arg('input', () => UpdateTokenInput) input: UpdateTokenInput, @Ctx() ctx: GraphQLContext): Promise<ApiToken> {
+    return toApiToken(await this.tokenService.updateToken(ctx, input), this.clock.now());
+  }
+
+  @Mutation(() => IssuedToken, {
+    description: 'Gives the token a new secret, shown once. Earlier secrets keep verifying for the grace period, then verify as REVOKED.',
+  })
+  async rotateToken(@Arg('input', () => RotateTokenInput) input: RotateTokenInput, @Ctx() ctx: GraphQLContext): Promise<IssuedToken> {
+    const { record, secret } = await this.tokenService.rotateToken(ctx, input);
     return { token: toApiToken(record, this.clock.now()), secret };
   }
 

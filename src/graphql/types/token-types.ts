@@ -58,14 +58,41 @@ export class ApiToken {
   @Field(() => String, { description: 'The prefix and first four characters of the secret, for recognising a token' })
   display!: string;
 
+  @Field(() => String, { nullable: true, description: 'API_TOKEN: unique in the tenant, compared case-insensitively' })
+  code!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'API_TOKEN: name of the bot identity the token acts as' })
+  botName!: string | null;
+
+  @Field(() => String, { nullable: true, description: "API_TOKEN: https URL of the bot identity's avatar" })
+  avatarUrl!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'WEBHOOK_TOKEN: the user the token belongs to' })
+  ownerId!: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'INTEGRATION_KEY: the integration the key authenticates' })
+  integrationId!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
+
+  @Field(() => Date, { description: 'Last change of any kind: issue, update, rotation or revocation' })
+  updatedAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: 'When the secret was last rotated' })
+  rotatedAt!: Date | null;
 
   @Field(() => Date, { nullable: true })
   expiresAt!: Date | null;
 
   @Field(() => Date, { nullable: true })
   revokedAt!: Date | null;
+
+  @Field(() => Date, {
+    nullable: true,
+    description: 'Last successful verification or authentication. Recorded in batches: it may lag by a few seconds, and across gateways',
+  })
+  lastUsedAt!: Date | null;
 }
 
 @ObjectType({ description: 'A newly issued token and its secret. This is the only time the secret is shown.' })
@@ -93,6 +120,84 @@ export class IssueTokenInput {
 
   @Field(() => ID, { nullable: true, description: "Defaults to the caller's tenant; only keyledger:root may name another" })
   tenantId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'API_TOKEN only: 1-64 of letters, digits . _ -; unique in the tenant (CONFLICT otherwise)' })
+  code?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'API_TOKEN only: the bot identity, 1-100 characters' })
+  botName?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'API_TOKEN only: https URL of the bot identity avatar' })
+  avatarUrl?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'WEBHOOK_TOKEN: required, the user the token belongs to' })
+  ownerId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'INTEGRATION_KEY: required; an integration holds at most 10 active keys' })
+  integrationId?: string | null;
+}
+
+@InputType({ description: 'Takes over an existing secret. It is hashed with argon2id and never stored or shown.' })
+export class ImportTokenInput {
+  @Field(() => String, { description: '1-200 characters' })
+  name!: string;
+
+  @Field(() => TokenKind, { defaultValue: TokenKind.API_TOKEN, description: 'API_TOKEN or WEBHOOK_TOKEN; integration keys cannot be imported' })
+  kind!: TokenKind;
+
+  @Field(() => String, { description: '16-512 printable ASCII characters without spaces' })
+  secret!: string;
+
+  @Field(() => [String], { nullable: true })
+  roles?: string[] | null;
+
+  @Field(() => Date, { nullable: true })
+  expiresAt?: Date | null;
+
+  @Field(() => ID, { nullable: true })
+  tenantId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  code?: string | null;
+
+  @Field(() => String, { nullable: true })
+  botName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  avatarUrl?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'WEBHOOK_TOKEN: required' })
+  ownerId?: string | null;
+}
+
+@InputType({ description: 'Fields left out stay as they are. Changing nothing records nothing.' })
+export class UpdateTokenInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'The whole new set; keyledger:* roles added or removed must be held by the caller' })
+  roles?: string[] | null;
+
+  @Field(() => String, { nullable: true, description: 'API_TOKEN only; null removes it' })
+  botName?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'API_TOKEN only; null removes it' })
+  avatarUrl?: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'Must be in the future; null removes the expiry' })
+  expiresAt?: Date | null;
+}
+
+@InputType()
+export class RotateTokenInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int, { description: 'How long the previous secret(s) keep verifying, 0 (end at once) to 2592000 (30 days)' })
+  gracePeriodSeconds!: number;
 }
 
 @InputType()
@@ -111,6 +216,18 @@ export class TokenFilter {
 
   @Field(() => TokenStatus, { nullable: true })
   status?: TokenStatus | null;
+
+  @Field(() => ID, { nullable: true, description: 'WEBHOOK_TOKEN owner' })
+  ownerId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Tokens holding exactly this role' })
+  role?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'API_TOKEN code, compared case-insensitively' })
+  code?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'INTEGRATION_KEY integration' })
+  integrationId?: string | null;
 
   @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name' })
   search?: string | null;

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import type { ReadModelDatabase } from '../../../projections/database';
+import { TokenQueries, TokenUsageTable } from '../../../projections/tokens';
+import { SqliteDataKeyStore } from '../../crypto/data-keys';
+import { SecretSealer } from '../../crypto/envelope';
+import type { KeyRing } from '../../crypto/keyring';
+import { SecretHasher } from '../../crypto/secret-hash';
+import type { Logger } from '../../logger';
+import type { Clock } from '../clock';
+import type { EventWriter } from '../event-writer';
+import { ChosenSecretLimiter } from './chosen-secret-limiter';
+import { IntegrationKeyService } from './integration-key-service';
+import { TokenService } from './token-service';
+import { TokenUsageRecorder } from './usage-recorder';
+
+export interface TokenModule {
+  tokens: TokenService;
+  integrationKeys: IntegrationKeyService;
+  /** Writes pending usage and closes the data key store. */
+  close(): Promise<void>;
+}
+
+export interface TokenModuleOptions {
+  dataDir: string;
+  keys: KeyRing;
+  readModels: ReadModelDatabase;
+  writer: EventWriter;
+  clock: Clock;
+  logger: Logger;
+  /** True when the event log is shared beyond this machine (EventStoreDB). */
+  sharedEventStore: boolean;
+}
+
+/** The token services and what they own: the data key store (`keys.db`) and the usage recorder. */
+export function openTokenModule(options: TokenModuleOptions): TokenModule {
+  const dataKeys = new SqliteDataKeyStore(join(options.dataDir, 'keys.db'));
+  if (options.sharedEventStore) {
+    options.logger.warn(
+      { path: join(options.dataDir, 'keys.db') },
+      'integration-key data keys are kept in this machine\'s data directory: JWTs signed with an integration key verify only on gateways sharing it',
+    );
+  }
+  const usage = new TokenUsageRecorder(new TokenUsageTable(options.readModels), options.logger);
+  usage.start();
+  const tokens = new TokenService(options.writer, new TokenQueries(options.readModels), new SecretHasher(options.keys.lookupPepper), options.clock, {
+    sealer: new SecretSealer(options.keys.dataKeyWrappingKey, dataKeys),
+    usage,
+    limiter: new ChosenSecretLimiter(),
+    logger: options.logger,
+  });
+  let closed: Promise<void> | null = null;
+  return {
+    tokens,
+    integrationKeys: new IntegrationKeyService(tokens),
+    close() {
+      closed ??= (async () => {
+        usage.stop();
+        await dataKeys.close();
+      })();
+      return closed;
+    },
+  };
+}
