@@ -3,6 +3,10 @@ import { EsdbDouble } from '../helpers/esdb-double';
 import { startTestGateway, type TestGateway } from '../helpers/gateway';
 import { describeTokenLifecycle } from './suites/token-lifecycle.suite';
 import { describeTokenSecurity } from './suites/token-security.suite';
+import { describeIntegrationKeysRest } from './suites/integration-keys-rest.suite';
+import { describeTokenImport } from './suites/token-import.suite';
+import { describeTokenKinds } from './suites/token-kinds.suite';
+import { describeTokenUpdateAndRotation } from './suites/token-update-rotate.suite';
 
 /**
  * Fixed so that runs against a live server agree with the tokens earlier runs left there:
@@ -39,6 +43,10 @@ const onFreshDouble: Factory = async ({ clock }) => {
 
 describeTokenLifecycle('eventstoredb double', onFreshDouble);
 describeTokenSecurity('eventstoredb double', onFreshDouble);
+describeTokenKinds('eventstoredb double', onFreshDouble);
+describeTokenUpdateAndRotation('eventstoredb double', onFreshDouble);
+describeTokenImport('eventstoredb double', onFreshDouble);
+describeIntegrationKeysRest('eventstoredb double', onFreshDouble);
 
 const live = process.env.EVENTSTORE_CONNECTION_STRING;
 if (live) {
@@ -54,6 +62,11 @@ if (live) {
     startTestGateway({ env: { EVENTSTORE_CONNECTION_STRING: live, KEYLEDGER_MASTER_KEY: MASTER_KEY }, clock });
   describeTokenLifecycle('eventstoredb live server', onLiveServer);
   describeTokenSecurity('eventstoredb live server', onLiveServer);
+  // These use a tenant unique to each run, so they pass on a server holding earlier runs' events.
+  describeTokenKinds('eventstoredb live server', onLiveServer);
+  describeTokenUpdateAndRotation('eventstoredb live server', onLiveServer);
+  describeTokenImport('eventstoredb live server', onLiveServer);
+  describeIntegrationKeysRest('eventstoredb live server', onLiveServer);
 } else {
   console.log('EventStoreDB live end-to-end run skipped: EVENTSTORE_CONNECTION_STRING is not set.');
   describe.skip('token suites on a live EventStoreDB (skipped: EVENTSTORE_CONNECTION_STRING is not set)', () => {
