@@ -7,6 +7,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { allProjections, openReadModelDatabase, ProjectionRunner, type ReadModelDatabase } from '../projections';
 import { systemClock, type Clock } from './app/clock';
 import { EventWriter } from './app/event-writer';
+import { openPartnerModule, type PartnerModule } from './app/partners/partner-module';
 import type { RequestContext } from './app/request-context';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import { openTokenModule } from './app/tokens/token-module';
@@ -23,6 +24,7 @@ import { buildGatewaySchema } from './graphql/schema';
 import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
 import { createHttpApp } from './http/app';
 import { integrationKeysRouter } from './http/integration-keys-router';
+import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
 import { GatewayMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 
@@ -40,6 +42,7 @@ export interface Gateway {
   readonly store: EventStore;
   readonly runner: ProjectionRunner;
   readonly tokens: TokenService;
+  readonly partners: PartnerModule;
   /** Stops accepting requests, drains in-flight ones, then closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -62,6 +65,7 @@ export interface Core {
   runner: ProjectionRunner;
   tokens: TokenService;
   integrationKeys: IntegrationKeyService;
+  partners: PartnerModule;
   clock: Clock;
   close(): Promise<void>;
 }
@@ -82,6 +86,15 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     sharedEventStore: config.eventStoreConnectionString !== null,
   });
   const { tokens, integrationKeys } = tokenModule;
+  const partners = openPartnerModule({
+    keys,
+    readModels,
+    writer,
+    clock,
+    tokens,
+    publicUrl: config.publicUrl,
+    attemptLimits: { ...config.partnerAttempts, windowSeconds: 60 },
+  });
   let closed: Promise<void> | null = null;
   return {
     store,
@@ -89,6 +102,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     runner,
     tokens,
     integrationKeys,
+    partners,
     clock,
     close() {
       closed ??= (async () => {
@@ -116,6 +130,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (runner.isStopped) return;
       logger.info({ position: runner.appliedPosition?.toString() ?? null }, 'catching up with the event log');
     }
+    if ((await core.partners.signingKeys.ensureSigningKey({ requestId: `startup-${randomUUID()}` })) === 'created') {
+      logger.info({}, 'created the first JWT signing key');
+    }
     if (config.bootstrapToken) {
       const outcome = await tokens.ensureBootstrapToken(config.bootstrapToken, { requestId: `bootstrap-${randomUUID()}` });
       if (outcome === 'created') logger.info({}, 'created the root token from KEYLEDGER_BOOTSTRAP_TOKEN');
@@ -130,7 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
 
   const httpServer: Server = createServer();
-  const schema = await buildGatewaySchema({ tokens, clock: core.clock });
+  const schema = await buildGatewaySchema({ tokens, clock: core.clock, partners: core.partners });
   const subscriptions = createSubscriptionTransport({
     httpServer,
     schema,
@@ -162,13 +179,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     logger,
     bodyLimit: config.bodyLimit,
-    authenticate: (bearer, ip) => tokens.authenticate(bearer, ip),
+    authenticate: (bearer, ip) => core.partners.verifier.authenticate(bearer, ip),
     routers: [
       integrationKeysRouter({
         integrationKeys: core.integrationKeys,
         bodyLimit: config.bodyLimit,
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the integration keys API'),
       }),
+      sourceAuthTokenRouter({ exchange: core.partners.exchange, logger }),
+      oauthRouter({ ...core.partners, logger }),
     ],
     isReady,
     async whenStarted(timeoutMs) {
@@ -188,6 +207,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  core.partners.publicUrl.listening(url);
+  if (!core.partners.publicUrl.isConfigured && config.eventStoreConnectionString) {
+    logger.warn({ issuer: url }, 'KEYLEDGER_PUBLIC_URL is not set: replicas must share one JWT issuer, or their partner tokens fail on each other');
+  }
   logger.info({ url: `${url}/graphql`, store: core.store.name }, 'keyledger listening');
 
   let stopping: Promise<void> | null = null;
@@ -197,6 +220,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     store: core.store,
     runner,
     tokens,
+    partners: core.partners,
     stop() {
       stopping ??= (async () => {
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.

@@ -16,6 +16,8 @@ Commands:
   serve               run the gateway (same as npm start)
   rebuild             drop the read models and replay the event log into them
   bootstrap [name]    issue a new keyledger:root token and print it once
+  rotate-signing-key  sign partner access tokens with a new key from now on; the previous
+                      key stays in the JWKS until the last token it signed has expired (24 h)
   schema [file]       write the GraphQL SDL (default: schema/schema.graphql)
 
 Configuration comes from the same environment variables as the gateway (see README).`;
@@ -59,6 +61,28 @@ async function run(argv: string[]): Promise<number> {
         const { record, secret } = await core.tokens.issueRootToken({ requestId: `cli-${randomUUID()}` }, args[0] ?? 'root (bootstrap CLI)');
         process.stderr.write(`Issued root token ${record.id} (${record.display}…). It is shown once; store it now:\n`);
         process.stdout.write(`${secret}\n`);
+      } finally {
+        await core.close();
+      }
+      return 0;
+    }
+    case 'rotate-signing-key': {
+      const config = loadConfig();
+      const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
+      const core = await openCore(config, logger);
+      try {
+        core.runner.start();
+        while (!(await core.runner.waitUntilCaughtUp(60_000))) logger.info({}, 'catching up with the event log');
+        const requestId = `cli-${randomUUID()}`;
+        // On a log no gateway has started on yet there is nothing to rotate: the first key is created instead.
+        if ((await core.partners.signingKeys.ensureSigningKey({ requestId })) === 'created') {
+          process.stdout.write(`created the first signing key ${core.partners.signingKeys.activeKey().kid}\n`);
+          return 0;
+        }
+        const rotated = await core.partners.signingKeys.rotate({ requestId });
+        process.stdout.write(
+          `signing with ${rotated.kid}; ${rotated.previousKid} stays published until ${rotated.previousPublishedUntil.toISOString()}\n`,
+        );
       } finally {
         await core.close();
       }

@@ -4,6 +4,7 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, type ContainerType } from 'type-graphql';
 import type { Clock } from '../app/clock';
 import type { TokenService } from '../app/tokens/token-service';
+import { PartnerResolver, type PartnerResolverServices } from './resolvers/partner-resolver';
 import { NO_TOPICS, RevocationResolver } from './resolvers/revocation-resolver';
 import { TokenResolver } from './resolvers/token-resolver';
 import { ViewerResolver } from './resolvers/viewer-resolver';
@@ -11,9 +12,10 @@ import { ViewerResolver } from './resolvers/viewer-resolver';
 export interface GraphQLServices {
   tokens: TokenService;
   clock: Clock;
+  partners: PartnerResolverServices;
 }
 
-export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver] as const;
+export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver] as const;
 
 /** Resolvers receive their services through the constructor; this builds them once. */
 function containerFor(services: GraphQLServices): ContainerType {
@@ -21,6 +23,7 @@ function containerFor(services: GraphQLServices): ContainerType {
     [TokenResolver, new TokenResolver(services.tokens, services.clock)],
     [ViewerResolver, new ViewerResolver()],
     [RevocationResolver, new RevocationResolver()],
+    [PartnerResolver, new PartnerResolver(services.partners)],
   ]);
   return {
     get(someClass) {

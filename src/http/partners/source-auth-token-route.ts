@@ -1,0 +1,69 @@
+import express, { type Response } from 'express';
+import { KeyledgerError } from '../../domain/errors';
+import { isMissingInput, type PartnerTokenExchange } from '../../app/partners/partner-token-exchange';
+import type { Logger } from '../../logger';
+import { headerValue, httpRequestContext, type RouterHelpers } from './http-context';
+
+/** The source system's path, kept so partners switch by changing the host only. */
+export const SOURCE_AUTH_TOKEN_PATH = '/api/v1/partner/dashboard/auth/token';
+
+/** The source system's documented bodies, byte for byte. */
+export const SourceResponses = {
+  success: (token: string) => ({ code: 'RESPONSE_SUCCESS', message: 'Request served successfully.', type: 'object', data: { token } }),
+  tenantRequired: { success: false, message: 'Tenant ID is required' },
+  subTenantRequired: { success: false, message: 'Subtenant ID is required' },
+  forbidden: { success: false, message: 'Forbidden' },
+  rateLimited: { success: false, message: 'Rate limit exceeded. Try again in 60 seconds.' },
+  serverError: { success: false, message: 'Internal server error' },
+} as const;
+
+/**
+ * `GET /api/v1/partner/dashboard/auth/token` with the source system's headers and bodies:
+ * the same exchange as GraphQL and OAuth, answered in the shape existing partners parse.
+ */
+export const sourceAuthTokenRouter =
+  (options: { exchange: PartnerTokenExchange; logger: Logger }) =>
+  (helpers: RouterHelpers): express.Router => {
+  const router = express.Router();
+  router.get(
+    SOURCE_AUTH_TOKEN_PATH,
+    helpers.waitForStartup,
+    async (req, res) => {
+      res.setHeader('cache-control', 'no-store');
+      try {
+        const issued = await options.exchange.exchangePartnerCredential(httpRequestContext(req, res), {
+          apiKey: headerValue(req, 'x-api-key') ?? '',
+          apiSecret: headerValue(req, 'x-api-secret') ?? '',
+          tenantId: headerValue(req, 'x-tenant-id'),
+          subTenantId: headerValue(req, 'x-sub-tenant-id'),
+        });
+        res.status(200).json(SourceResponses.success(issued.accessToken));
+      } catch (error) {
+        sendSourceError(res, error, options.logger);
+      }
+    },
+  );
+  return router;
+};
+
+function sendSourceError(res: Response, error: unknown, logger: Logger): void {
+  if (error instanceof KeyledgerError) {
+    switch (error.code) {
+      case 'BAD_USER_INPUT':
+        if (isMissingInput(error, 'tenantId')) return void res.status(400).json(SourceResponses.tenantRequired);
+        if (isMissingInput(error, 'subTenantId')) return void res.status(400).json(SourceResponses.subTenantRequired);
+        // A tenant or subtenant no credential can hold is one this credential may not use.
+        return void res.status(403).json(SourceResponses.forbidden);
+      case 'UNAUTHENTICATED':
+      case 'FORBIDDEN':
+        return void res.status(403).json(SourceResponses.forbidden);
+      case 'RATE_LIMITED':
+        res.setHeader('retry-after', String(error.details.retryAfter ?? 60));
+        return void res.status(429).json(SourceResponses.rateLimited);
+      default:
+        break;
+    }
+  }
+  if (!(error instanceof KeyledgerError)) logger.error({ err: error, requestId: res.locals.requestId }, 'partner token exchange failed');
+  res.status(500).json(SourceResponses.serverError);
+}
