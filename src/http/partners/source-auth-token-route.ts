@@ -21,30 +21,35 @@ export const SourceResponses = {
  * `GET /api/v1/partner/dashboard/auth/token` with the source system's headers and bodies:
  * the same exchange as GraphQL and OAuth, answered in the shape existing partners parse.
  */
-export const sourceAuthTokenRouter =
-  (options: { exchange: PartnerTokenExchange; logger: Logger }) =>
-  (helpers: RouterHelpers): express.Router => {
-  const router = express.Router();
-  router.get(
-    SOURCE_AUTH_TOKEN_PATH,
-    helpers.waitForStartup,
-    async (req, res) => {
-      res.setHeader('cache-control', 'no-store');
-      try {
-        const issued = await options.exchange.exchangePartnerCredential(httpRequestContext(req, res), {
-          apiKey: headerValue(req, 'x-api-key') ?? '',
-          apiSecret: headerValue(req, 'x-api-secret') ?? '',
-          tenantId: headerValue(req, 'x-tenant-id'),
-          subTenantId: headerValue(req, 'x-sub-tenant-id'),
-        });
-        res.status(200).json(SourceResponses.success(issued.accessToken));
-      } catch (error) {
-        sendSourceError(res, error, options.logger);
-      }
-    },
-  );
-  return router;
-};
+export function sourceAuthTokenRouter(options: { exchange: PartnerTokenExchange; logger: Logger }): (helpers: RouterHelpers) => express.Router {
+  return (helpers) => {
+    const router = express.Router();
+    // Express would answer HEAD with the GET handler, which would issue a token nobody receives.
+    router.head(SOURCE_AUTH_TOKEN_PATH, (_req, res) => {
+      res.setHeader('allow', 'GET');
+      res.status(405).end();
+    });
+    router.get(
+      SOURCE_AUTH_TOKEN_PATH,
+      helpers.waitForStartup,
+      async (req, res) => {
+        res.setHeader('cache-control', 'no-store');
+        try {
+          const issued = await options.exchange.exchangePartnerCredential(httpRequestContext(req, res), {
+            apiKey: headerValue(req, 'x-api-key') ?? '',
+            apiSecret: headerValue(req, 'x-api-secret') ?? '',
+            tenantId: headerValue(req, 'x-tenant-id'),
+            subTenantId: headerValue(req, 'x-sub-tenant-id'),
+          });
+          res.status(200).json(SourceResponses.success(issued.accessToken));
+        } catch (error) {
+          sendSourceError(res, error, options.logger);
+        }
+      },
+    );
+    return router;
+  };
+}
 
 function sendSourceError(res: Response, error: unknown, logger: Logger): void {
   if (error instanceof KeyledgerError) {
