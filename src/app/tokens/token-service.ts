@@ -277,7 +277,7 @@ export class TokenService {
     // Decided once before sealing, so a revoked key (whose data key is gone) or a bad grace period fails cleanly.
     const placeholder = current.kind === 'INTEGRATION_KEY' ? { dataKeyId: input.id, ciphertext: '' } : null;
     decide(command(placeholder), current, now);
-    const sealedSecret = current.kind === 'INTEGRATION_KEY' ? await this.sealer.seal(input.id, input.id, secret) : null;
+    const sealedSecret = current.kind === 'INTEGRATION_KEY' ? await this.sealRotatedSecret(input.id, secret) : null;
     await this.writer.execute<TokenState, TokenEvent>({
       streamId,
       initial: initialTokenState,
@@ -599,6 +599,19 @@ export class TokenService {
       await this.claims.abandon(tokenId, tenantId, metadata);
     } catch (error) {
       this.logger.warn({ err: error, tokenId }, 'could not abandon the claim of a failed issue; it frees itself after its grace period');
+    }
+  }
+
+  /** The key's data key lives in this machine's keys.db; a key created elsewhere cannot be re-sealed here. */
+  private async sealRotatedSecret(tokenId: string, secret: string): Promise<SealedSecret> {
+    try {
+      return await this.sealer.seal(tokenId, tokenId, secret);
+    } catch (error) {
+      this.logger.error({ err: error, tokenId }, 'could not seal the new secret of an integration key');
+      throw new KeyledgerError(
+        'UNAVAILABLE',
+        'The key material of this integration key is not available on this gateway; nothing was changed. Rotate it on the gateway that created it.',
+      );
     }
   }
 
