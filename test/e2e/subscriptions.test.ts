@@ -12,6 +12,7 @@ import {
   type SubscriptionRecord,
 } from '../helpers/subscriptions';
 
+const ROTATE_TOKEN = `mutation Rotate($input: RotateTokenInput!) { rotateToken(input: $input) { secret token { id } } }`;
 const NO_STACK_TRACE = /stacktrace|\bat [A-Za-z.<>]+ \(|\.ts:\d+|node_modules/;
 
 /** Revocation notices over graphql-ws, against a real gateway on a real socket. */
@@ -260,6 +261,37 @@ describe('Subscription.tokenRevoked', () => {
     const closed = await subscriber.closed(10_000);
     expect(closed).toEqual({ code: 4403, reason: 'Forbidden: the credential of this connection has expired' });
     expect(Date.now()).toBeGreaterThanOrEqual(new Date(expiresAt).getTime());
+  });
+
+  it('delivers a ROTATED notice whose effectiveAt is the end of the grace period', async () => {
+    const subscriber = client(readerA);
+    const record = await subscribed(subscriber);
+    const id = await throwaway(adminA, 'to rotate');
+    const before = Date.now();
+    const response = await graphql(gw.url, ROTATE_TOKEN, { input: { id, gracePeriodSeconds: 600 } }, adminA);
+    const after = Date.now();
+    expect(response.errors).toBeUndefined();
+
+    await subscriber.until(() => record.notices.length === 1);
+    expect(record.notices[0]).toMatchObject({ tokenId: id, tenantId: 'sub-a', kind: 'ROTATED', reason: null, actor: { type: 'token' } });
+    const effectiveAt = new Date(record.notices[0].effectiveAt).getTime();
+    expect(effectiveAt).toBeGreaterThanOrEqual(before + 600_000 - 1000);
+    expect(effectiveAt).toBeLessThanOrEqual(after + 600_000 + 1000);
+  });
+
+  it('keeps a subscriber whose own credential was rotated until the grace period ends, then closes it with 4403', async () => {
+    const { secret, id } = await issueToken(gw.url, adminA, { name: 'self-rotating reader', roles: ['keyledger:tokens:read'] });
+    const subscriber = client(secret);
+    const record = await subscribed(subscriber);
+    const response = await graphql(gw.url, ROTATE_TOKEN, { input: { id, gracePeriodSeconds: 2 } }, adminA);
+    expect(response.errors).toBeUndefined();
+    await subscriber.until(() => record.notices.length === 1);
+    const notice = record.notices[0];
+    expect(notice).toMatchObject({ tokenId: id, kind: 'ROTATED' });
+
+    const closed = await subscriber.closed(10_000);
+    expect(closed).toEqual({ code: 4403, reason: 'Forbidden: the secret of this connection was rotated and its grace period has ended' });
+    expect(Date.now()).toBeGreaterThanOrEqual(new Date(notice.effectiveAt).getTime());
   });
 
   it('enforces the query depth limit over WebSocket, like HTTP', async () => {

@@ -1,4 +1,4 @@
-import type { TokenRevoked } from '../../domain/tokens/events';
+import type { TokenRevoked, TokenRotated } from '../../domain/tokens/events';
 import type { Actor, RecordedEvent } from '../../eventstore/port';
 
 /** Why a credential stops being accepted. */
@@ -33,6 +33,16 @@ export const NOTICE_OF_EVENT: Readonly<Record<string, NoticeOf>> = {
   TokenRevoked(event) {
     const data = event.data as TokenRevoked['data'];
     return { ...base(event, data.tokenId, data.tenantId), kind: 'REVOKED', reason: data.reason, effectiveAt: new Date(data.revokedAt) };
+  },
+  // The token lives on with a new secret; what ends, at the end of the grace period, is the old one.
+  TokenRotated(event) {
+    const data = event.data as TokenRotated['data'];
+    return {
+      ...base(event, data.tokenId, data.tenantId),
+      kind: 'ROTATED',
+      reason: null,
+      effectiveAt: new Date(data.previousSecretsValidUntil),
+    };
   },
 };
 

@@ -61,6 +61,7 @@ type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
 
 const VALIDATION_RULES = [...specifiedRules, depthLimitRule(MAX_QUERY_DEPTH)];
 const EXPIRED = 'Forbidden: the credential of this connection has expired';
+const ROTATED_OUT = 'Forbidden: the secret of this connection was rotated and its grace period has ended';
 
 /** A KeyledgerError as graphql-ws expects errors, keeping the original for the formatter. */
 function graphQLErrorOf(error: KeyledgerError): GraphQLError {
@@ -314,14 +315,19 @@ export class SubscriptionServer {
   private armExpiry(connection: SubscriberConnection): void {
     const expiresAt = connection.expiresAt;
     if (expiresAt === null) return;
-    connection.schedule(expiresAt.getTime() - this.options.clock.now().getTime(), () => {
-      // The clock decides, not the timer: a timer may fire early, and tests move the clock.
-      if (connection.expiresAt !== expiresAt) return;
-      if (this.hasExpired(connection)) {
-        connection.close(SubscriptionCloseCode.forbidden, EXPIRED);
-      } else {
-        this.armExpiry(connection);
-      }
+    this.atInstant(connection, expiresAt, () => {
+      if (connection.expiresAt === expiresAt) connection.close(SubscriptionCloseCode.forbidden, EXPIRED);
+    });
+  }
+
+  /**
+   * Runs `task` once the gateway's clock reaches `instant`. The clock decides, not the timer:
+   * a timer may fire a little early, and tests move the clock by hand.
+   */
+  private atInstant(connection: SubscriberConnection, instant: Date, task: () => void): void {
+    connection.schedule(instant.getTime() - this.options.clock.now().getTime(), () => {
+      if (this.options.clock.now().getTime() < instant.getTime()) this.atInstant(connection, instant, task);
+      else task();
     });
   }
 
@@ -358,7 +364,7 @@ export class SubscriptionServer {
         if (notice?.kind === 'REVOKED') {
           connection.close(SubscriptionCloseCode.forbidden, 'Forbidden: the credential of this connection was revoked');
         } else if (notice) {
-          connection.schedule(notice.effectiveAt.getTime() - this.options.clock.now().getTime(), () => void this.recheck(connection));
+          this.atInstant(connection, notice.effectiveAt, () => void this.recheck(connection, ROTATED_OUT));
         } else {
           void this.recheck(connection);
         }
@@ -366,7 +372,8 @@ export class SubscriptionServer {
     }
   }
 
-  private async recheck(connection: SubscriberConnection): Promise<void> {
+  /** Checks the connection's credential as at connect; `refusal` names the likely cause if it no longer authenticates. */
+  private async recheck(connection: SubscriberConnection, refusal?: string): Promise<void> {
     try {
       const principal = await this.options.tokens.authenticate(connection.bearer);
       this.options.notices.requireSubscriber(principal);
@@ -378,7 +385,8 @@ export class SubscriptionServer {
       }
     } catch (error) {
       if (error instanceof KeyledgerError) {
-        connection.close(SubscriptionCloseCode.forbidden, `Forbidden: ${error.message}`);
+        const reason = refusal && error.code === 'UNAUTHENTICATED' ? refusal : `Forbidden: ${error.message}`;
+        connection.close(SubscriptionCloseCode.forbidden, reason);
       } else {
         this.options.logger.error({ err: error }, 'checking a WebSocket connection credential failed');
       }
