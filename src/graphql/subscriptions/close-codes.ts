@@ -7,12 +7,14 @@
 export const SubscriptionCloseCode = {
   /** The server is shutting down; reconnect (to another replica) and resume with afterPosition. */
   goingAway: 1001,
-  /** The gateway is still starting; reconnect shortly. */
+  /** The gateway is still starting, or could not check the credential just now; reconnect shortly. */
   tryAgainLater: 1013,
   /** No bearer credential, or not a valid one. graphql-ws clients do not retry this code. */
   unauthorized: 4401,
   /** The credential lacks the role, or was revoked or expired while connected. */
   forbidden: 4403,
+  /** Too many failed attempts with this credential (the same code graphql-ws uses for repeated connection_init). */
+  tooManyRequests: 4429,
   /** The subscriber stopped reading and fell too far behind; reconnect with afterPosition. */
   slowConsumer: 4008,
 } as const;

@@ -61,6 +61,8 @@ type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
 
 const VALIDATION_RULES = [...specifiedRules, depthLimitRule(MAX_QUERY_DEPTH)];
 const EXPIRED = 'Forbidden: the credential of this connection has expired';
+/** After a credential check that failed for a reason other than the credential (throttling, the store). */
+const RECHECK_RETRY_MS = 5000;
 const ROTATED_OUT = 'Forbidden: the secret of this connection was rotated and its grace period has ended';
 
 /** A KeyledgerError as graphql-ws expects errors, keeping the original for the formatter. */
@@ -155,7 +157,7 @@ export class SubscriptionServer {
         throw unauthenticated('Authentication required: send connectionParams { authorization: "Bearer <token>" }');
       }
       const bearer = bearerOf(header);
-      const principal = await this.options.tokens.authenticate(bearer);
+      const principal = await this.options.tokens.authenticate(bearer, request.socket.remoteAddress);
       this.options.notices.requireSubscriber(principal);
       const expiresAt = await this.expiryOf(principal);
       // The client may have gone while the credential was being checked.
@@ -176,6 +178,10 @@ export class SubscriptionServer {
       socket.close(SubscriptionCloseCode.unauthorized, closeReason(`Unauthorized: ${error.message}`));
     } else if (error instanceof KeyledgerError && error.code === 'FORBIDDEN') {
       socket.close(SubscriptionCloseCode.forbidden, closeReason(`Forbidden: ${error.message}`));
+    } else if (error instanceof KeyledgerError && error.code === 'RATE_LIMITED') {
+      socket.close(SubscriptionCloseCode.tooManyRequests, closeReason(`Too many requests: ${error.message}`));
+    } else if (error instanceof KeyledgerError && error.code === 'UNAVAILABLE') {
+      socket.close(SubscriptionCloseCode.tryAgainLater, closeReason(`Try again later: ${error.message}`));
     } else {
       this.options.logger.error({ err: error }, 'WebSocket connection set-up failed');
       socket.close(4500, 'Internal server error');
@@ -271,7 +277,7 @@ export class SubscriptionServer {
       ip: connection.request.socket.remoteAddress,
       userAgent: connection.request.headers['user-agent'],
       // Checked again at each subscribe: the credential may have changed since the connection opened.
-      principal: () => (principal ??= this.options.tokens.authenticate(connection.bearer)),
+      principal: () => (principal ??= this.options.tokens.authenticate(connection.bearer, connection.request.socket.remoteAddress)),
       channels: {
         tokenRevoked: async (request) => {
           const stream = await this.options.notices.tokenRevoked(context, request, {
@@ -375,7 +381,7 @@ export class SubscriptionServer {
   /** Checks the connection's credential as at connect; `refusal` names the likely cause if it no longer authenticates. */
   private async recheck(connection: SubscriberConnection, refusal?: string): Promise<void> {
     try {
-      const principal = await this.options.tokens.authenticate(connection.bearer);
+      const principal = await this.options.tokens.authenticate(connection.bearer, connection.request.socket.remoteAddress);
       this.options.notices.requireSubscriber(principal);
       const expiresAt = await this.expiryOf(principal);
       connection.principal = principal;
@@ -384,11 +390,13 @@ export class SubscriptionServer {
         this.armExpiry(connection);
       }
     } catch (error) {
-      if (error instanceof KeyledgerError) {
+      if (error instanceof KeyledgerError && (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN')) {
         const reason = refusal && error.code === 'UNAUTHENTICATED' ? refusal : `Forbidden: ${error.message}`;
         connection.close(SubscriptionCloseCode.forbidden, reason);
       } else {
-        this.options.logger.error({ err: error }, 'checking a WebSocket connection credential failed');
+        // Throttled or a store hiccup says nothing about the credential: look again shortly.
+        this.options.logger.warn({ err: error, connection: connection.id }, 'checking a WebSocket connection credential failed; retrying');
+        connection.schedule(RECHECK_RETRY_MS, () => void this.recheck(connection, refusal));
       }
     }
   }
