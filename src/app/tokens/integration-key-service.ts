@@ -2,7 +2,8 @@ import { badInput, KeyledgerError, notFound } from '../../domain/errors';
 import { requireIntegrationId, requireTenantId } from '../../domain/validation';
 import type { TokenRecord } from '../../../projections/tokens';
 import type { RequestContext } from '../request-context';
-import { canActInTenant, type TokenService } from './token-service';
+import { visibleTo } from '../tenant-access';
+import type { TokenService } from './token-service';
 
 export interface IntegrationKeyAddress {
   /** The app is the tenant. */
@@ -73,7 +74,7 @@ export class IntegrationKeyService {
     const appId = requireTenantId(address.appId, 'appId');
     const integrationId = requireIntegrationId(address.integrationId);
     const caller = await ctx.principal();
-    if (!canActInTenant(caller, appId)) throw notFound(`App ${appId} not found`);
+    if (!visibleTo(caller, appId)) throw notFound(`App ${appId} not found`);
     return { appId, integrationId };
   }
 }

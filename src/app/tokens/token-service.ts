@@ -1,4 +1,4 @@
-import { Role, effectiveRoles, holdsRole, rolesBeyondCaller, unknownKeyledgerRoles, type KeyledgerRole } from '../../domain/access/roles';
+import { Role, effectiveRoles, rolesBeyondCaller, unknownKeyledgerRoles } from '../../domain/access/roles';
 import { badInput, conflict, forbidden, KeyledgerError, notFound, unauthenticated } from '../../domain/errors';
 import {
   decide,
@@ -12,7 +12,7 @@ import {
   type TokenKind,
   type TokenState,
 } from '../../domain/tokens';
-import { requireRoles, requireTenantId } from '../../domain/validation';
+import { requireRoles } from '../../domain/validation';
 import { randomBase62 } from '../../crypto/base62';
 import type { SecretSealer } from '../../crypto/envelope';
 import { SecretHasher, isArgon2Hash } from '../../crypto/secret-hash';
@@ -31,6 +31,7 @@ import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
 import type { EventWriter } from '../event-writer';
 import { actorOf, eventMetadata, SYSTEM_ACTOR, type Principal, type RequestContext } from '../request-context';
+import { requireRole, targetTenant, visibleTo } from '../tenant-access';
 import type { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { checkIntegrationKeyJwt } from './integration-key-jwt';
 import { classifyPresented } from './presented-credential';
@@ -132,11 +133,6 @@ export interface TokenServiceDependencies {
 
 type NewToken = Omit<IssueToken, 'type' | 'roles'> & { roles: readonly string[] };
 
-/** Whether a caller may see and act on a tenant's resources: its own tenant, or any as root. */
-export function canActInTenant(caller: Principal, tenantId: string): boolean {
-  return tenantId === caller.tenantId || holdsRole(caller.roles, Role.root);
-}
-
 /**
  * Issues, updates, rotates, revokes, reads and verifies tokens. Every operation checks the
  * caller's roles and tenant here, so transports stay thin.
@@ -162,8 +158,8 @@ export class TokenService {
   }
 
   async issueToken(ctx: RequestContext, input: IssueTokenInput): Promise<IssuedToken> {
-    const caller = await this.requireRole(ctx, Role.tokensWrite);
-    const tenantId = this.targetTenant(caller, input.tenantId);
+    const caller = await requireRole(ctx, Role.tokensWrite);
+    const tenantId = targetTenant(caller, input.tenantId);
     const kind = input.kind ?? 'API_TOKEN';
     const roles = this.grantableRoles(caller, input.roles ?? []);
     const prefix = TOKEN_PREFIXES[kind];
@@ -203,8 +199,8 @@ export class TokenService {
    * (it may have been chosen by a person) and never stored or echoed.
    */
   async importToken(ctx: RequestContext, input: ImportTokenInput): Promise<TokenRecord> {
-    const caller = await this.requireRole(ctx, Role.tokensWrite);
-    const tenantId = this.targetTenant(caller, input.tenantId);
+    const caller = await requireRole(ctx, Role.tokensWrite);
+    const tenantId = targetTenant(caller, input.tenantId);
     const kind = input.kind ?? 'API_TOKEN';
     if (kind === 'INTEGRATION_KEY') {
       throw badInput('Integration keys cannot be imported: their secret signs JWTs, so keyledger generates it and keeps it sealed', 'kind');
@@ -226,7 +222,7 @@ export class TokenService {
   }
 
   async updateToken(ctx: RequestContext, input: UpdateTokenInput): Promise<TokenRecord> {
-    const caller = await this.requireRole(ctx, Role.tokensWrite);
+    const caller = await requireRole(ctx, Role.tokensWrite);
     const now = this.clock.now();
     await this.writer.execute<TokenState, TokenEvent>({
       streamId: tokenStreamId(input.id),
@@ -258,7 +254,7 @@ export class TokenService {
 
   /** A new secret for the token; earlier secrets verify for `gracePeriodSeconds` more, then are revoked. */
   async rotateToken(ctx: RequestContext, input: RotateTokenInput): Promise<IssuedToken> {
-    const caller = await this.requireRole(ctx, Role.tokensWrite);
+    const caller = await requireRole(ctx, Role.tokensWrite);
     const now = this.clock.now();
     const streamId = tokenStreamId(input.id);
     const { state: current } = await this.writer.load<TokenState, TokenEvent>(streamId, initialTokenState, evolve);
@@ -292,7 +288,7 @@ export class TokenService {
   }
 
   async revokeToken(ctx: RequestContext, input: { id: string; reason?: string | null }): Promise<TokenRecord> {
-    const caller = await this.requireRole(ctx, Role.tokensWrite);
+    const caller = await requireRole(ctx, Role.tokensWrite);
     const now = this.clock.now();
     const { state } = await this.writer.execute<TokenState, TokenEvent>({
       streamId: tokenStreamId(input.id),
@@ -311,14 +307,14 @@ export class TokenService {
   }
 
   async getToken(ctx: RequestContext, id: string): Promise<TokenRecord | null> {
-    const caller = await this.requireRole(ctx, Role.tokensRead);
+    const caller = await requireRole(ctx, Role.tokensRead);
     const record = this.queries.byId(id);
-    return record && canActInTenant(caller, record.tenantId) ? this.withUsage(record) : null;
+    return record && visibleTo(caller, record.tenantId) ? this.withUsage(record) : null;
   }
 
   async listTokens(ctx: RequestContext, input: ListTokensInput): Promise<TokenPage> {
-    const caller = await this.requireRole(ctx, Role.tokensRead);
-    const tenantId = this.targetTenant(caller, input.filter.tenantId);
+    const caller = await requireRole(ctx, Role.tokensRead);
+    const tenantId = targetTenant(caller, input.filter.tenantId);
     const page = this.queries.list({ ...input.filter, tenantId }, input.first, input.afterSeq, this.clock.now());
     return { ...page, records: page.records.map((record) => this.withUsage(record)) };
   }
@@ -330,10 +326,10 @@ export class TokenService {
    * NOT_FOUND.
    */
   async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = []): Promise<Verification> {
-    const caller = await this.requireRole(ctx, Role.tokensRead);
+    const caller = await requireRole(ctx, Role.tokensRead);
     if (this.otherCredentials?.accepts(presented)) return this.otherCredentials.verifyFor(caller, presented, requiredRoles);
     const verification = await this.verifyPresented(presented, ctx.ip);
-    if (verification.record && !canActInTenant(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
+    if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
     if (verification.code !== 'VALID' || !verification.record) return verification;
     const held = new Set([...verification.record.roles, ...effectiveRoles(verification.record.roles)]);
     if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
@@ -640,19 +636,6 @@ export class TokenService {
     return this.withUsage(record);
   }
 
-  private async requireRole(ctx: RequestContext, role: KeyledgerRole): Promise<Principal> {
-    const caller = await ctx.principal();
-    if (!holdsRole(caller.roles, role)) throw forbidden(`This operation requires the ${role} role`);
-    return caller;
-  }
-
-  /** Non-root callers act in their own tenant only; root names the tenant or acts in its own. */
-  private targetTenant(caller: Principal, requested: string | null | undefined): string {
-    if (requested == null || requested === caller.tenantId) return caller.tenantId;
-    if (!holdsRole(caller.roles, Role.root)) throw forbidden('Only keyledger:root may act in another tenant');
-    return requireTenantId(requested);
-  }
-
   private grantableRoles(caller: Principal, requested: readonly string[]): string[] {
     const roles = requireRoles(requested);
     const unknown = unknownKeyledgerRoles(roles);
@@ -664,7 +647,7 @@ export class TokenService {
 
   /** Foreign tokens read as missing; a token holding keyledger roles the caller lacks is off limits. */
   private requireManageable(caller: Principal, state: TokenState, tokenId: string): void {
-    if (state.status === 'absent' || state.status === 'abandoned' || !canActInTenant(caller, state.tenantId)) {
+    if (state.status === 'absent' || state.status === 'abandoned' || !visibleTo(caller, state.tenantId)) {
       throw notFound(`Token ${tokenId} not found`);
     }
     const beyond = rolesBeyondCaller(caller.roles, state.roles);
