@@ -13,6 +13,7 @@ const schema = z.object({
     .regex(/^esdb(\+discover)?:\/\/\S+$/, 'must be an esdb:// or esdb+discover:// connection string')
     .optional(),
   KEYLEDGER_MASTER_KEY: z.string().min(1).optional(),
+  KEYLEDGER_PREVIOUS_MASTER_KEY: z.string().min(1).optional(),
   KEYLEDGER_BOOTSTRAP_TOKEN: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
   KEYLEDGER_SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
   KEYLEDGER_BODY_LIMIT: z.string().regex(/^\d+(kb|mb|b)?$/i).default('256kb'),
@@ -25,6 +26,7 @@ const schema = z.object({
     .optional(),
   KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(10),
   KEYLEDGER_PARTNER_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
 });
 
 export interface Config {
@@ -35,6 +37,8 @@ export interface Config {
   dataDir: string;
   eventStoreConnectionString: string | null;
   masterKey: string | null;
+  /** During a master key rotation: the key being replaced, still accepted for unwrapping. */
+  previousMasterKey: string | null;
   bootstrapToken: string | null;
   sqliteSynchronous: 'NORMAL' | 'FULL';
   bodyLimit: string;
@@ -45,6 +49,8 @@ export interface Config {
   publicUrl: string | null;
   /** Partner client authentication attempts allowed per minute, per API key and per client address. */
   partnerAttempts: { perKey: number; perIp: number };
+  /** Requests per minute each caller may make to the REST connection routes. */
+  connectionsRestRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(values.KEYLEDGER_DATA_DIR),
     eventStoreConnectionString: values.EVENTSTORE_CONNECTION_STRING ?? null,
     masterKey: values.KEYLEDGER_MASTER_KEY ?? null,
+    previousMasterKey: values.KEYLEDGER_PREVIOUS_MASTER_KEY ?? null,
     bootstrapToken: values.KEYLEDGER_BOOTSTRAP_TOKEN ?? null,
     sqliteSynchronous: values.KEYLEDGER_SQLITE_SYNCHRONOUS,
     bodyLimit: values.KEYLEDGER_BODY_LIMIT,
@@ -85,5 +92,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: values.KEYLEDGER_INTROSPECTION ? values.KEYLEDGER_INTROSPECTION === 'true' : !production,
     publicUrl: values.KEYLEDGER_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     partnerAttempts: { perKey: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY, perIp: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_IP },
+    connectionsRestRateLimit: values.KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT,
   };
 }

@@ -20,6 +20,11 @@ export interface DataKeyStore {
   get(id: string): Promise<Buffer | null>;
   /** Deletes the key and overwrites its bytes. Destroying a missing key is not an error. */
   destroy(id: string): Promise<void>;
+  /**
+   * Replaces the wrapping of a key (master key rotation), only if it is still `expected`:
+   * false when the key was destroyed or re-wrapped by someone else meanwhile.
+   */
+  replaceWrapping(id: string, expected: Buffer, wrappedKey: Buffer): Promise<boolean>;
   list(): Promise<StoredDataKey[]>;
   close(): Promise<void>;
 }
@@ -42,6 +47,9 @@ export class DataKeyExistsError extends Error {
  *   file that is unlinked when the transaction commits, never in a WAL that waits for a
  *   checkpoint.
  * - `synchronous = FULL`: unlike read models, a key that is lost cannot be rebuilt.
+ *
+ * `table` gives each owner (token secrets, connection keys) a table of its own in the one
+ * file, so that one owner's sweep of keys it does not recognise never reaches another's.
  */
 export class SqliteDataKeyStore implements DataKeyStore {
   private readonly db: Database.Database;
@@ -49,23 +57,27 @@ export class SqliteDataKeyStore implements DataKeyStore {
   private readonly select: Database.Statement<[string], { wrapped_key: Buffer }>;
   private readonly remove: Database.Statement<[string]>;
   private readonly all: Database.Statement<[], { id: string; created_at: string }>;
+  private readonly swap: Database.Statement<[Buffer, string, Buffer]>;
 
-  constructor(path: string) {
+  constructor(path: string, options: { table?: string } = {}) {
+    const table = options.table ?? 'data_keys';
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(table)) throw new RangeError(`Not a data key table name: ${table}`);
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('journal_mode = DELETE');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('secure_delete = ON');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS data_keys (
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
       id TEXT PRIMARY KEY,
       wrapped_key BLOB NOT NULL,
       created_at TEXT NOT NULL
     ) WITHOUT ROWID`);
-    this.insert = this.db.prepare('INSERT INTO data_keys (id, wrapped_key, created_at) VALUES (?, ?, ?)');
-    this.select = this.db.prepare('SELECT wrapped_key FROM data_keys WHERE id = ?');
-    this.remove = this.db.prepare('DELETE FROM data_keys WHERE id = ?');
-    this.all = this.db.prepare('SELECT id, created_at FROM data_keys ORDER BY created_at, id');
+    this.insert = this.db.prepare(`INSERT INTO ${table} (id, wrapped_key, created_at) VALUES (?, ?, ?)`);
+    this.select = this.db.prepare(`SELECT wrapped_key FROM ${table} WHERE id = ?`);
+    this.remove = this.db.prepare(`DELETE FROM ${table} WHERE id = ?`);
+    this.all = this.db.prepare(`SELECT id, created_at FROM ${table} ORDER BY created_at, id`);
+    this.swap = this.db.prepare(`UPDATE ${table} SET wrapped_key = ? WHERE id = ? AND wrapped_key = ?`);
   }
 
   async put(id: string, wrappedKey: Buffer): Promise<void> {
@@ -83,6 +95,10 @@ export class SqliteDataKeyStore implements DataKeyStore {
 
   async destroy(id: string): Promise<void> {
     this.remove.run(id);
+  }
+
+  async replaceWrapping(id: string, expected: Buffer, wrappedKey: Buffer): Promise<boolean> {
+    return this.swap.run(wrappedKey, id, expected).changes === 1;
   }
 
   async list(): Promise<StoredDataKey[]> {

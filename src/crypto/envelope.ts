@@ -1,12 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import type { SealedSecret } from '../domain/tokens/events';
 import type { DataKeyStore, StoredDataKey } from './data-keys';
+import { WrappingKeys } from './wrapping-keys';
 import { unwrapKey, wrapKey } from './key-wrap';
 
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const CIPHERTEXT_VERSION = 'v1';
+
+/** What `unseal` found: the secret, a destroyed data key, or bytes that do not open. */
+export type UnsealOutcome = { status: 'opened'; secret: string } | { status: 'shredded' } | { status: 'corrupt' };
+
+export interface RewrapOutcome {
+  /** Keys now wrapped by the current master key that were not before. */
+  rewrapped: number;
+  /** Keys that already were. */
+  unchanged: number;
+  /** Ids of keys that could not be unwrapped (named in the error log, never their bytes). */
+  failed: string[];
+}
 
 /**
  * Envelope encryption for secrets that must be recovered (an integration key's secret, to
@@ -19,18 +32,21 @@ const CIPHERTEXT_VERSION = 'v1';
  * its record id — so a ciphertext or wrapped key copied onto another record fails to open.
  */
 export class SecretSealer {
+  private readonly wrapping: WrappingKeys;
+
+  /** `wrapping` is the current wrapping key alone, or with the previous master key's during a rotation. */
   constructor(
-    private readonly wrappingKey: Buffer,
+    wrapping: Buffer | WrappingKeys,
     private readonly store: DataKeyStore,
   ) {
-    if (wrappingKey.length !== KEY_BYTES) throw new RangeError(`The wrapping key must be ${KEY_BYTES} bytes`);
+    this.wrapping = wrapping instanceof WrappingKeys ? wrapping : new WrappingKeys([wrapping]);
   }
 
   /** Creates and stores the data key `dataKeyId`. */
   async createDataKey(dataKeyId: string): Promise<void> {
     const dataKey = randomBytes(KEY_BYTES);
     try {
-      await this.store.put(dataKeyId, encrypt(this.wrappingKey, dataKey, `keyledger/data-key/v1:${dataKeyId}`));
+      await this.store.put(dataKeyId, this.wrapping.wrap(dataKey, dataKeyContext(dataKeyId)));
     } finally {
       dataKey.fill(0);
     }
@@ -62,6 +78,56 @@ export class SecretSealer {
     }
   }
 
+  /**
+   * Like `open`, but tells a destroyed data key from a ciphertext that does not open under
+   * an existing one, so that a caller can report corruption instead of absence. Throws when
+   * the data key itself cannot be unwrapped (wrong master key, tampered key store).
+   */
+  async unseal(sealed: SealedSecret, recordId: string): Promise<UnsealOutcome> {
+    const dataKey = await this.dataKey(sealed.dataKeyId);
+    if (!dataKey) return { status: 'shredded' };
+    try {
+      const [version, body] = sealed.ciphertext.split('.');
+      if (version !== CIPHERTEXT_VERSION || !body) return { status: 'corrupt' };
+      const plaintext = decrypt(dataKey, Buffer.from(body, 'base64url'), `keyledger/sealed-secret/v1:${recordId}`);
+      return plaintext === null ? { status: 'corrupt' } : { status: 'opened', secret: plaintext.toString('utf8') };
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /**
+   * Master key rotation: every data key not yet wrapped by the current master key is
+   * unwrapped (with the previous one) and wrapped again. Safe while gateways run: a key
+   * destroyed or re-wrapped meanwhile is left alone.
+   */
+  async rewrapDataKeys(onFailure: (dataKeyId: string, error: unknown) => void = () => {}): Promise<RewrapOutcome> {
+    const outcome: RewrapOutcome = { rewrapped: 0, unchanged: 0, failed: [] };
+    for (const { id } of await this.store.list()) {
+      const wrapped = await this.store.get(id);
+      if (!wrapped) continue;
+      if (!this.wrapping.needsRewrap(wrapped)) {
+        outcome.unchanged++;
+        continue;
+      }
+      let dataKey: Buffer | null;
+      try {
+        dataKey = this.wrapping.unwrap(wrapped, dataKeyContext(id), `Data key ${id}`);
+        if (!dataKey) throw new Error(`Data key ${id} cannot be unwrapped: it was altered, or copied from another id`);
+      } catch (error) {
+        outcome.failed.push(id);
+        onFailure(id, error);
+        continue;
+      }
+      try {
+        if (await this.store.replaceWrapping(id, wrapped, this.wrapping.wrap(dataKey, dataKeyContext(id)))) outcome.rewrapped++;
+      } finally {
+        dataKey.fill(0);
+      }
+    }
+    return outcome;
+  }
+
   /** Crypto-shredding: every secret sealed under this data key becomes unreadable. */
   async destroyDataKey(dataKeyId: string): Promise<void> {
     await this.store.destroy(dataKeyId);
@@ -74,11 +140,13 @@ export class SecretSealer {
   private async dataKey(dataKeyId: string): Promise<Buffer | null> {
     const wrapped = await this.store.get(dataKeyId);
     if (!wrapped) return null;
-    const key = decrypt(this.wrappingKey, wrapped, `keyledger/data-key/v1:${dataKeyId}`);
+    const key = this.wrapping.unwrap(wrapped, dataKeyContext(dataKeyId), `Data key ${dataKeyId}`);
     if (!key) throw new Error(`Data key ${dataKeyId} cannot be unwrapped: is KEYLEDGER_MASTER_KEY the one it was created with?`);
     return key;
   }
 }
+
+const dataKeyContext = (dataKeyId: string) => `keyledger/data-key/v1:${dataKeyId}`;
 
 /** One buffer, `iv ‖ tag ‖ ciphertext`, for a single column or a single string. */
 function encrypt(key: Buffer, plaintext: Buffer, context: string): Buffer {

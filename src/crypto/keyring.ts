@@ -1,35 +1,81 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { WrappingKeys } from './wrapping-keys';
 
 export const MASTER_KEY_BYTES = 32;
 
+/** The master key in force and, while a rotation rolls out, the one it replaces. */
+export interface MasterKeys {
+  current: Buffer;
+  previous: Buffer | null;
+}
+
+export const DEPLOYMENT_SECRET_BYTES = 32;
+
 /**
- * The deployment's key material. Everything is derived from the master key with HKDF, so
- * replicas that share `KEYLEDGER_MASTER_KEY` agree on every derived key and none is ever
- * generated per replica.
+ * The deployment's key material, in two roots:
+ *
+ * - the **master key** (configuration) only wraps: the per-record data keys outside the log,
+ *   and the deployment secret inside it. It can be rotated (`rotate-master-key`), because
+ *   everything it wraps can be re-wrapped.
+ * - the **deployment secret** (generated once, kept in the event log wrapped by the master
+ *   key) is where the keys that must never change come from: the lookup pepper (every
+ *   stored token hash depends on it), the audit key, and the key that wraps JWT signing
+ *   keys in the log. Replicas read it from the shared log, so none is generated per replica.
  */
 export class KeyRing {
   /** HMAC key for credential lookup hashes. */
   readonly lookupPepper: Buffer;
   /** HMAC key for audit fingerprints. */
   readonly auditKey: Buffer;
-  /** AES-256-GCM key that wraps the per-record data keys kept outside the event log. */
+  /** The current key that wraps data keys; `dataKeyWrapping` also unwraps with the previous one. */
   readonly dataKeyWrappingKey: Buffer;
+  readonly dataKeyWrapping: WrappingKeys;
   /** AES-256-GCM key that wraps the JWT signing keys kept in the event log. */
   readonly signingKeyWrappingKey: Buffer;
+  readonly masterKey: Buffer;
 
-  constructor(readonly masterKey: Buffer) {
-    if (masterKey.length !== MASTER_KEY_BYTES) throw new RangeError(`The master key must be ${MASTER_KEY_BYTES} bytes`);
-    this.lookupPepper = derive(masterKey, 'keyledger/lookup-pepper/v1');
-    this.auditKey = derive(masterKey, 'keyledger/audit-key/v1');
-    this.dataKeyWrappingKey = derive(masterKey, 'keyledger/data-key-wrapping/v1');
-    this.signingKeyWrappingKey = derive(masterKey, 'keyledger/signing-key-wrapping/v1');
+  constructor(masterKeys: MasterKeys, deploymentSecret: Buffer) {
+    for (const key of [masterKeys.current, masterKeys.previous]) {
+      if (key && key.length !== MASTER_KEY_BYTES) throw new RangeError(`The master key must be ${MASTER_KEY_BYTES} bytes`);
+    }
+    if (deploymentSecret.length !== DEPLOYMENT_SECRET_BYTES) throw new RangeError(`The deployment secret must be ${DEPLOYMENT_SECRET_BYTES} bytes`);
+    this.masterKey = masterKeys.current;
+    this.lookupPepper = derive(deploymentSecret, 'keyledger/lookup-pepper/v1');
+    this.auditKey = derive(deploymentSecret, 'keyledger/audit-key/v1');
+    this.signingKeyWrappingKey = derive(deploymentSecret, 'keyledger/signing-key-wrapping/v1');
+    this.dataKeyWrapping = dataKeyWrappingKeys(masterKeys);
+    this.dataKeyWrappingKey = derive(masterKeys.current, DATA_KEY_WRAPPING);
   }
 }
 
-function derive(masterKey: Buffer, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.from('keyledger'), Buffer.from(info), 32));
+const DATA_KEY_WRAPPING = 'keyledger/data-key-wrapping/v1';
+const DEPLOYMENT_SECRET_WRAPPING = 'keyledger/deployment-secret-wrapping/v1';
+
+/** Wraps data keys: the current master key's, then the previous one's for blobs not yet re-wrapped. */
+export function dataKeyWrappingKeys(masterKeys: MasterKeys): WrappingKeys {
+  return wrappingKeysFor(masterKeys, DATA_KEY_WRAPPING);
+}
+
+/** Wraps the deployment secret in the event log. */
+export function deploymentSecretWrappingKeys(masterKeys: MasterKeys): WrappingKeys {
+  return wrappingKeysFor(masterKeys, DEPLOYMENT_SECRET_WRAPPING);
+}
+
+function wrappingKeysFor(masterKeys: MasterKeys, info: string): WrappingKeys {
+  const keys = [derive(masterKeys.current, info)];
+  if (masterKeys.previous && !masterKeys.previous.equals(masterKeys.current)) keys.push(derive(masterKeys.previous, info));
+  return new WrappingKeys(keys);
+}
+
+/** A short public name for a master key, for operators comparing configurations; reveals nothing about the key. */
+export function masterKeyFingerprint(masterKey: Buffer): string {
+  return `mk_${derive(masterKey, 'keyledger/master-key-fingerprint/v1').subarray(0, 6).toString('hex')}`;
+}
+
+function derive(rootKey: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', rootKey, Buffer.from('keyledger'), Buffer.from(info), 32));
 }
 
 export function parseMasterKey(encoded: string): Buffer {

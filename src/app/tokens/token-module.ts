@@ -43,7 +43,7 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   const usage = new TokenUsageRecorder(new TokenUsageTable(options.readModels), options.logger);
   usage.start();
   const tokens = new TokenService(options.writer, new TokenQueries(options.readModels), new SecretHasher(options.keys.lookupPepper), options.clock, {
-    sealer: new SecretSealer(options.keys.dataKeyWrappingKey, dataKeys),
+    sealer: new SecretSealer(options.keys.dataKeyWrapping, dataKeys),
     usage,
     limiter: new ChosenSecretLimiter(),
     logger: options.logger,

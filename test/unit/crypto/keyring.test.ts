@@ -6,40 +6,63 @@ import { KeyRing, MASTER_KEY_BYTES, loadOrCreateMasterKeyFile, parseMasterKey } 
 import { makeTempDir } from '../../helpers/temp-dir';
 
 const MASTER = Buffer.alloc(32, 7);
+const SECRET = Buffer.alloc(32, 7);
+const ring = (master: Buffer, secret: Buffer = SECRET, previous: Buffer | null = null) => new KeyRing({ current: master, previous }, secret);
 
 describe('KeyRing', () => {
-  it('derives 32-byte keys that differ from each other and from the master key', () => {
-    const ring = new KeyRing(MASTER);
-    expect(ring.lookupPepper).toHaveLength(32);
-    expect(ring.auditKey).toHaveLength(32);
-    expect(ring.lookupPepper.equals(ring.auditKey)).toBe(false);
-    expect(ring.lookupPepper.equals(MASTER)).toBe(false);
-    expect(ring.auditKey.equals(MASTER)).toBe(false);
+  it('derives 32-byte keys that differ from each other and from their roots', () => {
+    const keys = ring(MASTER, Buffer.alloc(32, 9));
+    expect(keys.lookupPepper).toHaveLength(32);
+    expect(keys.auditKey).toHaveLength(32);
+    expect(keys.lookupPepper.equals(keys.auditKey)).toBe(false);
+    for (const root of [MASTER, Buffer.alloc(32, 9)]) {
+      expect(keys.lookupPepper.equals(root)).toBe(false);
+      expect(keys.auditKey.equals(root)).toBe(false);
+    }
   });
 
   // Replicas and restarts must derive the same pepper, or every stored lookup hash stops matching.
-  it('derives the pinned keys for a known master key', () => {
-    const ring = new KeyRing(MASTER);
-    expect(ring.lookupPepper.toString('hex')).toBe('3841cc52c0c4021d609348b81e4bd012c7bf18112be99ceb374231efb0ecd972');
-    expect(ring.auditKey.toString('hex')).toBe('c5ae9c66645db95a9f83973516de2eae6c36e00d482cc365eddadd1306ac054e');
+  it('derives the pinned keys for a known deployment secret', () => {
+    const keys = ring(MASTER);
+    expect(keys.lookupPepper.toString('hex')).toBe('3841cc52c0c4021d609348b81e4bd012c7bf18112be99ceb374231efb0ecd972');
+    expect(keys.auditKey.toString('hex')).toBe('c5ae9c66645db95a9f83973516de2eae6c36e00d482cc365eddadd1306ac054e');
   });
 
-  it('is stable for one master key and differs for another', () => {
-    const a = new KeyRing(Buffer.from(MASTER));
-    const b = new KeyRing(Buffer.from(MASTER));
-    const other = new KeyRing(Buffer.alloc(32, 8));
-    expect(a.lookupPepper.equals(b.lookupPepper)).toBe(true);
-    expect(a.auditKey.equals(b.auditKey)).toBe(true);
+  it('keeps the pepper, audit key and signing-key wrapping key when the master key changes', () => {
+    const before = ring(MASTER);
+    const after = ring(Buffer.alloc(32, 8), SECRET, MASTER);
+    expect(after.lookupPepper.equals(before.lookupPepper)).toBe(true);
+    expect(after.auditKey.equals(before.auditKey)).toBe(true);
+    expect(after.signingKeyWrappingKey.equals(before.signingKeyWrappingKey)).toBe(true);
+    expect(after.dataKeyWrappingKey.equals(before.dataKeyWrappingKey)).toBe(false);
+  });
+
+  it('differs for another deployment secret', () => {
+    const a = ring(MASTER);
+    const other = ring(MASTER, Buffer.alloc(32, 8));
     expect(other.lookupPepper.equals(a.lookupPepper)).toBe(false);
     expect(other.auditKey.equals(a.auditKey)).toBe(false);
   });
 
+  it('wraps data keys with the current master key and unwraps with the previous one during a rotation', () => {
+    const old = ring(MASTER);
+    const blob = old.dataKeyWrapping.wrap(Buffer.from('data key'), 'ctx');
+    const rolling = ring(Buffer.alloc(32, 8), SECRET, MASTER);
+    expect(rolling.dataKeyWrapping.unwrap(blob, 'ctx')!.toString()).toBe('data key');
+    expect(rolling.dataKeyWrapping.needsRewrap(blob)).toBe(true);
+    expect(rolling.dataKeyWrapping.needsRewrap(rolling.dataKeyWrapping.wrap(Buffer.from('x'), 'ctx'))).toBe(false);
+  });
+
   it('keeps the master key it was given', () => {
-    expect(new KeyRing(MASTER).masterKey.equals(MASTER)).toBe(true);
+    expect(ring(MASTER).masterKey.equals(MASTER)).toBe(true);
   });
 
   it.each([0, 16, 31, 33, 64])('refuses a %d-byte master key', (length) => {
-    expect(() => new KeyRing(Buffer.alloc(length, 1))).toThrow(/master key must be 32 bytes/);
+    expect(() => ring(Buffer.alloc(length, 1))).toThrow(/master key must be 32 bytes/);
+  });
+
+  it('refuses a deployment secret that is not 32 bytes', () => {
+    expect(() => ring(MASTER, Buffer.alloc(16, 1))).toThrow(/deployment secret must be 32 bytes/);
   });
 });
 
@@ -157,12 +180,14 @@ describe('loadOrCreateMasterKeyFile', () => {
   it('lets processes racing on a fresh data directory agree on one key', async () => {
     // The children load a plain-JS build of the module so they start quickly and hit the
     // exclusive create at the same instant.
-    const source = readFileSync(resolve(__dirname, '../../../src/crypto/keyring.ts'), 'utf8');
-    const compiled = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText;
+    for (const name of ['keyring', 'wrapping-keys']) {
+      const source = readFileSync(resolve(__dirname, `../../../src/crypto/${name}.ts`), 'utf8');
+      const compiled = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      }).outputText;
+      writeFileSync(join(dir.path, `${name}.js`), compiled);
+    }
     const modulePath = join(dir.path, 'keyring.js');
-    writeFileSync(modulePath, compiled);
     const keyPath = join(dir.path, 'data', 'master.key');
     const startAt = Date.now() + 1500;
     const child = `
