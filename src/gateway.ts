@@ -6,6 +6,8 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { allProjections, openReadModelDatabase, ProjectionRunner, type ReadModelDatabase } from '../projections';
 import { systemClock, type Clock } from './app/clock';
+import { openConnectionModule, type ConnectionModule } from './app/connections/connection-module';
+import { loadMasterKeys, openKeyRing } from './app/deployment-keys/open-key-ring';
 import { EventWriter } from './app/event-writer';
 import { openPartnerModule, type PartnerModule } from './app/partners/partner-module';
 import type { RequestContext } from './app/request-context';
@@ -13,7 +15,7 @@ import type { IntegrationKeyService } from './app/tokens/integration-key-service
 import { openTokenModule } from './app/tokens/token-module';
 import type { TokenService } from './app/tokens/token-service';
 import type { Config } from './config';
-import { KeyRing, loadOrCreateMasterKeyFile, parseMasterKey } from './crypto/keyring';
+import type { KeyRing } from './crypto/keyring';
 import { openEventStore } from './eventstore';
 import type { EventStore } from './eventstore/port';
 import { depthLimitRule } from './graphql/depth-limit';
@@ -23,6 +25,7 @@ import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
 import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
 import { createHttpApp } from './http/app';
+import { connectionsRouter } from './http/connections-router';
 import { integrationKeysRouter } from './http/integration-keys-router';
 import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
 import { GatewayMetrics } from './http/metrics';
@@ -43,19 +46,9 @@ export interface Gateway {
   readonly runner: ProjectionRunner;
   readonly tokens: TokenService;
   readonly partners: PartnerModule;
+  readonly connections: ConnectionModule;
   /** Stops accepting requests, drains in-flight ones, then closes the store. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** Key material: the configured master key, or in development one generated into the data directory. */
-export function loadKeyRing(config: Config, logger: Logger): KeyRing {
-  if (config.masterKey) return new KeyRing(parseMasterKey(config.masterKey));
-  const path = join(config.dataDir, 'master.key');
-  const { key, created } = loadOrCreateMasterKeyFile(path);
-  if (created) {
-    logger.warn({ path }, 'generated a development master key; set KEYLEDGER_MASTER_KEY in production and for replicas');
-  }
-  return new KeyRing(key);
 }
 
 /** The parts every entry point (server, CLI) needs: store, read models, services. */
@@ -66,13 +59,22 @@ export interface Core {
   tokens: TokenService;
   integrationKeys: IntegrationKeyService;
   partners: PartnerModule;
+  connections: ConnectionModule;
   clock: Clock;
   close(): Promise<void>;
 }
 
 export async function openCore(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Core> {
-  const keys = loadKeyRing(config, logger);
+  const masterKeys = loadMasterKeys(config, logger);
   const store = await openEventStore(config, logger);
+  // The key ring needs the deployment secret, which lives in the log.
+  let keys: KeyRing;
+  try {
+    keys = await openKeyRing(store, masterKeys, { clock, logger });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const readModels = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
   const runner = new ProjectionRunner(store, readModels, allProjections, logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
@@ -95,6 +97,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     publicUrl: config.publicUrl,
     attemptLimits: { ...config.partnerAttempts, windowSeconds: 60 },
   });
+  const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger });
   let closed: Promise<void> | null = null;
   return {
     store,
@@ -103,10 +106,12 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     tokens,
     integrationKeys,
     partners,
+    connections,
     clock,
     close() {
       closed ??= (async () => {
         await runner.stop();
+        await connections.close();
         await store.close();
         await tokenModule.close();
         readModels.close();
@@ -142,12 +147,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const shredded = await tokens.shredOrphanedDataKeys();
     if (shredded > 0) logger.info({ shredded }, 'destroyed data keys of revoked or never-issued integration keys');
+    const shreddedConnectionKeys = await core.connections.connections.shredOrphanedDataKeys();
+    if (shreddedConnectionKeys > 0) logger.info({ shredded: shreddedConnectionKeys }, 'destroyed connection data keys no live connection holds');
     startupDone = true;
   })();
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
 
   const httpServer: Server = createServer();
-  const schema = await buildGatewaySchema({ tokens, clock: core.clock, partners: core.partners });
+  const schema = await buildGatewaySchema({ tokens, clock: core.clock, partners: core.partners, connections: core.connections.connections });
   const subscriptions = createSubscriptionTransport({
     httpServer,
     schema,
@@ -187,6 +194,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the integration keys API'),
       }),
       sourceAuthTokenRouter({ exchange: core.partners.exchange, logger }),
+      connectionsRouter({
+        connections: core.connections.connections,
+        bodyLimit: config.bodyLimit,
+        requestsPerMinute: config.connectionsRestRateLimit,
+        reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the connections API'),
+      }),
       oauthRouter({ ...core.partners, logger }),
     ],
     isReady,
@@ -221,6 +234,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     runner,
     tokens,
     partners: core.partners,
+    connections: core.connections,
     stop() {
       stopping ??= (async () => {
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.

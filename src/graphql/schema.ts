@@ -3,7 +3,9 @@ import type { GraphQLSchema } from 'graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, type ContainerType } from 'type-graphql';
 import type { Clock } from '../app/clock';
+import type { ConnectionService } from '../app/connections/connection-service';
 import type { TokenService } from '../app/tokens/token-service';
+import { ConnectionResolver } from './resolvers/connection-resolver';
 import { PartnerResolver, type PartnerResolverServices } from './resolvers/partner-resolver';
 import { NO_TOPICS, RevocationResolver } from './resolvers/revocation-resolver';
 import { TokenResolver } from './resolvers/token-resolver';
@@ -13,9 +15,10 @@ export interface GraphQLServices {
   tokens: TokenService;
   clock: Clock;
   partners: PartnerResolverServices;
+  connections: ConnectionService;
 }
 
-export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver] as const;
+export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver, ConnectionResolver] as const;
 
 /** Resolvers receive their services through the constructor; this builds them once. */
 function containerFor(services: GraphQLServices): ContainerType {
@@ -24,6 +27,7 @@ function containerFor(services: GraphQLServices): ContainerType {
     [ViewerResolver, new ViewerResolver()],
     [RevocationResolver, new RevocationResolver()],
     [PartnerResolver, new PartnerResolver(services.partners)],
+    [ConnectionResolver, new ConnectionResolver(services.connections)],
   ]);
   return {
     get(someClass) {

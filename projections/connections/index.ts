@@ -1,0 +1,2 @@
+export * from './connections-projection';
+export * from './connection-queries';

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import type { ReadModelDatabase } from '../../../projections/database';
+import { ConnectionQueries } from '../../../projections/connections';
+import { SqliteDataKeyStore } from '../../crypto/data-keys';
+import { SecretSealer } from '../../crypto/envelope';
+import type { KeyRing } from '../../crypto/keyring';
+import type { EventStore } from '../../eventstore/port';
+import type { Logger } from '../../logger';
+import type { Clock } from '../clock';
+import type { EventWriter } from '../event-writer';
+import { ConnectionAccessRecorder, type AccessRecorderOptions } from './access-recorder';
+import { ConnectionService } from './connection-service';
+
+/** The table of `keys.db` that holds connection data keys. */
+export const CONNECTION_DATA_KEYS_TABLE = 'connection_data_keys';
+
+export interface ConnectionModule {
+  connections: ConnectionService;
+  access: ConnectionAccessRecorder;
+  /** Records pending uses and closes the data key store. Call before the event store closes. */
+  close(): Promise<void>;
+}
+
+export interface ConnectionModuleOptions {
+  dataDir: string;
+  keys: KeyRing;
+  store: EventStore;
+  readModels: ReadModelDatabase;
+  writer: EventWriter;
+  clock: Clock;
+  logger: Logger;
+  access?: AccessRecorderOptions;
+}
+
+export function openConnectionModule(options: ConnectionModuleOptions): ConnectionModule {
+  const dataKeys = new SqliteDataKeyStore(join(options.dataDir, 'keys.db'), { table: CONNECTION_DATA_KEYS_TABLE });
+  const access = new ConnectionAccessRecorder(options.store, options.logger, options.access);
+  access.start();
+  const connections = new ConnectionService(options.writer, new ConnectionQueries(options.readModels), options.clock, {
+    sealer: new SecretSealer(options.keys.dataKeyWrapping, dataKeys),
+    access,
+    logger: options.logger,
+  });
+  let closed: Promise<void> | null = null;
+  return {
+    connections,
+    access,
+    close() {
+      closed ??= (async () => {
+        await access.stop();
+        await dataKeys.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { ConnectionService } from '../app/connections/connection-service';
+import type { RequestContext } from '../app/request-context';
+import { CONNECTION_NOT_FOUND } from '../domain/connections';
+import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
+import type { ConnectionRecord } from '../../projections/connections';
+import type { RouteHelpers } from './app';
+
+export const CONNECTIONS_PATH = '/api/services/zis/integrations/:integration/connections/api_key';
+
+/** Status and error code per keyledger error, in the vocabulary of the Zendesk ZIS Connections API. */
+const OUTCOME: Record<ErrorCode, { status: number; code: string }> = {
+  BAD_USER_INPUT: { status: 400, code: 'InvalidInput' },
+  UNAUTHENTICATED: { status: 401, code: 'InvalidCredentials' },
+  FORBIDDEN: { status: 403, code: 'Forbidden' },
+  NOT_FOUND: { status: 404, code: 'NotFound' },
+  CONFLICT: { status: 409, code: 'Conflict' },
+  RATE_LIMITED: { status: 429, code: 'TooManyRequests' },
+  UNAVAILABLE: { status: 503, code: 'ServiceUnavailable' },
+  INTERNAL_SERVER_ERROR: { status: 500, code: 'InternalServerError' },
+};
+
+/** Domain fields by their name in this API's JSON, so that messages name what the client sent. */
+const JSON_NAMES: Record<string, string> = { headerName: 'header_name', apiKey: 'api_key', allowedDomain: 'allowed_domain' };
+
+export interface ConnectionsRouterOptions {
+  connections: ConnectionService;
+  bodyLimit: string;
+  /** Requests per minute per caller on these routes. */
+  requestsPerMinute: number;
+  reportError(error: unknown, req: Request): void;
+}
+
+function errorBody(code: string, title: string) {
+  return { errors: [{ code, title }] };
+}
+
+/** The connection in Zendesk's JSON: snake_case, the key redacted. */
+function toJson(record: ConnectionRecord) {
+  return {
+    api_key: {
+      name: record.name,
+      header_name: record.headerName,
+      api_key: '*****',
+      allowed_domain: record.allowedDomain,
+      created_at: record.createdAt.toISOString(),
+      updated_at: record.updatedAt.toISOString(),
+    },
+  };
+}
+
+function bodyOf(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badInput('The request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/** A string field; missing is undefined, any other type is refused without echoing the value. */
+function field(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) {
+    if (required) throw badInput(`${name} is required`, name);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw badInput(`${name} must be a string`, name);
+  return value;
+}
+
+/**
+ * The seed-compatible REST shape for API-key connections (Zendesk ZIS
+ * `/api/services/zis/integrations/{integration}/connections/api_key`), acting in the
+ * caller's tenant. Thin: authenticate, rate-limit per caller, parse, call the connection
+ * service, map the outcome.
+ */
+export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers: RouteHelpers): Router => {
+  const router = express.Router();
+  const service = options.connections;
+  const limiter = new RateLimiterMemory({ keyPrefix: 'connections-rest', points: options.requestsPerMinute, duration: 60 });
+  const item = `${CONNECTIONS_PATH}/:name`;
+  const ctxOf = (res: Response) => res.locals.connectionsContext as RequestContext;
+
+  const authenticateAndLimit: RequestHandler = async (req, res, next) => {
+    const ctx = helpers.contextOf(req, res);
+    const caller = await ctx.principal();
+    try {
+      await limiter.consume(caller.id, 1);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new KeyledgerError('RATE_LIMITED', 'Too many requests', { retryAfter });
+    }
+    res.locals.connectionsContext = ctx;
+    next();
+  };
+  router.use([CONNECTIONS_PATH, item], helpers.waitForStartup);
+  router.post(CONNECTIONS_PATH, authenticateAndLimit, express.json({ limit: options.bodyLimit }), async (req, res) => {
+    const body = bodyOf(req);
+    const record = await service.create(ctxOf(res), {
+      integration: String(req.params.integration),
+      name: field(body, 'name', true)!,
+      headerName: field(body, 'header_name', true)!,
+      apiKey: field(body, 'api_key', true)!,
+      allowedDomain: field(body, 'allowed_domain', true)!,
+    });
+    res.status(201).json(toJson(record));
+  });
+
+  router.get(item, authenticateAndLimit, async (req, res) => {
+    const record = await service.get(ctxOf(res), { integration: String(req.params.integration), name: String(req.params.name) });
+    if (!record) throw new KeyledgerError('NOT_FOUND', CONNECTION_NOT_FOUND);
+    res.json(toJson(record));
+  });
+
+  router.patch(item, authenticateAndLimit, express.json({ limit: options.bodyLimit }), async (req, res) => {
+    const body = bodyOf(req);
+    await service.update(ctxOf(res), {
+      integration: String(req.params.integration),
+      name: String(req.params.name),
+      headerName: field(body, 'header_name', false),
+      apiKey: field(body, 'api_key', false),
+      allowedDomain: field(body, 'allowed_domain', false),
+    });
+    res.status(204).end();
+  });
+
+  router.delete(item, authenticateAndLimit, async (req, res) => {
+    await service.delete(ctxOf(res), { integration: String(req.params.integration), name: String(req.params.name) });
+    res.status(204).end();
+  });
+
+  router.all([CONNECTIONS_PATH, item], (_req, res) => {
+    res.status(405).json(errorBody('MethodNotAllowed', 'This method is not supported here'));
+  });
+
+  const errors: ErrorRequestHandler = (error, req, res, _next) => {
+    if (error instanceof KeyledgerError) {
+      const { status, code } = OUTCOME[error.code] ?? OUTCOME.INTERNAL_SERVER_ERROR;
+      const fieldName = typeof error.details.field === 'string' ? error.details.field : null;
+      if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+      if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));
+      if (error.code === 'INTERNAL_SERVER_ERROR') options.reportError(error, req);
+      const title = fieldName && JSON_NAMES[fieldName] ? error.message.replace(fieldName, JSON_NAMES[fieldName]) : error.message;
+      res.status(status).json(errorBody(fieldName === 'integration' ? 'InvalidIntegration' : code, title));
+      return;
+    }
+    if (error?.type === 'entity.parse.failed') {
+      res.status(400).json(errorBody('InvalidInput', 'The request body is not valid JSON'));
+      return;
+    }
+    if (error?.type === 'entity.too.large') {
+      res.status(413).json(errorBody('PayloadTooLarge', `The request body exceeds the limit of ${options.bodyLimit}`));
+      return;
+    }
+    if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
+      res.status(error.status).json(errorBody('InvalidInput', 'The request is malformed'));
+      return;
+    }
+    options.reportError(error, req);
+    res.status(500).json(errorBody('InternalServerError', 'Internal server error'));
+  };
+  router.use(errors);
+  return router;
+};
