@@ -26,6 +26,8 @@ export const REDACTED_PATHS = [
   '*.variables',
   'masterKey',
   '*.masterKey',
+  'previousMasterKey',
+  '*.previousMasterKey',
 ];
 
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {

@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { allProjections, openReadModelDatabase, rebuildReadModels } from '../../projections';
+import { systemClock } from '../app/clock';
+import { loadMasterKeys } from '../app/deployment-keys/open-key-ring';
+import { rotateMasterKey } from '../app/deployment-keys/master-key-rotation';
 import { ConfigError, loadConfig } from '../config';
 import { openEventStore } from '../eventstore';
 import { openCore } from '../gateway';
@@ -18,6 +21,9 @@ Commands:
   bootstrap [name]    issue a new keyledger:root token and print it once
   rotate-signing-key  sign partner access tokens with a new key from now on; the previous
                       key stays in the JWKS until the last token it signed has expired (24 h)
+  rotate-master-key   re-wrap the deployment secret and every data key in this machine's keys.db
+                      under KEYLEDGER_MASTER_KEY (the new key), unwrapping with
+                      KEYLEDGER_PREVIOUS_MASTER_KEY (the old one); see README, "Rotating the master key"
   schema [file]       write the GraphQL SDL (default: schema/schema.graphql)
 
 Configuration comes from the same environment variables as the gateway (see README).`;
@@ -88,6 +94,31 @@ async function run(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'rotate-master-key': {
+      const config = loadConfig();
+      if (!config.masterKey || !config.previousMasterKey) {
+        throw new ConfigError('rotate-master-key needs KEYLEDGER_MASTER_KEY (the new key) and KEYLEDGER_PREVIOUS_MASTER_KEY (the one it replaces)');
+      }
+      const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
+      const store = await openEventStore(config, logger);
+      try {
+        const report = await rotateMasterKey({ store, masterKeys: loadMasterKeys(config, logger), dataDir: config.dataDir, clock: systemClock, logger });
+        const failed = Object.values(report.dataKeys).reduce((sum, outcome) => sum + outcome.failed.length, 0);
+        process.stdout.write(`master key ${report.previous} -> ${report.current}\n`);
+        process.stdout.write(`deployment secret: ${report.deploymentSecret}\n`);
+        for (const [table, outcome] of Object.entries(report.dataKeys)) {
+          process.stdout.write(`${table}: ${outcome.rewrapped} re-wrapped, ${outcome.unchanged} already current, ${outcome.failed.length} failed\n`);
+        }
+        if (failed > 0) {
+          process.stderr.write(`${failed} data key(s) could not be re-wrapped (see the log); keep KEYLEDGER_PREVIOUS_MASTER_KEY until they are resolved\n`);
+          return 1;
+        }
+        process.stdout.write('done: once every machine has run this, remove KEYLEDGER_PREVIOUS_MASTER_KEY and restart the gateways\n');
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -105,6 +136,6 @@ run(process.argv.slice(2)).then(
   },
   (error) => {
     process.stderr.write(`keyledger: ${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
+    process.exit(error instanceof ConfigError ? 78 : 1);
   },
 );
