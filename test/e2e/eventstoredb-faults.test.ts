@@ -225,7 +225,7 @@ describe('gateway on EventStoreDB: the server dies under load and comes back', (
 
     const fresh = tempDir();
     const rebuiltFresh = await runCli(['rebuild'], { ...store, KEYLEDGER_DATA_DIR: fresh, LOG_LEVEL: 'warn' });
-    expect(rebuiltFresh).toMatchObject({ code: 0, stdout: expect.stringMatching(/^rebuilt 1 read model\(s\) from \d+ event\(s\)/) });
+    expect(rebuiltFresh).toMatchObject({ code: 0, stdout: expect.stringMatching(/^rebuilt \d+ read model\(s\) from \d+ event\(s\)/) });
     expect(dumpReadModels(fresh)).toEqual(served);
 
     // Rebuilding over the served read models must drop and replay them, not merge into them.

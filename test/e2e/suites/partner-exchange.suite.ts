@@ -157,6 +157,8 @@ export function describePartnerExchange(adapter: string, start: PartnerGatewayFa
         expect(errorCode(await graphql(gw.url, REVOKE_PARTNER_CREDENTIAL, { input: { id: partner.id } }, readerA))).toBe('FORBIDDEN');
         expect(errorCode(await graphql(gw.url, PARTNER_CREDENTIALS, {}, tenantRoleOnlyA))).toBe('FORBIDDEN');
         expect(errorCode(await graphql(gw.url, PARTNER_CREDENTIAL, { id: partner.id }, tenantRoleOnlyA))).toBe('FORBIDDEN');
+        const verify = await graphql(gw.url, VERIFY_PARTNER_ACCESS_TOKEN, { token: 'x', tenantId: TENANT_A, subTenantId: 'team-a' }, tenantRoleOnlyA);
+        expect(errorCode(verify)).toBe('FORBIDDEN');
       });
 
       it("another tenant's credential reads as missing and cannot be revoked", async () => {
