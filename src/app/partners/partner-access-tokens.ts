@@ -115,7 +115,9 @@ export class PartnerAccessTokenService {
         return { code: claims ? 'EXPIRED' : 'MALFORMED', claims };
       }
       if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return { code: 'MALFORMED', claims: null };
-      return { code: 'NOT_FOUND', claims: null };
+      // A bad signature, an unknown kid, or another issuer, audience or algorithm: not a token of ours.
+      if (error instanceof joseErrors.JOSEError || error instanceof UnknownSigningKey) return { code: 'NOT_FOUND', claims: null };
+      throw error;
     }
     const claims = claimsOf(payload);
     if (!claims) return { code: 'MALFORMED', claims: null };
