@@ -57,6 +57,8 @@ const MAX_PRESENTED_LENGTH = 4096;
 const MIN_CHOSEN_SECRET_LENGTH = 16;
 const CHOSEN_SECRET_PATTERN = /^[\x21-\x7e]+$/;
 const GENERATED_SHAPE = /^[a-z][a-z0-9]{1,9}_[0-9A-Za-z]*$/;
+/** Prefixes keyledger generates (`klt_`, `klw_`, `kli_`, `klp_`, `klps_`); nobody imports secrets shaped like them. */
+const KEYLEDGER_PREFIX = /^kl[a-z]{1,3}_/;
 /** A data key with no token this long after it was made belongs to an issue that failed. */
 const ORPHANED_DATA_KEY_AGE_MS = 3600_000;
 
@@ -211,6 +213,9 @@ export class TokenService {
         `secret must be ${MIN_CHOSEN_SECRET_LENGTH}-${MAX_SECRET_LENGTH} printable ASCII characters without spaces`,
         'secret',
       );
+    }
+    if (KEYLEDGER_PREFIX.test(input.secret)) {
+      throw badInput("secret must not start with one of keyledger's own prefixes (kl…_): such strings are checked by checksum", 'secret');
     }
     return this.createWithChosenSecret(
       ctx,
@@ -450,6 +455,8 @@ export class TokenService {
     if (GENERATED_SHAPE.test(presented)) {
       // Shaped like a generated token: the checksum decides without touching storage.
       if (parseToken(presented)) return this.secretOutcome(this.queries.bySecretHash(this.hasher.lookupHash(presented)));
+      // keyledger's own prefixes with a bad checksum are typos or forgeries: no storage is touched.
+      if (KEYLEDGER_PREFIX.test(presented)) return { code: 'MALFORMED', record: null };
       // An imported secret may share the shape (`ghp_...`); it is found by its tag, and garbage stays MALFORMED.
       return this.verifyChosenSecret(presented, ip, 'MALFORMED');
     }

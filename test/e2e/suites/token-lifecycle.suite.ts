@@ -1,11 +1,12 @@
 import { errorCode, graphql, REVOKE_TOKEN, VERIFY_TOKEN } from '../../helpers/graphql-client';
 import { issueToken, ROOT_SECRET, type TestGateway } from '../../helpers/gateway';
 import type { Clock } from '../../../src/app/clock';
+import { SecretHasher } from '../../../src/crypto/secret-hash';
 
-/** Runs against any gateway factory, so every event store adapter passes the same end-to-end suite. */
 /** A tenant unique per run, so the suite also runs against a shared, long-lived event store. */
 const TENANT = `acme-${Math.random().toString(36).slice(2, 8)}`;
 
+/** Runs against any gateway factory, so every event store adapter passes the same end-to-end suite. */
 export function describeTokenLifecycle(adapter: string, start: (options: { clock?: Clock }) => Promise<TestGateway>): void {
   describe(`token lifecycle over GraphQL (${adapter})`, () => {
     let gw: TestGateway;
@@ -38,8 +39,18 @@ export function describeTokenLifecycle(adapter: string, start: (options: { clock
       const { secret } = await issueToken(gw.url, admin, { name: 'checksum' });
       const last = secret[secret.length - 1];
       const tampered = secret.slice(0, -1) + (last === 'A' ? 'B' : 'A');
-      const response = await graphql(gw.url, VERIFY_TOKEN, { token: tampered }, admin);
-      expect(response.data!.verifyToken).toEqual({ valid: false, code: 'MALFORMED', token: null });
+      // Any storage lookup of a presented secret goes through its HMAC or its tag first.
+      const lookupHash = jest.spyOn(SecretHasher.prototype, 'lookupHash');
+      const lookupTag = jest.spyOn(SecretHasher.prototype, 'lookupTag');
+      try {
+        const response = await graphql(gw.url, VERIFY_TOKEN, { token: tampered }, admin);
+        expect(response.data!.verifyToken).toEqual({ valid: false, code: 'MALFORMED', token: null });
+        expect(lookupHash.mock.calls.filter(([value]) => value === tampered)).toEqual([]);
+        expect(lookupTag.mock.calls.filter(([value]) => value === tampered)).toEqual([]);
+      } finally {
+        lookupHash.mockRestore();
+        lookupTag.mockRestore();
+      }
     });
 
     it('requires authentication', async () => {

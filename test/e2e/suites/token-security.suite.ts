@@ -14,13 +14,13 @@ function expectNoStackTraces(response: GraphQLResponse) {
   expect(response.raw).not.toMatch(/stacktrace|\bat [A-Za-z.<>]+ \(|\.ts:\d+|node_modules/);
 }
 
-/** Runs against any gateway factory, so every event store adapter passes the same end-to-end suite. */
 /** Tenants unique per run, so the suite also runs against a shared, long-lived event store. */
 const RUN = Math.random().toString(36).slice(2, 8);
 const TENANT_A = `tenant-a-${RUN}`;
 const TENANT_B = `tenant-b-${RUN}`;
 const TENANT_LIST = `tenant-list-${RUN}`;
 
+/** Runs against any gateway factory, so every event store adapter passes the same end-to-end suite. */
 export function describeTokenSecurity(adapter: string, start: (options: { clock?: Clock }) => Promise<TestGateway>): void {
   describe(`token operations: roles, tenants, input (${adapter})`, () => {
     let gw: TestGateway;
