@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { createDecipheriv } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataKeyWrappingKeys, parseMasterKey } from '../../src/crypto/keyring';
 import { CONNECTION_DATA_KEYS_TABLE } from '../../src/app/connections/connection-module';
@@ -9,32 +9,7 @@ import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { spawnGateway } from '../helpers/gateway-process';
 import { graphql } from '../helpers/graphql-client';
 import { makeTempDir } from '../helpers/temp-dir';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
-/** Every file of the data directory (event log, read models, WAL, journal and shm files, keys.db), as bytes. */
-function findSecrets(dir: string, secrets: readonly string[]): string[] {
-  const hits: string[] = [];
-  for (const file of filesUnder(dir)) {
-    const bytes = readFileSync(file);
-    for (const secret of secrets) {
-      const forms = [
-        Buffer.from(secret, 'utf8'),
-        Buffer.from(secret, 'utf16le'),
-        Buffer.from(Buffer.from(secret).toString('base64')),
-        Buffer.from(Buffer.from(secret).toString('base64url')),
-        Buffer.from(Buffer.from(secret).toString('hex')),
-      ];
-      if (forms.some((form) => bytes.includes(form))) hits.push(`${file} holds ${secret.slice(0, 12)}…`);
-    }
-  }
-  return hits;
-}
+import { findSecrets } from '../helpers/byte-scan';
 
 /** AES-256-GCM over `iv ‖ tag ‖ ciphertext` with `context` as associated data; null when it does not open. */
 function tryOpen(key: Buffer, sealed: Buffer, context: string): Buffer | null {

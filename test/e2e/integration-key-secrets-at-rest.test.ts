@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { filesUnder } from '../helpers/byte-scan';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { graphql } from '../helpers/graphql-client';
@@ -7,13 +8,6 @@ import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { spawnGateway } from '../helpers/gateway-process';
 import { makeTempDir } from '../helpers/temp-dir';
 import { ROTATE, VERIFY } from './suites/token-operations';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
 
 function findBytes(dir: string, needles: ReadonlyArray<[label: string, bytes: Buffer]>): string[] {
   const hits: string[] = [];

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { filesUnder } from '../helpers/byte-scan';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { KeyObject } from 'node:crypto';
@@ -35,13 +36,6 @@ function signingKeyEvents(dataDir: string): Array<{ type: string; data: string }
   } finally {
     db.close();
   }
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
 }
 
 /** Every form a secret could take on disk: as text (UTF-8, UTF-16), base64, and for key material its raw bytes. */

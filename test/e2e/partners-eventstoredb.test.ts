@@ -1,32 +1,6 @@
-import { EsdbDouble } from '../helpers/esdb-double';
-import { startTestGateway, type TestGateway } from '../helpers/gateway';
+import { startGatewayOnFreshDouble } from '../helpers/esdb-gateway';
 import { describePartnerExchange, type PartnerGatewayFactory } from './suites/partner-exchange.suite';
 
-const MASTER_KEY = Buffer.alloc(32, 11).toString('base64');
-
-/** A gateway on the EventStoreDB adapter against a fresh double, which it closes when it stops. */
-const onFreshDouble: PartnerGatewayFactory = async ({ clock, env }) => {
-  const double = await EsdbDouble.start();
-  let gateway: TestGateway;
-  try {
-    gateway = await startTestGateway({
-      env: { ...env, EVENTSTORE_CONNECTION_STRING: double.connectionString, KEYLEDGER_MASTER_KEY: MASTER_KEY },
-      clock,
-    });
-  } catch (error) {
-    await double.close();
-    throw error;
-  }
-  return {
-    ...gateway,
-    async stop() {
-      try {
-        await gateway.stop();
-      } finally {
-        await double.close();
-      }
-    },
-  };
-};
+const onFreshDouble: PartnerGatewayFactory = (options) => startGatewayOnFreshDouble(options);
 
 describePartnerExchange('eventstoredb double', onFreshDouble);

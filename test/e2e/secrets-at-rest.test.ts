@@ -1,30 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { findSecrets } from '../helpers/byte-scan';
 import { graphql, REVOKE_TOKEN, VERIFY_TOKEN } from '../helpers/graphql-client';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { spawnGateway } from '../helpers/gateway-process';
 import { makeTempDir } from '../helpers/temp-dir';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
-/** Every place a secret could leak, as the bytes on disk: event log, read models, WAL and shm files, keys. */
-function findSecrets(dir: string, secrets: readonly string[]): string[] {
-  const hits: string[] = [];
-  for (const file of filesUnder(dir)) {
-    const bytes = readFileSync(file);
-    for (const secret of secrets) {
-      for (const form of [Buffer.from(secret, 'utf8'), Buffer.from(secret, 'utf16le'), Buffer.from(Buffer.from(secret).toString('base64'))]) {
-        if (bytes.includes(form)) hits.push(`${file} holds ${secret.slice(0, 8)}…`);
-      }
-    }
-  }
-  return hits;
-}
 
 describe('secrets at rest and in logs', () => {
   it('no issued or presented secret reaches the data directory or the log output', async () => {
