@@ -17,6 +17,7 @@ import type { TokenService } from './app/tokens/token-service';
 import type { Config } from './config';
 import type { KeyRing } from './crypto/keyring';
 import { openEventStore } from './eventstore';
+import { EventStoreDbEventStore } from './eventstore/eventstoredb';
 import type { EventStore } from './eventstore/port';
 import { depthLimitRule } from './graphql/depth-limit';
 import { formatGraphQLError } from './graphql/errors';
@@ -76,6 +77,9 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     throw error;
   }
   const readModels = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
+  // Replicas on other machines must open the secrets this one seals, so with a shared log the
+  // keys are shared too; otherwise they stay in this machine's keys.db.
+  const openDataKeys = store instanceof EventStoreDbEventStore ? (table: string) => store.dataKeys(table) : undefined;
   const runner = new ProjectionRunner(store, readModels, allProjections, logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
   const tokenModule = openTokenModule({
@@ -85,7 +89,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     writer,
     clock,
     logger,
-    sharedEventStore: config.eventStoreConnectionString !== null,
+    openDataKeys,
   });
   const { tokens, integrationKeys } = tokenModule;
   const partners = openPartnerModule({
@@ -97,7 +101,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     publicUrl: config.publicUrl,
     attemptLimits: { ...config.partnerAttempts, windowSeconds: 60 },
   });
-  const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger });
+  const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
   let closed: Promise<void> | null = null;
   return {
     store,

@@ -21,8 +21,8 @@ Commands:
   bootstrap [name]    issue a new keyledger:root token and print it once
   rotate-signing-key  sign partner access tokens with a new key from now on; the previous
                       key stays in the JWKS until the last token it signed has expired (24 h)
-  rotate-master-key   re-wrap the deployment secret and every data key in this machine's keys.db
-                      under KEYLEDGER_MASTER_KEY (the new key), unwrapping with
+  rotate-master-key   re-wrap the deployment secret and every data key (in EventStoreDB when
+                      EVENTSTORE_CONNECTION_STRING is set, else in this machine's keys.db) under KEYLEDGER_MASTER_KEY (the new key), unwrapping with
                       KEYLEDGER_PREVIOUS_MASTER_KEY (the old one); see README, "Rotating the master key"
   schema [file]       write the GraphQL SDL (default: schema/schema.graphql)
 
@@ -113,7 +113,9 @@ async function run(argv: string[]): Promise<number> {
           process.stderr.write(`${failed} data key(s) could not be re-wrapped (see the log); keep KEYLEDGER_PREVIOUS_MASTER_KEY until they are resolved\n`);
           return 1;
         }
-        process.stdout.write('done: once every machine has run this, remove KEYLEDGER_PREVIOUS_MASTER_KEY and restart the gateways\n');
+        // On EventStoreDB every machine shares the data keys, so one run covers them all.
+        const remaining = store.name === 'eventstoredb' ? '' : 'once every machine has run this, ';
+        process.stdout.write(`done: ${remaining}remove KEYLEDGER_PREVIOUS_MASTER_KEY and restart the gateways\n`);
       } finally {
         await store.close();
       }

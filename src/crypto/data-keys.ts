@@ -36,6 +36,13 @@ export class DataKeyExistsError extends Error {
   }
 }
 
+/** The owner's partition of a data key store; the integration-key secrets' when none is named. */
+export function dataKeyTableName(table = 'data_keys'): string {
+  // Used in SQL and in stream names, and `-` separates it from the key id in the latter.
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(table)) throw new RangeError(`Not a data key table name: ${table}`);
+  return table;
+}
+
 /**
  * Data keys in a SQLite file (`keys.db` in the data directory), shared by the processes of
  * one machine. The file is its own database, not part of the read models: a rebuild must
@@ -60,8 +67,7 @@ export class SqliteDataKeyStore implements DataKeyStore {
   private readonly swap: Database.Statement<[Buffer, string, Buffer]>;
 
   constructor(path: string, options: { table?: string } = {}) {
-    const table = options.table ?? 'data_keys';
-    if (!/^[a-z][a-z0-9_]{0,62}$/.test(table)) throw new RangeError(`Not a data key table name: ${table}`);
+    const table = dataKeyTableName(options.table);
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('busy_timeout = 10000');

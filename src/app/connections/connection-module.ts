@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ReadModelDatabase } from '../../../projections/database';
 import { ConnectionQueries } from '../../../projections/connections';
-import { SqliteDataKeyStore } from '../../crypto/data-keys';
+import { SqliteDataKeyStore, type DataKeyStore } from '../../crypto/data-keys';
 import { SecretSealer } from '../../crypto/envelope';
 import type { KeyRing } from '../../crypto/keyring';
 import type { EventStore } from '../../eventstore/port';
@@ -11,7 +11,7 @@ import type { EventWriter } from '../event-writer';
 import { ConnectionAccessRecorder, type AccessRecorderOptions } from './access-recorder';
 import { ConnectionService } from './connection-service';
 
-/** The table of `keys.db` that holds connection data keys. */
+/** The data key table (partition) of connection API keys. */
 export const CONNECTION_DATA_KEYS_TABLE = 'connection_data_keys';
 
 export interface ConnectionModule {
@@ -30,10 +30,14 @@ export interface ConnectionModuleOptions {
   clock: Clock;
   logger: Logger;
   access?: AccessRecorderOptions;
+  /** Where the data keys of `table` live; `keys.db` in the data directory when not given. */
+  openDataKeys?: (table: string) => DataKeyStore;
 }
 
 export function openConnectionModule(options: ConnectionModuleOptions): ConnectionModule {
-  const dataKeys = new SqliteDataKeyStore(join(options.dataDir, 'keys.db'), { table: CONNECTION_DATA_KEYS_TABLE });
+  const dataKeys =
+    options.openDataKeys?.(CONNECTION_DATA_KEYS_TABLE) ??
+    new SqliteDataKeyStore(join(options.dataDir, 'keys.db'), { table: CONNECTION_DATA_KEYS_TABLE });
   const access = new ConnectionAccessRecorder(options.store, options.logger, options.access);
   access.start();
   const connections = new ConnectionService(options.writer, new ConnectionQueries(options.readModels), options.clock, {

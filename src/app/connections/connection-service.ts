@@ -215,7 +215,7 @@ export class ConnectionService {
       }
     }
     if (outcome.status === 'shredded') {
-      this.logger.error({ connectionId: record.connectionId, dataKeyId: record.sealedApiKey.dataKeyId }, 'the data key of a live connection is missing from keys.db');
+      this.logger.error({ connectionId: record.connectionId, dataKeyId: record.sealedApiKey.dataKeyId }, 'the data key of a live connection is missing from the data key store');
       throw new KeyledgerError(
         'INTERNAL_SERVER_ERROR',
         "This connection's API key is not available on this gateway: its data key is missing from the key store. Replace the key with updateApiKeyConnection.",

@@ -1,10 +1,13 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteDataKeyStore } from '../../crypto/data-keys';
+import { SqliteDataKeyStore, type DataKeyStore } from '../../crypto/data-keys';
 import { SecretSealer, type RewrapOutcome } from '../../crypto/envelope';
 import { dataKeyWrappingKeys, masterKeyFingerprint, type MasterKeys } from '../../crypto/keyring';
+import { EventStoreDbEventStore } from '../../eventstore/eventstoredb';
 import type { EventStore } from '../../eventstore/port';
+import { CONNECTION_DATA_KEYS_TABLE } from '../connections/connection-module';
+import { TOKEN_DATA_KEYS_TABLE } from '../tokens/token-module';
 import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
 import { DeploymentSecretService } from './deployment-secret-service';
@@ -13,14 +16,15 @@ export interface MasterKeyRotationReport {
   current: string;
   previous: string;
   deploymentSecret: 'rewrapped' | 'unchanged';
-  /** Per table of `keys.db`. */
+  /** Per data key table (of `keys.db`, or of the EventStoreDB data key streams). */
   dataKeys: Record<string, RewrapOutcome>;
 }
 
 /**
  * Moves everything the previous master key wraps under the current one: the deployment
- * secret in the log (a `DeploymentSecretRewrapped` event) and every data key in this
- * machine's `keys.db`, whichever owner's table it is in. Gateways keep serving meanwhile,
+ * secret in the log (a `DeploymentSecretRewrapped` event) and every data key, whichever
+ * owner's table it is in: those on EventStoreDB when the log is there (shared by every
+ * machine, so one run covers them all), otherwise those in this machine's `keys.db`. Gateways keep serving meanwhile,
  * as long as they hold both keys; running it again finds nothing left to do.
  */
 export async function rotateMasterKey(options: {
@@ -42,8 +46,10 @@ export async function rotateMasterKey(options: {
     dataKeys: {},
   };
   const path = join(options.dataDir, 'keys.db');
-  for (const table of existsSync(path) ? dataKeyTables(path) : []) {
-    const store = new SqliteDataKeyStore(path, { table });
+  const shared = options.store instanceof EventStoreDbEventStore ? options.store : null;
+  const tables = shared ? [TOKEN_DATA_KEYS_TABLE, CONNECTION_DATA_KEYS_TABLE] : existsSync(path) ? dataKeyTables(path) : [];
+  for (const table of tables) {
+    const store: DataKeyStore = shared ? shared.dataKeys(table) : new SqliteDataKeyStore(path, { table });
     try {
       report.dataKeys[table] = await new SecretSealer(dataKeyWrappingKeys(masterKeys), store).rewrapDataKeys((dataKeyId, error) =>
         logger.error({ err: error, table, dataKeyId }, 'could not re-wrap a data key'),

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ReadModelDatabase } from '../../../projections/database';
 import { TokenQueries, TokenUsageTable } from '../../../projections/tokens';
-import { SqliteDataKeyStore } from '../../crypto/data-keys';
+import { SqliteDataKeyStore, type DataKeyStore } from '../../crypto/data-keys';
 import { SecretSealer } from '../../crypto/envelope';
 import type { KeyRing } from '../../crypto/keyring';
 import { SecretHasher } from '../../crypto/secret-hash';
@@ -27,19 +27,17 @@ export interface TokenModuleOptions {
   writer: EventWriter;
   clock: Clock;
   logger: Logger;
-  /** True when the event log is shared beyond this machine (EventStoreDB). */
-  sharedEventStore: boolean;
+  /** Where the data keys of `table` live; `keys.db` in the data directory when not given. */
+  openDataKeys?: (table: string) => DataKeyStore;
 }
 
-/** The token services and what they own: the data key store (`keys.db`) and the usage recorder. */
+/** The data key table (partition) of integration-key secrets. */
+export const TOKEN_DATA_KEYS_TABLE = 'data_keys';
+
+/** The token services and what they own: the data key store and the usage recorder. */
 export function openTokenModule(options: TokenModuleOptions): TokenModule {
-  const dataKeys = new SqliteDataKeyStore(join(options.dataDir, 'keys.db'));
-  if (options.sharedEventStore) {
-    options.logger.warn(
-      { path: join(options.dataDir, 'keys.db') },
-      'integration-key data keys are kept in this machine\'s data directory: JWTs signed with an integration key verify only on gateways sharing it',
-    );
-  }
+  const dataKeys =
+    options.openDataKeys?.(TOKEN_DATA_KEYS_TABLE) ?? new SqliteDataKeyStore(join(options.dataDir, 'keys.db'), { table: TOKEN_DATA_KEYS_TABLE });
   const usage = new TokenUsageRecorder(new TokenUsageTable(options.readModels), options.logger);
   usage.start();
   const tokens = new TokenService(options.writer, new TokenQueries(options.readModels), new SecretHasher(options.keys.lookupPepper), options.clock, {

@@ -84,3 +84,7 @@ export const CONNECTION_EVENT_TYPES: readonly ConnectionEvent['type'][] = ['Conn
 export const connectionStreamId = (tenantId: string, integration: string, name: string) => `connection-${tenantId}/${integration}/${name}`;
 
 export const accessStreamId = (tenantId: string) => `access-${tenantId}`;
+
+/** Events of the `access-<tenant>` streams: records of uses, not changes. */
+export type AccessEvent = ConnectionUsed;
+export const ACCESS_EVENT_TYPES: readonly AccessEvent['type'][] = ['ConnectionUsed'];

@@ -29,6 +29,9 @@ import {
 } from '../port';
 import { isStreamNotFound, isSystemEvent, isWrongExpectedVersion, toRecordedEvent, translateError } from './mapping';
 import { EventStoreDbSubscription } from './eventstoredb-subscription';
+import { collect, withinDeadline } from './deadlines';
+import { EventStoreDbDataKeyStore } from './eventstoredb-data-keys';
+import type { DataKeyStore } from '../../crypto/data-keys';
 
 export interface EventStoreDbLogger {
   warn(obj: object, msg: string): void;
@@ -171,6 +174,11 @@ export class EventStoreDbEventStore implements EventStore {
     }
   }
 
+  /** A data key store on this store's connection, for the owner `table` (see `EventStoreDbDataKeyStore`). */
+  dataKeys(table?: string): DataKeyStore {
+    return new EventStoreDbDataKeyStore(this.client, { table, deadlineMs: this.deadlineMs, isClosed: () => this.closing !== null });
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.subscriptions].map((subscription) => subscription.close()));
@@ -183,64 +191,12 @@ export class EventStoreDbEventStore implements EventStore {
     if (this.closing) throw new EventStoreUnavailableError(`The EventStoreDB event store is closed (${operation})`);
   }
 
-  /**
-   * The client puts a gRPC deadline on the append itself but not on the capability lookup that
-   * precedes it on a fresh connection, so the whole call gets a bound of its own.
-   */
   private withinDeadline<T>(operation: string, pending: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new EventStoreUnavailableError(`EventStoreDB did not answer ${operation} within ${this.deadlineMs} ms; the outcome is unknown`));
-      }, this.deadlineMs);
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withinDeadline(operation, pending, this.deadlineMs);
   }
 
-  /**
-   * Reads have no gRPC deadline in the client (they may legitimately be long), so a read fails
-   * when the server goes quiet for a whole deadline instead.
-   */
   private collect<T>(operation: string, read: StreamingRead<T>): Promise<T[]> {
-    return new Promise<T[]>((resolve, reject) => {
-      const received: T[] = [];
-      let timer: NodeJS.Timeout | undefined;
-      const settle = () => {
-        clearTimeout(timer);
-        read.removeAllListeners('data');
-        // Whatever the abandoned read reports after this must not go unhandled.
-        read.on('error', () => {});
-      };
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          settle();
-          read.cancel().catch(() => {});
-          reject(new EventStoreUnavailableError(`EventStoreDB did not answer ${operation} within ${this.deadlineMs} ms`));
-        }, this.deadlineMs);
-      };
-      read.on('data', (item: T) => {
-        received.push(item);
-        arm();
-      });
-      read.once('end', () => {
-        settle();
-        resolve(received);
-      });
-      read.once('error', (error: Error) => {
-        settle();
-        reject(error);
-      });
-      arm();
-    });
+    return collect(operation, read, this.deadlineMs);
   }
 }
 

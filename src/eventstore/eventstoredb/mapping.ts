@@ -7,9 +7,19 @@ import { EventStoreError, EventStoreUnavailableError, type EventMetadata, type R
  */
 const UNKNOWN_POSITION = 2n ** 64n - 1n;
 
-/** Events the server writes itself (statistics, settings, projections, links) live under `$`. */
+/**
+ * Streams of the data key store (`EventStoreDbDataKeyStore`). They share the server with the
+ * log but are not part of it: a subscriber never receives them, as in the embedded mode where
+ * data keys live in a file of their own.
+ */
+export const DATA_KEY_STREAM_PREFIX = 'datakey-';
+
+/**
+ * Events that are not keyledger's log: what the server writes itself (statistics, settings,
+ * projections, links, under `$`) and the data key streams.
+ */
 export function isSystemEvent(event: { type: string; streamId: string }): boolean {
-  return event.type.startsWith('$') || event.streamId.startsWith('$');
+  return event.type.startsWith('$') || event.streamId.startsWith('$') || event.streamId.startsWith(DATA_KEY_STREAM_PREFIX);
 }
 
 export function toRecordedEvent(event: ClientRecordedEvent): RecordedEvent {
@@ -48,6 +58,10 @@ export function isWrongExpectedVersion(error: unknown): error is { actualVersion
 
 export function isStreamNotFound(error: unknown): boolean {
   return errorType(error) === ErrorType.STREAM_NOT_FOUND;
+}
+
+export function isStreamDeleted(error: unknown): boolean {
+  return errorType(error) === ErrorType.STREAM_DELETED;
 }
 
 export function isDeadlineExceeded(error: unknown): boolean {

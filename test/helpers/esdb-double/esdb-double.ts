@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ServerFeaturesService } from '@eventstore/db-client/generated/serverfeatures_grpc_pb';
 import { SupportedMethod, SupportedMethods } from '@eventstore/db-client/generated/serverfeatures_pb';
 import { StreamsService } from '@eventstore/db-client/generated/streams_grpc_pb';
-import { EsdbLog } from './log';
+import { EsdbLog, type StoredEvent, type StreamView } from './log';
 import { createStreamsService } from './streams-service';
 
 export interface EsdbDoubleOptions {
@@ -82,6 +82,21 @@ export class EsdbDouble {
     ]);
   }
 
+  /** A stream as a read sees it now (`'deleted'` once tombstoned). */
+  streamView(streamName: string): StreamView {
+    return this.log.view(streamName);
+  }
+
+  /** Every event the double still holds, in log order, hidden or not. */
+  events(): readonly StoredEvent[] {
+    return this.log.events();
+  }
+
+  /** Physically removes what deletions and `$maxCount` hide, as a completed scavenge does. */
+  scavenge(): void {
+    this.log.scavenge();
+  }
+
   /** Hard stop: closes the listener and every connection at once, as a killed process would. */
   async stop(): Promise<void> {
     const server = this.server;
@@ -119,7 +134,7 @@ export class EsdbDouble {
     );
     server.addService(ServerFeaturesService, {
       getSupportedMethods: (_call: grpc.ServerUnaryCall<unknown, SupportedMethods>, callback: grpc.sendUnaryData<SupportedMethods>) => {
-        const methods = ['Read', 'Append'].map((name) =>
+        const methods = ['Read', 'Append', 'Delete', 'Tombstone'].map((name) =>
           new SupportedMethod().setServiceName('event_store.client.streams.Streams').setMethodName(name),
         );
         callback(null, new SupportedMethods().setEventStoreServerVersion(SERVER_VERSION).setMethodsList(methods));

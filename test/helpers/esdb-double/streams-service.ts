@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Empty, StreamIdentifier, UUID } from '@eventstore/db-client/generated/shared_pb';
-import { AppendReq, AppendResp, ReadReq, ReadResp } from '@eventstore/db-client/generated/streams_pb';
+import { AppendReq, AppendResp, DeleteReq, DeleteResp, ReadReq, ReadResp, TombstoneReq, TombstoneResp } from '@eventstore/db-client/generated/streams_pb';
 import type { EsdbLog, ExpectedStreamState, ProposedEvent, StoredEvent } from './log';
 
 type EventPredicate = (event: StoredEvent) => boolean;
@@ -18,17 +18,17 @@ export interface StreamsServiceOptions {
   trackSubscription: (teardown: () => void) => () => void;
 }
 
-/** Implementations of the Streams RPCs the client uses: `Append` and `Read`. */
+/** Implementations of the Streams RPCs the client uses: `Append`, `Read`, `Delete` and `Tombstone`. */
 export function createStreamsService(log: EsdbLog, behaviour: StreamsServiceOptions) {
   return {
     append(call: grpc.ServerReadableStream<AppendReq, AppendResp>, callback: grpc.sendUnaryData<AppendResp>): void {
       let header: AppendReq.Options | undefined;
       const proposed: ProposedEvent[] = [];
       let failed = false;
-      const fail = (code: grpc.status, details: string) => {
+      const fail = (code: grpc.status, details: string, metadata?: grpc.Metadata) => {
         if (failed) return;
         failed = true;
-        callback({ code, details });
+        callback(metadata ? { code, details, metadata } : { code, details });
       };
 
       call.on('data', (request: AppendReq) => {
@@ -57,6 +57,9 @@ export function createStreamsService(log: EsdbLog, behaviour: StreamsServiceOpti
         const streamName = streamNameOf(header.getStreamIdentifier());
         const expected = expectedStateOf(header);
         const outcome = log.append(streamName, expected, proposed);
+        if (outcome.kind === 'stream_deleted') {
+          return fail(grpc.status.FAILED_PRECONDITION, 'Stream deleted', streamDeletedMetadata(header.getStreamIdentifier()));
+        }
         const response = new AppendResp();
         if (outcome.kind === 'success') {
           const success = new AppendResp.Success();
@@ -89,6 +92,9 @@ export function createStreamsService(log: EsdbLog, behaviour: StreamsServiceOpti
       });
     },
 
+    delete: deleteHandler<DeleteReq, DeleteResp>(log, false, () => new DeleteResp()),
+    tombstone: deleteHandler<TombstoneReq, TombstoneResp>(log, true, () => new TombstoneResp()),
+
     read(call: grpc.ServerWritableStream<ReadReq, ReadResp>): void {
       const options = call.request.getOptions();
       if (!options) return endWithError(call, grpc.status.INVALID_ARGUMENT, 'Read without options');
@@ -101,21 +107,24 @@ export function createStreamsService(log: EsdbLog, behaviour: StreamsServiceOpti
         if (subscription) return endWithError(call, grpc.status.UNIMPLEMENTED, 'Stream subscriptions are not implemented by the double');
         const streamOptions = options.getStream()!;
         const identifier = streamOptions.getStreamIdentifier();
-        const stored = log.stream(streamNameOf(identifier));
-        if (!stored) {
+        const view = log.view(streamNameOf(identifier));
+        if (view === 'deleted') return endWithError(call, grpc.status.FAILED_PRECONDITION, 'Stream deleted', streamDeletedMetadata(identifier));
+        if (view === 'not_found') {
           const notFound = new ReadResp.StreamNotFound();
           if (identifier) notFound.setStreamIdentifier(identifier);
           call.write(new ReadResp().setStreamNotFound(notFound));
           call.end();
           return;
         }
+        // Revisions, not indexes: a stream whose first revisions are hidden starts later.
+        const last = view[view.length - 1].revision;
         let selected: StoredEvent[];
         if (backwards) {
-          const from = streamOptions.hasRevision() ? Number(streamOptions.getRevision()) : streamOptions.hasStart() ? 0 : stored.length - 1;
-          selected = stored.slice(0, from + 1).reverse();
+          const from = streamOptions.hasRevision() ? Number(streamOptions.getRevision()) : streamOptions.hasStart() ? -1 : last;
+          selected = view.filter((event) => event.revision <= from).reverse();
         } else {
-          const from = streamOptions.hasRevision() ? Number(streamOptions.getRevision()) : streamOptions.hasEnd() ? stored.length : 0;
-          selected = stored.slice(from);
+          const from = streamOptions.hasRevision() ? Number(streamOptions.getRevision()) : streamOptions.hasEnd() ? last + 1 : 0;
+          selected = view.filter((event) => event.revision >= from);
         }
         for (const event of selected.slice(0, count)) call.write(new ReadResp().setEvent(toReadEvent(event)));
         call.end();
@@ -176,8 +185,62 @@ export function createStreamsService(log: EsdbLog, behaviour: StreamsServiceOpti
   };
 }
 
-function endWithError(call: grpc.ServerWritableStream<ReadReq, ReadResp>, code: grpc.status, details: string): void {
-  call.emit('error', { code, details });
+function endWithError(call: grpc.ServerWritableStream<ReadReq, ReadResp>, code: grpc.status, details: string, metadata?: grpc.Metadata): void {
+  call.emit('error', metadata ? { code, details, metadata } : { code, details });
+}
+
+/** How the server reports a tombstoned stream: the client reads `exception` to raise `StreamDeletedError`. */
+function streamDeletedMetadata(identifier: StreamIdentifier | undefined): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('exception', 'stream-deleted');
+  metadata.set('stream-name', streamNameOf(identifier));
+  return metadata;
+}
+
+function wrongExpectedVersionMetadata(identifier: StreamIdentifier | undefined, expected: ExpectedStreamState, current: number | null): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('exception', 'wrong-expected-version');
+  metadata.set('stream-name', streamNameOf(identifier));
+  const code = { any: -2, no_stream: -1, stream_exists: -4 } as const;
+  metadata.set('expected-version', String(expected.kind === 'revision' ? expected.revision : code[expected.kind]));
+  if (current !== null) metadata.set('actual-version', String(current));
+  return metadata;
+}
+
+/** `Delete` and `Tombstone` carry the same options; only the outcome for later reads differs. */
+function deleteHandler<Req extends DeleteReq | TombstoneReq, Resp extends DeleteResp | TombstoneResp>(
+  log: EsdbLog,
+  hard: boolean,
+  response: () => Resp,
+) {
+  return (call: grpc.ServerUnaryCall<Req, Resp>, callback: grpc.sendUnaryData<Resp>): void => {
+    const options = call.request.getOptions();
+    if (!options) return callback({ code: grpc.status.INVALID_ARGUMENT, details: 'Delete without options' });
+    const identifier = options.getStreamIdentifier();
+    let expected: ExpectedStreamState;
+    if (options.hasRevision()) expected = { kind: 'revision', revision: Number(options.getRevision()) };
+    else if (options.hasNoStream()) expected = { kind: 'no_stream' };
+    else if (options.hasStreamExists()) expected = { kind: 'stream_exists' };
+    else expected = { kind: 'any' };
+    const outcome = log.delete(streamNameOf(identifier), expected, hard);
+    if (outcome.kind === 'stream_deleted') {
+      return callback({ code: grpc.status.FAILED_PRECONDITION, details: 'Stream deleted', metadata: streamDeletedMetadata(identifier) });
+    }
+    if (outcome.kind === 'wrong_expected_version') {
+      return callback({
+        code: grpc.status.FAILED_PRECONDITION,
+        details: 'Wrong expected version',
+        metadata: wrongExpectedVersionMetadata(identifier, expected, outcome.currentRevision),
+      });
+    }
+    const resp = response();
+    resp.setPosition(
+      new (resp instanceof TombstoneResp ? TombstoneResp.Position : DeleteResp.Position)()
+        .setCommitPosition(String(outcome.position))
+        .setPreparePosition(String(outcome.position)) as never,
+    );
+    callback(null, resp);
+  };
 }
 
 function streamNameOf(identifier: StreamIdentifier | undefined): string {
