@@ -1,3 +1,5 @@
+import type { AuditFingerprints } from '../src/domain/audit/mappings';
+import { auditProjection } from './audit';
 import type { Projection } from './projection';
 import { connectionsProjection } from './connections';
 import { partnersProjection } from './partners';
@@ -6,6 +8,14 @@ import { tokensProjection } from './tokens';
 
 /** Every read model the gateway keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [tokensProjection, partnersProjection, signingKeysProjection, connectionsProjection];
+
+/**
+ * Every read model of a running deployment: the audit history needs the deployment's
+ * audit key to fingerprint secrets, so it exists only once the key ring is open.
+ */
+export function readModelProjections(fingerprints: AuditFingerprints): readonly Projection[] {
+  return [...allProjections, auditProjection(fingerprints)];
+}
 
 export * from './projection';
 export * from './runner';

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { allProjections, openReadModelDatabase, ProjectionRunner, type ReadModelDatabase } from '../projections';
+import { openReadModelDatabase, ProjectionRunner, readModelProjections, type ReadModelDatabase } from '../projections';
+import { AuditService } from './app/audit/audit-service';
 import { systemClock, type Clock } from './app/clock';
 import { openConnectionModule, type ConnectionModule } from './app/connections/connection-module';
 import { loadMasterKeys, openKeyRing } from './app/deployment-keys/open-key-ring';
@@ -15,6 +16,7 @@ import type { IntegrationKeyService } from './app/tokens/integration-key-service
 import { openTokenModule } from './app/tokens/token-module';
 import type { TokenService } from './app/tokens/token-service';
 import type { Config } from './config';
+import { AuditFingerprinter } from './crypto/audit-fingerprint';
 import type { KeyRing } from './crypto/keyring';
 import { openEventStore } from './eventstore';
 import { EventStoreDbEventStore } from './eventstore/eventstoredb';
@@ -61,6 +63,7 @@ export interface Core {
   integrationKeys: IntegrationKeyService;
   partners: PartnerModule;
   connections: ConnectionModule;
+  audit: AuditService;
   clock: Clock;
   close(): Promise<void>;
 }
@@ -80,7 +83,8 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   // Replicas on other machines must open the secrets this one seals, so with a shared log the
   // keys are shared too; otherwise they stay in this machine's keys.db.
   const openDataKeys = store instanceof EventStoreDbEventStore ? (table: string) => store.dataKeys(table) : undefined;
-  const runner = new ProjectionRunner(store, readModels, allProjections, logger);
+  const fingerprinter = new AuditFingerprinter(keys.auditKey, keys.lookupPepper);
+  const runner = new ProjectionRunner(store, readModels, readModelProjections(fingerprinter), logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
   const tokenModule = openTokenModule({
     dataDir: config.dataDir,
@@ -102,6 +106,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     attemptLimits: { ...config.partnerAttempts, windowSeconds: 60 },
   });
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
+  const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock);
   let closed: Promise<void> | null = null;
   return {
     store,
@@ -111,6 +116,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     integrationKeys,
     partners,
     connections,
+    audit,
     clock,
     close() {
       closed ??= (async () => {
@@ -158,7 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
 
   const httpServer: Server = createServer();
-  const schema = await buildGatewaySchema({ tokens, clock: core.clock, partners: core.partners, connections: core.connections.connections });
+  const schema = await buildGatewaySchema({ tokens, clock: core.clock, partners: core.partners, connections: core.connections.connections, audit: core.audit });
   const subscriptions = createSubscriptionTransport({
     httpServer,
     schema,

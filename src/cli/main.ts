@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { allProjections, openReadModelDatabase, rebuildReadModels } from '../../projections';
+import { openReadModelDatabase, readModelProjections, rebuildReadModels } from '../../projections';
 import { systemClock } from '../app/clock';
-import { loadMasterKeys } from '../app/deployment-keys/open-key-ring';
+import { loadMasterKeys, openKeyRing } from '../app/deployment-keys/open-key-ring';
+import { AuditFingerprinter } from '../crypto/audit-fingerprint';
 import { rotateMasterKey } from '../app/deployment-keys/master-key-rotation';
 import { ConfigError, loadConfig } from '../config';
 import { openEventStore } from '../eventstore';
@@ -44,12 +45,16 @@ async function run(argv: string[]): Promise<number> {
     case 'rebuild': {
       const config = loadConfig();
       const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
+      const masterKeys = loadMasterKeys(config, logger);
       const store = await openEventStore(config, logger);
       const db = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
       try {
-        const result = await rebuildReadModels(store, db, allProjections, logger);
+        // The audit history fingerprints secrets under the audit key, which the log's deployment secret yields.
+        const keys = await openKeyRing(store, masterKeys, { clock: systemClock, logger });
+        const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+        const result = await rebuildReadModels(store, db, projections, logger);
         process.stdout.write(
-          `rebuilt ${allProjections.length} read model(s) from ${result.events} event(s) in ${result.seconds.toFixed(2)} s\n`,
+          `rebuilt ${projections.length} read model(s) from ${result.events} event(s) in ${result.seconds.toFixed(2)} s\n`,
         );
       } finally {
         await store.close();

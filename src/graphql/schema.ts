@@ -2,9 +2,11 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
 import { buildSchema, type ContainerType } from 'type-graphql';
+import type { AuditService } from '../app/audit/audit-service';
 import type { Clock } from '../app/clock';
 import type { ConnectionService } from '../app/connections/connection-service';
 import type { TokenService } from '../app/tokens/token-service';
+import { AuditResolver } from './resolvers/audit-resolver';
 import { ConnectionResolver } from './resolvers/connection-resolver';
 import { PartnerResolver, type PartnerResolverServices } from './resolvers/partner-resolver';
 import { NO_TOPICS, RevocationResolver } from './resolvers/revocation-resolver';
@@ -16,9 +18,10 @@ export interface GraphQLServices {
   clock: Clock;
   partners: PartnerResolverServices;
   connections: ConnectionService;
+  audit: AuditService;
 }
 
-export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver, ConnectionResolver] as const;
+export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver, ConnectionResolver, AuditResolver] as const;
 
 /** Resolvers receive their services through the constructor; this builds them once. */
 function containerFor(services: GraphQLServices): ContainerType {
@@ -28,6 +31,7 @@ function containerFor(services: GraphQLServices): ContainerType {
     [RevocationResolver, new RevocationResolver()],
     [PartnerResolver, new PartnerResolver(services.partners)],
     [ConnectionResolver, new ConnectionResolver(services.connections)],
+    [AuditResolver, new AuditResolver(services.audit)],
   ]);
   return {
     get(someClass) {

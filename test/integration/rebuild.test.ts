@@ -45,6 +45,8 @@ describe('rebuild', () => {
       const logged = (new Database(join(temp.path, 'events.db'), { readonly: true }).prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
       expect(logged).toBeGreaterThanOrEqual(2501);
       expect(result.stdout).toMatch(new RegExp(`from ${logged} event\\(s\\)`));
+      // The audit history holds one entry per event of the log.
+      expect((before.audit_entries as unknown[]).length).toBe(logged);
       expect(dumpReadModels(temp.path)).toEqual(before);
     } finally {
       temp.remove();

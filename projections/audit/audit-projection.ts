@@ -1,0 +1,90 @@
+import type { Database } from 'better-sqlite3';
+import type { AuditFingerprints } from '../../src/domain/audit/mappings';
+import { ALL_EVENT_TYPES } from '../../src/domain/audit/event-types';
+import type { RecordedEvent } from '../../src/eventstore/port';
+import type { Projection, ProjectionHandler } from '../projection';
+import { canonicalJson, chainHash, chainOf, fingerprintsIn, GENESIS_HASH, toAuditEntry } from './audit-entry';
+
+export const AUDIT_PROJECTION_NAME = 'audit';
+
+/**
+ * The `audit` read model: one redacted entry per event, in log order, each chained to the
+ * previous entry of its tenant by `hash`. The canonical entry is stored as written and the
+ * queried columns beside it; fingerprints get a table of their own so a leaked secret's
+ * fingerprint is one indexed lookup.
+ */
+export function auditProjection(fingerprints: AuditFingerprints): Projection {
+  return {
+    name: AUDIT_PROJECTION_NAME,
+    version: 1,
+    eventTypes: ALL_EVENT_TYPES,
+
+    migrate(db: Database) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS audit_entries (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          event_id TEXT NOT NULL UNIQUE,
+          position TEXT NOT NULL,
+          chain TEXT NOT NULL,
+          occurred_at TEXT NOT NULL,
+          event_type TEXT NOT NULL,
+          resource_type TEXT NOT NULL,
+          resource_id TEXT NOT NULL,
+          actor_id TEXT NOT NULL,
+          request_id TEXT,
+          entry TEXT NOT NULL,
+          hash TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_entries_by_chain ON audit_entries (chain, seq);
+        CREATE INDEX IF NOT EXISTS audit_entries_by_resource ON audit_entries (chain, resource_type, resource_id, seq);
+        CREATE INDEX IF NOT EXISTS audit_entries_by_actor ON audit_entries (chain, actor_id, seq);
+        CREATE INDEX IF NOT EXISTS audit_entries_by_type ON audit_entries (chain, event_type, seq);
+        CREATE INDEX IF NOT EXISTS audit_entries_by_request ON audit_entries (chain, request_id, seq);
+        CREATE INDEX IF NOT EXISTS audit_entries_by_time ON audit_entries (chain, occurred_at, seq);
+        CREATE TABLE IF NOT EXISTS audit_fingerprints (
+          chain TEXT NOT NULL,
+          fingerprint TEXT NOT NULL,
+          seq INTEGER NOT NULL,
+          PRIMARY KEY (chain, fingerprint, seq)
+        ) WITHOUT ROWID;
+      `);
+    },
+
+    drop(db: Database) {
+      db.exec('DROP TABLE IF EXISTS audit_entries; DROP TABLE IF EXISTS audit_fingerprints;');
+    },
+
+    handler(db: Database): ProjectionHandler {
+      const exists = db.prepare<[string], { seq: number }>('SELECT seq FROM audit_entries WHERE event_id = ?');
+      const head = db.prepare<[string], { hash: string }>('SELECT hash FROM audit_entries WHERE chain = ? ORDER BY seq DESC LIMIT 1');
+      const insert = db.prepare(`
+        INSERT INTO audit_entries
+          (event_id, position, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
+        VALUES (@eventId, @position, @chain, @occurredAt, @eventType, @resourceType, @resourceId, @actorId, @requestId, @entry, @hash)`);
+      const insertFingerprint = db.prepare('INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq) VALUES (?, ?, ?)');
+      return {
+        apply(event: RecordedEvent) {
+          // Seen before: a second entry would fork the chain.
+          if (exists.get(event.id)) return;
+          const entry = toAuditEntry(event, fingerprints);
+          const chain = chainOf(entry);
+          const canonical = canonicalJson(entry);
+          const result = insert.run({
+            eventId: entry.id,
+            position: entry.position,
+            chain,
+            occurredAt: entry.occurredAt,
+            eventType: entry.eventType,
+            resourceType: entry.resource.type,
+            resourceId: entry.resource.id,
+            actorId: entry.actor.id,
+            requestId: entry.requestId,
+            entry: canonical,
+            hash: chainHash(head.get(chain)?.hash ?? GENESIS_HASH, canonical),
+          });
+          for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import type { Database } from 'better-sqlite3';
+import { AuditQueries, canonicalJson, chainOf, toAuditEntry, type AuditFilter, type AuditRecord, type ChainBreak } from '../../../projections/audit';
+import { ALL_EVENT_TYPES } from '../../domain/audit/event-types';
+import { Role } from '../../domain/access/roles';
+import { badInput } from '../../domain/errors';
+import type { AuditFingerprinter } from '../../crypto/audit-fingerprint';
+import type { EventStore } from '../../eventstore/port';
+import type { SigningKeyService } from '../signing-keys/signing-key-service';
+import type { Clock } from '../clock';
+import type { RequestContext } from '../request-context';
+import { requireRole, targetTenant } from '../tenant-access';
+
+export interface AuditIntegrityReport {
+  ok: boolean;
+  entries: number;
+  /** Hash of the last entry that verified. */
+  head: string;
+  firstBreak: ChainBreak | null;
+}
+
+/** A chain head signed with the gateway's JWT signing key; checkable with the public JWKS alone. */
+export interface SignedAuditHead {
+  tenantId: string;
+  position: string | null;
+  eventId: string | null;
+  hash: string;
+  entries: number;
+  signedAt: string;
+  jws: string;
+  kid: string;
+}
+
+export const AUDIT_HEAD_JWS_TYPE = 'keyledger-audit-head+jws';
+
+const PAGE = 500;
+const MAX_FINGERPRINT_INPUT = 4096;
+
+/**
+ * Reads of the audit history: every one needs keyledger:audit:read and stays in the caller's
+ * tenant (root names one). The history is a read model; the log remains the source of truth,
+ * so the integrity check compares the two as well as the chain with itself.
+ */
+export class AuditService {
+  private readonly queries: AuditQueries;
+
+  constructor(
+    readModels: Database,
+    private readonly store: EventStore,
+    private readonly fingerprinter: AuditFingerprinter,
+    private readonly signingKeys: SigningKeyService,
+    private readonly clock: Clock,
+  ) {
+    this.queries = new AuditQueries(readModels);
+  }
+
+  async log(
+    ctx: Pick<RequestContext, 'principal'>,
+    input: { tenantId?: string | null; filter: AuditFilter; first: number; beforeSeq: number | null },
+  ): Promise<{ records: AuditRecord[]; hasNextPage: boolean }> {
+    const chain = await this.chainFor(ctx, input.tenantId);
+    return this.queries.list(chain, input.filter, input.first, input.beforeSeq);
+  }
+
+  async fingerprint(ctx: Pick<RequestContext, 'principal'>, value: string): Promise<string> {
+    await requireRole(ctx, Role.auditRead);
+    if (value.length === 0 || value.length > MAX_FINGERPRINT_INPUT) throw badInput(`value must be 1 to ${MAX_FINGERPRINT_INPUT} characters`, 'value');
+    return this.fingerprinter.ofSecret(value);
+  }
+
+  /**
+   * Recomputes the tenant's chain, then replays the log and checks that each entry is what
+   * its event maps to: an edited audit row breaks the chain, an edited event no longer
+   * matches its entry. Reports the first break in log order.
+   */
+  async integrity(ctx: Pick<RequestContext, 'principal'>, tenantId?: string | null): Promise<AuditIntegrityReport> {
+    const chain = await this.chainFor(ctx, tenantId);
+    const stored = this.queries.verifyStoredChain(chain);
+    if (stored.firstBreak) return { ok: false, ...stored };
+    const last = this.queries.head(chain);
+    const firstBreak = last ? await this.compareWithLog(chain, BigInt(last.entry.position)) : null;
+    return { ok: firstBreak === null, entries: stored.entries, head: stored.head, firstBreak };
+  }
+
+  /** Signs the tenant's current chain head, so a later export can be shown to extend it unaltered. */
+  async signHead(ctx: Pick<RequestContext, 'principal'>, tenantId?: string | null): Promise<SignedAuditHead> {
+    const chain = await this.chainFor(ctx, tenantId);
+    return this.signChainHead(chain);
+  }
+
+  async signChainHead(chain: string): Promise<SignedAuditHead> {
+    const stored = this.queries.verifyStoredChain(chain);
+    const head = this.queries.head(chain);
+    const claims = {
+      tenantId: chain,
+      position: head?.entry.position ?? null,
+      eventId: head?.entry.id ?? null,
+      hash: stored.firstBreak ? null : stored.head,
+      entries: stored.entries,
+      signedAt: this.clock.now().toISOString(),
+    };
+    if (claims.hash === null) throw new Error(`The audit chain of tenant ${chain} does not verify; refusing to sign its head`);
+    const { jws, kid } = await this.signingKeys.signJws(new TextEncoder().encode(canonicalJson(claims)), AUDIT_HEAD_JWS_TYPE);
+    return { ...claims, hash: claims.hash, jws, kid };
+  }
+
+  private async chainFor(ctx: Pick<RequestContext, 'principal'>, tenantId: string | null | undefined): Promise<string> {
+    const caller = await requireRole(ctx, Role.auditRead);
+    return targetTenant(caller, tenantId);
+  }
+
+  private async compareWithLog(chain: string, upTo: bigint): Promise<ChainBreak | null> {
+    let page: AuditRecord[] = [];
+    let index = 0;
+    let lastSeq = 0;
+    const nextStored = (): AuditRecord | null => {
+      if (index >= page.length) {
+        page = this.queries.entriesAfter(chain, lastSeq, PAGE);
+        index = 0;
+        if (page.length === 0) return null;
+      }
+      const record = page[index++];
+      lastSeq = record.seq;
+      return record;
+    };
+    const subscription = this.store.subscribe({ fromPosition: null, eventTypes: ALL_EVENT_TYPES });
+    try {
+      for await (const message of subscription) {
+        if (message.type === 'caughtUp') break;
+        if (message.type !== 'events') continue;
+        for (const event of message.events) {
+          if (event.position > upTo) return this.unmatchedStored(nextStored());
+          const expected = toAuditEntry(event, this.fingerprinter);
+          if (chainOf(expected) !== chain) continue;
+          const record = nextStored();
+          if (!record) return { seq: 0, eventId: event.id, position: expected.position, reason: 'the log has an event the audit history lacks' };
+          if (record.entry.id !== event.id) {
+            return { seq: record.seq, eventId: record.entry.id, position: record.entry.position, reason: 'the entry does not follow the log order' };
+          }
+          if (canonicalJson(record.entry) !== canonicalJson(expected)) {
+            return { seq: record.seq, eventId: record.entry.id, position: record.entry.position, reason: 'the entry differs from its event in the log' };
+          }
+        }
+      }
+    } finally {
+      await subscription.close();
+    }
+    return this.unmatchedStored(nextStored());
+  }
+
+  private unmatchedStored(record: AuditRecord | null): ChainBreak | null {
+    if (!record) return null;
+    return { seq: record.seq, eventId: record.entry.id, position: record.entry.position, reason: 'the entry has no event in the log' };
+  }
+}

@@ -1,0 +1,211 @@
+import type { KeyledgerEventType } from './event-types';
+
+/**
+ * How one field of an event reaches the audit history:
+ * - `show`: as recorded (identifiers, names, instants, public keys);
+ * - `fingerprint`: a stored secret form (an HMAC lookup hash, an argon2 hash, a lookup tag,
+ *   a ciphertext, a wrapped key) as `hmac-sha256:<hex>` under the audit key;
+ * - `fingerprintSecret`: a value that is itself the credential material (a partner API key),
+ *   fingerprinted the way `auditFingerprint` fingerprints a presented secret;
+ * - an object: the allow-list of a nested object.
+ * A field that is not listed is dropped: the audit model is an allow-list, never a deny-list.
+ */
+export type AuditFieldRule = 'show' | 'fingerprint' | 'fingerprintSecret' | AuditFieldRules;
+export interface AuditFieldRules {
+  readonly [field: string]: AuditFieldRule;
+}
+
+export interface AuditResource {
+  type: string;
+  id: string;
+}
+
+export interface AuditMapping {
+  resource(data: Record<string, unknown>): AuditResource;
+  fields: AuditFieldRules;
+}
+
+const str = (value: unknown) => String(value);
+const token = (data: Record<string, unknown>): AuditResource => ({ type: 'token', id: str(data.tokenId) });
+const connection = (data: Record<string, unknown>): AuditResource => ({ type: 'connection', id: `${str(data.integration)}/${str(data.name)}` });
+const partnerCredential = (data: Record<string, unknown>): AuditResource => ({ type: 'partner-credential', id: str(data.credentialId) });
+const accessToken = (data: Record<string, unknown>): AuditResource => ({ type: 'partner-access-token', id: str(data.jti) });
+const signingKey = (data: Record<string, unknown>): AuditResource => ({ type: 'signing-key', id: str(data.kid) });
+const deploymentSecret = (): AuditResource => ({ type: 'deployment-secret', id: 'deployment' });
+
+const sealed: AuditFieldRules = { dataKeyId: 'show', ciphertext: 'fingerprint' };
+const wrappedPrivateKey: AuditFieldRules = { scheme: 'show', ciphertext: 'fingerprint' };
+const wrappedDeploymentSecret: AuditFieldRules = { wrappingKeyId: 'show', blob: 'fingerprint' };
+const storedSecret: AuditFieldRules = { display: 'show', secretHash: 'fingerprint', lookupTag: 'fingerprint', origin: 'show', sealedSecret: sealed };
+
+export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> = {
+  TokenIssued: {
+    resource: token,
+    fields: {
+      tokenId: 'show',
+      tenantId: 'show',
+      kind: 'show',
+      name: 'show',
+      roles: 'show',
+      expiresAt: 'show',
+      ...storedSecret,
+      issuedAt: 'show',
+      code: 'show',
+      botName: 'show',
+      avatarUrl: 'show',
+      ownerId: 'show',
+      integrationId: 'show',
+    },
+  },
+  TokenUpdated: {
+    resource: token,
+    fields: {
+      tokenId: 'show',
+      tenantId: 'show',
+      changes: { name: 'show', roles: 'show', botName: 'show', avatarUrl: 'show', expiresAt: 'show' },
+      updatedAt: 'show',
+    },
+  },
+  TokenRotated: {
+    resource: token,
+    fields: { tokenId: 'show', tenantId: 'show', ...storedSecret, previousSecretsValidUntil: 'show', rotatedAt: 'show' },
+  },
+  TokenRevoked: { resource: token, fields: { tokenId: 'show', tenantId: 'show', reason: 'show', revokedAt: 'show' } },
+  TokenIssueAbandoned: { resource: token, fields: { tokenId: 'show', tenantId: 'show', abandonedAt: 'show' } },
+
+  TokenCodeReserved: {
+    resource: (data) => ({ type: 'token-code', id: str(data.code).toLowerCase() }),
+    fields: { tenantId: 'show', code: 'show', tokenId: 'show', reservedAt: 'show' },
+  },
+  TokenCodeReleased: {
+    resource: (data) => ({ type: 'token-code', id: str(data.code).toLowerCase() }),
+    fields: { tenantId: 'show', code: 'show', tokenId: 'show', releasedAt: 'show' },
+  },
+  IntegrationKeySlotTaken: {
+    resource: (data) => ({ type: 'integration', id: str(data.integrationId) }),
+    fields: { tenantId: 'show', integrationId: 'show', tokenId: 'show', takenAt: 'show' },
+  },
+  IntegrationKeySlotReleased: {
+    resource: (data) => ({ type: 'integration', id: str(data.integrationId) }),
+    fields: { tenantId: 'show', integrationId: 'show', tokenId: 'show', releasedAt: 'show' },
+  },
+
+  ConnectionCreated: {
+    resource: connection,
+    fields: {
+      connectionId: 'show',
+      generation: 'show',
+      tenantId: 'show',
+      integration: 'show',
+      name: 'show',
+      headerName: 'show',
+      allowedDomain: 'show',
+      sealedApiKey: sealed,
+      createdAt: 'show',
+    },
+  },
+  ConnectionUpdated: {
+    resource: connection,
+    fields: {
+      connectionId: 'show',
+      tenantId: 'show',
+      integration: 'show',
+      name: 'show',
+      changes: { headerName: 'show', allowedDomain: 'show', sealedApiKey: sealed },
+      supersededDataKeyId: 'show',
+      updatedAt: 'show',
+    },
+  },
+  ConnectionDeleted: {
+    resource: connection,
+    fields: { connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', dataKeyId: 'show', deletedAt: 'show' },
+  },
+  ConnectionUsed: {
+    resource: connection,
+    fields: { connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', host: 'show', usedAt: 'show' },
+  },
+
+  PartnerCredentialCreated: {
+    resource: partnerCredential,
+    fields: {
+      credentialId: 'show',
+      tenantId: 'show',
+      name: 'show',
+      subTenantIds: 'show',
+      apiKey: 'fingerprintSecret',
+      secretDisplay: 'show',
+      secretHash: 'fingerprint',
+      createdAt: 'show',
+    },
+  },
+  PartnerCredentialRevoked: {
+    resource: partnerCredential,
+    fields: { credentialId: 'show', tenantId: 'show', reason: 'show', revokedAt: 'show' },
+  },
+  AccessTokenIssued: {
+    resource: accessToken,
+    fields: { jti: 'show', credentialId: 'show', tenantId: 'show', subTenantId: 'show', kid: 'show', issuedAt: 'show', expiresAt: 'show' },
+  },
+  AccessTokenRevoked: {
+    resource: accessToken,
+    fields: {
+      jti: 'show',
+      credentialId: 'show',
+      tenantId: 'show',
+      subTenantId: 'show',
+      expiresAt: 'show',
+      reason: 'show',
+      revokedAt: 'show',
+    },
+  },
+
+  SigningKeyGenerated: {
+    resource: signingKey,
+    fields: { kid: 'show', alg: 'show', publicJwk: 'show', wrappedPrivateKey, generatedAt: 'show' },
+  },
+  SigningKeyRotated: {
+    resource: signingKey,
+    fields: {
+      kid: 'show',
+      alg: 'show',
+      publicJwk: 'show',
+      wrappedPrivateKey,
+      rotatedAt: 'show',
+      previousKid: 'show',
+      previousPublishedUntil: 'show',
+    },
+  },
+  DeploymentSecretGenerated: { resource: deploymentSecret, fields: { wrapped: wrappedDeploymentSecret, generatedAt: 'show' } },
+  DeploymentSecretRewrapped: {
+    resource: deploymentSecret,
+    fields: { wrapped: wrappedDeploymentSecret, previousWrappingKeyId: 'show', rewrappedAt: 'show' },
+  },
+};
+
+/** The fingerprints a redaction needs; implemented with the deployment's audit key. */
+export interface AuditFingerprints {
+  ofStored(value: string): string;
+  ofSecret(value: string): string;
+}
+
+/**
+ * The allow-listed part of `data`, secret-bearing values replaced by fingerprints. Values of
+ * a `show` field are copied; a nested rule applies only to a plain object (anything else
+ * there is dropped, so an unexpected shape cannot smuggle a secret through).
+ */
+export function redact(data: Record<string, unknown>, rules: AuditFieldRules, fingerprints: AuditFingerprints): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [field, rule] of Object.entries(rules)) {
+    if (!Object.prototype.hasOwnProperty.call(data, field)) continue;
+    const value = data[field];
+    if (value === undefined) continue;
+    if (rule === 'show') result[field] = value;
+    else if (rule === 'fingerprint' || rule === 'fingerprintSecret') {
+      if (value === null) result[field] = null;
+      else if (typeof value === 'string') result[field] = rule === 'fingerprint' ? fingerprints.ofStored(value) : fingerprints.ofSecret(value);
+    } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      result[field] = redact(value as Record<string, unknown>, rule, fingerprints);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,51 @@
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { AuditService } from '../../app/audit/audit-service';
+import type { AuditRecord } from '../../../projections/audit';
+import type { GraphQLContext } from '../context';
+import { decodeCursor, encodeCursor, pageSize } from '../pagination';
+import { AuditEntry, AuditEntryConnection, AuditIntegrityReport, AuditLogFilter, SignedAuditHead } from '../types/audit-types';
+
+const CURSOR_KIND = 'audit';
+
+function toAuditEntry({ entry, hash }: AuditRecord): AuditEntry {
+  return { ...entry, occurredAt: new Date(entry.occurredAt), hash };
+}
+
+@Resolver(() => AuditEntry)
+export class AuditResolver {
+  constructor(private readonly audit: AuditService) {}
+
+  @Query(() => AuditEntryConnection, { description: "The tenant's audit history, newest first; requires keyledger:audit:read" })
+  async auditLog(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('filter', () => AuditLogFilter, { nullable: true }) filter?: AuditLogFilter | null,
+    @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
+  ): Promise<AuditEntryConnection> {
+    const page = await this.audit.log(ctx, {
+      tenantId,
+      first: pageSize(first),
+      beforeSeq: decodeCursor(CURSOR_KIND, after),
+      filter: { ...filter, from: filter?.from?.toISOString() ?? null, to: filter?.to?.toISOString() ?? null },
+    });
+    const edges = page.records.map((record) => ({ cursor: encodeCursor(CURSOR_KIND, record.seq), node: toAuditEntry(record) }));
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null } };
+  }
+
+  @Query(() => String, { description: 'The audit fingerprint of a secret or API key, to find the entries that hold it; requires keyledger:audit:read' })
+  async auditFingerprint(@Arg('value', () => String) value: string, @Ctx() ctx: GraphQLContext): Promise<string> {
+    return this.audit.fingerprint(ctx, value);
+  }
+
+  @Query(() => AuditIntegrityReport, { description: "Recomputes the tenant's hash chain and compares it with the event log" })
+  async auditIntegrity(@Ctx() ctx: GraphQLContext, @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null): Promise<AuditIntegrityReport> {
+    return this.audit.integrity(ctx, tenantId);
+  }
+
+  @Mutation(() => SignedAuditHead, { description: "Signs the tenant's current audit chain head with the gateway's signing key" })
+  async signAuditHead(@Ctx() ctx: GraphQLContext, @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null): Promise<SignedAuditHead> {
+    const head = await this.audit.signHead(ctx, tenantId);
+    return { ...head, signedAt: new Date(head.signedAt) };
+  }
+}
