@@ -28,6 +28,7 @@ import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
 import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
 import { createHttpApp } from './http/app';
+import { auditRouter } from './http/audit-router';
 import { connectionsRouter } from './http/connections-router';
 import { integrationKeysRouter } from './http/integration-keys-router';
 import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
@@ -211,6 +212,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the connections API'),
       }),
       oauthRouter({ ...core.partners, logger }),
+      auditRouter({ audit: core.audit, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
     ],
     isReady,
     async whenStarted(timeoutMs) {

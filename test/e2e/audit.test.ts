@@ -1,6 +1,10 @@
 import Database from 'better-sqlite3';
 import { compactVerify, createLocalJWKSet } from 'jose';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { verifyAuditExport } from '../../src/app/audit/export-verifier';
+import { runCli } from '../helpers/gateway-process';
+import { makeTempDir } from '../helpers/temp-dir';
 import { createConnection, DELETE_CONNECTION, UPDATE_CONNECTION, useConnection } from '../helpers/connections-client';
 import { errorCode, graphql, type GraphQLResponse } from '../helpers/graphql-client';
 import { eventually, issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
@@ -178,6 +182,106 @@ describe('audit history', () => {
     expect(protectedHeader.typ).toBe('keyledger-audit-head+jws');
     expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ tenantId: 'tenant-a', hash: head.hash, entries: head.entries });
   });
+
+  async function exportOf(bearer: string | null, query = 'format=ndjson'): Promise<{ status: number; body: string; headers: Headers }> {
+    const response = await fetch(`${gw.url}/audit/export?${query}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+    return { status: response.status, body: await response.text(), headers: response.headers };
+  }
+
+  async function* linesOf(text: string): AsyncIterable<string> {
+    yield* text.split('\n');
+  }
+
+  async function jwks() {
+    return (await (await fetch(`${gw.url}/.well-known/jwks.json`)).json()) as { keys: never[] };
+  }
+
+  it('exports the history as signed NDJSON that verifies offline with the JWKS, and as CSV, without secrets', async () => {
+    const ndjson = await exportOf(auditorA);
+    expect(ndjson.status).toBe(200);
+    expect(ndjson.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = ndjson.body.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines[0].header).toMatchObject({ tenantId: 'tenant-a', previousHash: '0'.repeat(64) });
+    expect(lines[lines.length - 1].signature).toMatchObject({ tenantId: 'tenant-a', entries: lines.length - 2 });
+    const { entries } = await wholeLog(gw.url, auditorA);
+    expect(lines.slice(1, -1).map((line) => line.entry.id)).toEqual(entries.map((entry) => entry.id).reverse());
+    expect(await verifyAuditExport(linesOf(ndjson.body), await jwks())).toMatchObject({ ok: true, tenantId: 'tenant-a', entries: entries.length });
+
+    const csv = await exportOf(auditorA, 'format=csv');
+    expect(csv.status).toBe(200);
+    expect(csv.body.split('\r\n')[0]).toBe('id,position,occurredAt,eventType,tenantId,subTenantId,resourceType,resourceId,actorType,actorId,requestId,ip,userAgent,changes,hash');
+    expect(csv.body.trim().split('\r\n')).toHaveLength(entries.length + 1);
+
+    const stored = storedSecretForms(gw.dataDir);
+    for (const output of [ndjson.body, csv.body]) {
+      for (const value of [...secrets, ...apiKeys, ...stored]) expect(output.includes(value)).toBe(false);
+    }
+
+    const b = await exportOf(auditorB);
+    expect(b.body.includes('tenant-a')).toBe(false);
+    expect(await verifyAuditExport(linesOf(b.body), await jwks())).toMatchObject({ ok: true, tenantId: 'tenant-b' });
+  });
+
+  it('exports a time range as a stretch of the chain that still verifies', async () => {
+    const { entries } = await wholeLog(gw.url, auditorA);
+    const ascending = [...entries].reverse();
+    const from = ascending[3].occurredAt;
+    const ranged = await exportOf(auditorA, `format=ndjson&from=${encodeURIComponent(from)}`);
+    const lines = ranged.body.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines[0].header.previousHash).not.toBe('0'.repeat(64));
+    expect(lines.slice(1, -1).every((line) => line.entry.occurredAt >= from)).toBe(true);
+    expect(await verifyAuditExport(linesOf(ranged.body), await jwks())).toMatchObject({ ok: true });
+  });
+
+  it('an edited, dropped or unsigned export does not verify', async () => {
+    const { body } = await exportOf(auditorA);
+    const lines = body.trim().split('\n');
+    const edited = [...lines];
+    edited[2] = edited[2].replace('"TokenIssued"', '"TokenRevoked"');
+    expect(edited[2]).not.toBe(lines[2]);
+    expect((await verifyAuditExport(linesOf(edited.join('\n')), await jwks())).problem).toMatch(/line 3/);
+    const dropped = [...lines.slice(0, 2), ...lines.slice(3)];
+    expect((await verifyAuditExport(linesOf(dropped.join('\n')), await jwks())).ok).toBe(false);
+    const truncatedTail = [...lines.slice(0, -2), lines[lines.length - 1]];
+    expect((await verifyAuditExport(linesOf(truncatedTail.join('\n')), await jwks())).problem).toMatch(/other entries/);
+    expect((await verifyAuditExport(linesOf(lines.slice(0, -1).join('\n')), await jwks())).problem).toMatch(/no signature/);
+    expect((await verifyAuditExport(linesOf(body), { keys: [] })).ok).toBe(false);
+  });
+
+  it('export: authentication, role, tenant and format rules', async () => {
+    expect((await exportOf(null)).status).toBe(401);
+    expect((await exportOf(noRoleA)).status).toBe(403);
+    expect((await exportOf(auditorB, 'format=ndjson&tenantId=tenant-a')).status).toBe(403);
+    expect((await exportOf(auditorA, 'format=xml')).status).toBe(400);
+    expect((await exportOf(auditorA, 'from=yesterday')).status).toBe(400);
+  });
+
+  it('the CLI exports and verifies offline against a JWKS file or URL', async () => {
+    const temp = makeTempDir();
+    try {
+      const file = join(temp.path, 'audit.ndjson');
+      writeFileSync(file, (await exportOf(auditorA)).body);
+      const jwksFile = join(temp.path, 'jwks.json');
+      writeFileSync(jwksFile, JSON.stringify(await jwks()));
+      const ok = await runCli(['verify-audit-export', file, '--jwks', jwksFile], {});
+      expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: \d+ entries of tenant tenant-a/) });
+      const byUrl = await runCli(['verify-audit-export', file, '--jwks', `${gw.url}/.well-known/jwks.json`], {});
+      expect(byUrl.code).toBe(0);
+
+      const exported = join(temp.path, 'cli.ndjson');
+      const cli = await runCli(['export-audit', 'tenant-b', '--out', exported], { KEYLEDGER_DATA_DIR: gw.dataDir, LOG_LEVEL: 'warn' });
+      expect(cli).toMatchObject({ code: 0 });
+      const verified = await runCli(['verify-audit-export', exported, '--jwks', jwksFile], {});
+      expect(verified).toMatchObject({ code: 0, stdout: expect.stringMatching(/tenant tenant-b/) });
+
+      writeFileSync(file, (await exportOf(auditorA)).body.replace('"ci bot 2"', '"ci bot 7"'));
+      const bad = await runCli(['verify-audit-export', file, '--jwks', jwksFile], {});
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/does NOT verify/);
+    } finally {
+      temp.remove();
+    }
+  }, 60_000);
 
   it('detects an edited audit row and an edited event', async () => {
     const clean = (await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity;

@@ -1,5 +1,6 @@
-import type { Database } from 'better-sqlite3';
-import { AuditQueries, canonicalJson, chainOf, toAuditEntry, type AuditFilter, type AuditRecord, type ChainBreak } from '../../../projections/audit';
+import Database from 'better-sqlite3';
+import type { Writable } from 'node:stream';
+import { AuditQueries, canonicalJson, chainOf, GENESIS_HASH, toAuditEntry, type AuditFilter, type AuditRecord, type ChainBreak } from '../../../projections/audit';
 import { ALL_EVENT_TYPES } from '../../domain/audit/event-types';
 import { Role } from '../../domain/access/roles';
 import { badInput } from '../../domain/errors';
@@ -32,6 +33,51 @@ export interface SignedAuditHead {
 
 export const AUDIT_HEAD_JWS_TYPE = 'keyledger-audit-head+jws';
 
+export type AuditExportFormat = 'ndjson' | 'csv';
+
+export interface AuditExportRequest {
+  tenantId?: string | null;
+  /** ISO instants: from inclusive, to exclusive. */
+  from?: string | null;
+  to?: string | null;
+  format: AuditExportFormat;
+}
+
+/** What the signature line of an NDJSON export signs: the exported stretch of the chain. */
+export interface AuditExportClaims {
+  tenantId: string;
+  from: string | null;
+  to: string | null;
+  /** Hash the first exported entry chains from (64 zeros from the start of the chain). */
+  previousHash: string;
+  /** Hash of the last exported entry (equals previousHash for an empty export). */
+  hash: string;
+  entries: number;
+  position: string | null;
+  eventId: string | null;
+  signedAt: string;
+}
+
+export const AUDIT_EXPORT_JWS_TYPE = 'keyledger-audit-export+jws';
+
+export const AUDIT_CSV_COLUMNS = [
+  'id',
+  'position',
+  'occurredAt',
+  'eventType',
+  'tenantId',
+  'subTenantId',
+  'resourceType',
+  'resourceId',
+  'actorType',
+  'actorId',
+  'requestId',
+  'ip',
+  'userAgent',
+  'changes',
+  'hash',
+] as const;
+
 const PAGE = 500;
 const MAX_FINGERPRINT_INPUT = 4096;
 
@@ -42,15 +88,78 @@ const MAX_FINGERPRINT_INPUT = 4096;
  */
 export class AuditService {
   private readonly queries: AuditQueries;
+  private readonly readModelsPath: string;
 
   constructor(
-    readModels: Database,
+    readModels: Database.Database,
     private readonly store: EventStore,
     private readonly fingerprinter: AuditFingerprinter,
     private readonly signingKeys: SigningKeyService,
     private readonly clock: Clock,
   ) {
     this.queries = new AuditQueries(readModels);
+    this.readModelsPath = readModels.name;
+  }
+
+  /**
+   * Writes the tenant's entries between `from` and `to` to `out`, in log order, one row at a
+   * time and waiting for `out` to drain, so memory stays constant however long the history.
+   * The rows come from a read-only connection of their own: a statement held open across
+   * awaits would otherwise block the projections, which write through the shared one. An
+   * NDJSON export starts with a header line, then one `{entry, hash}` line per entry, and
+   * ends with the stretch of chain it covers signed with the gateway's signing key.
+   */
+  async exportTo(ctx: Pick<RequestContext, 'principal'>, request: AuditExportRequest, out: Writable): Promise<void> {
+    const chain = await this.chainFor(ctx, request.tenantId);
+    const db = new Database(this.readModelsPath, { readonly: true, fileMustExist: true });
+    try {
+      const first = db
+        .prepare<[string, string], { seq: number }>('SELECT seq FROM audit_entries WHERE chain = ? AND occurred_at >= ? ORDER BY seq LIMIT 1')
+        .get(chain, request.from ?? '');
+      const last = request.to
+        ? db
+            .prepare<[string, string], { seq: number }>('SELECT seq FROM audit_entries WHERE chain = ? AND occurred_at < ? ORDER BY seq DESC LIMIT 1')
+            .get(chain, request.to)
+        : db.prepare<[string], { seq: number }>('SELECT max(seq) AS seq FROM audit_entries WHERE chain = ?').get(chain);
+      const firstSeq = first?.seq ?? Number.MAX_SAFE_INTEGER;
+      const lastSeq = last?.seq ?? 0;
+      const previousHash =
+        db
+          .prepare<[string, number], { hash: string }>('SELECT hash FROM audit_entries WHERE chain = ? AND seq < ? ORDER BY seq DESC LIMIT 1')
+          .get(chain, Math.min(firstSeq, lastSeq + 1))?.hash ?? GENESIS_HASH;
+      const ndjson = request.format === 'ndjson';
+      const header = { tenantId: chain, from: request.from ?? null, to: request.to ?? null, previousHash };
+      await write(out, ndjson ? `${JSON.stringify({ header })}\n` : `${AUDIT_CSV_COLUMNS.join(',')}\r\n`);
+      let hash = previousHash;
+      let entries = 0;
+      let lastEntry: { position: string; id: string } | null = null;
+      const rows = db
+        .prepare<[string, number, number], { entry: string; hash: string }>(
+          'SELECT entry, hash FROM audit_entries WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq',
+        )
+        .iterate(chain, firstSeq, lastSeq);
+      for (const row of rows) {
+        if (out.destroyed) return;
+        const entry = JSON.parse(row.entry) as AuditRecord['entry'];
+        await write(out, ndjson ? `{"entry":${row.entry},"hash":"${row.hash}"}\n` : csvRow(entry, row.hash));
+        hash = row.hash;
+        entries++;
+        lastEntry = { position: entry.position, id: entry.id };
+      }
+      if (!ndjson || out.destroyed) return;
+      const claims: AuditExportClaims = {
+        ...header,
+        hash,
+        entries,
+        position: lastEntry?.position ?? null,
+        eventId: lastEntry?.id ?? null,
+        signedAt: this.clock.now().toISOString(),
+      };
+      const { jws, kid } = await this.signingKeys.signJws(new TextEncoder().encode(canonicalJson(claims)), AUDIT_EXPORT_JWS_TYPE);
+      await write(out, `${JSON.stringify({ signature: { ...claims, jws, kid } })}\n`);
+    } finally {
+      db.close();
+    }
   }
 
   async log(
@@ -151,4 +260,46 @@ export class AuditService {
     if (!record) return null;
     return { seq: record.seq, eventId: record.entry.id, position: record.entry.position, reason: 'the entry has no event in the log' };
   }
+}
+
+/** Writes a chunk, waiting for the sink to drain (or close) when its buffer is full. */
+async function write(out: Writable, chunk: string): Promise<void> {
+  if (out.destroyed || out.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.once('drain', done);
+    out.once('close', done);
+  });
+}
+
+function csvRow(entry: AuditRecord['entry'], hash: string): string {
+  const values: Array<string | null> = [
+    entry.id,
+    entry.position,
+    entry.occurredAt,
+    entry.eventType,
+    entry.tenantId,
+    entry.subTenantId,
+    entry.resource.type,
+    entry.resource.id,
+    entry.actor.type,
+    entry.actor.id,
+    entry.requestId,
+    entry.ip,
+    entry.userAgent,
+    canonicalJson(entry.changes),
+    hash,
+  ];
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+/** RFC 4180 quoting; a leading formula character is prefixed so a spreadsheet shows it as text. */
+function csvField(value: string | null): string {
+  if (value === null) return '';
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
