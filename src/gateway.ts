@@ -107,6 +107,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     attemptLimits: { ...config.partnerAttempts, windowSeconds: 60 },
   });
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
+  partners.verifier.recordFailuresWith(connections.access, clock);
   const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock);
   let closed: Promise<void> | null = null;
   return {
@@ -197,7 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     logger,
     bodyLimit: config.bodyLimit,
-    authenticate: (bearer, ip) => core.partners.verifier.authenticate(bearer, ip),
+    authenticate: (bearer, ip, request) => core.partners.verifier.authenticate(bearer, ip, request),
     routers: [
       integrationKeysRouter({
         integrationKeys: core.integrationKeys,

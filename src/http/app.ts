@@ -13,7 +13,7 @@ export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: string;
   /** `ip` is the client's address, for per-client limits. */
-  authenticate(bearer: string, ip?: string): Promise<Principal>;
+  authenticate(bearer: string, ip?: string, request?: { requestId: string; userAgent?: string }): Promise<Principal>;
   /** REST routers beside /graphql, mounted before the 404 handler. */
   routers?: ReadonlyArray<(helpers: RouteHelpers) => RequestHandler>;
   /** True once the read models have caught up and start-up work is done. */
@@ -56,7 +56,9 @@ function requestContext(req: Request, requestId: string, authenticate: HttpAppOp
     ip: req.socket.remoteAddress,
     userAgent: req.get('user-agent') ?? undefined,
     principal() {
-      principal ??= Promise.resolve().then(() => authenticate(bearerOf(req.get('authorization')), req.socket.remoteAddress));
+      principal ??= Promise.resolve().then(() =>
+        authenticate(bearerOf(req.get('authorization')), req.socket.remoteAddress, { requestId, userAgent: req.get('user-agent') ?? undefined }),
+      );
       return principal;
     },
   };

@@ -283,6 +283,30 @@ describe('audit history', () => {
     }
   }, 60_000);
 
+  it('records failed authentications as access records, without the credential', async () => {
+    const revokedSecret = secrets[5];
+    const garbage = 'klt_not-a-real-credential-presented-by-someone';
+    expect(errorCode(await graphql(gw.url, AUDIT_LOG, {}, revokedSecret, { 'user-agent': 'audit-probe/1.0' }))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await graphql(gw.url, AUDIT_LOG, {}, garbage))).toBe('UNAUTHENTICATED');
+    let failures: any[] = [];
+    await eventually(async () => {
+      failures = (await wholeLog(gw.url, auditorA, { filter: { eventTypes: ['AuthenticationFailed'] } })).entries;
+      return failures.length === 1;
+    }, 10_000);
+    expect(failures[0]).toMatchObject({
+      tenantId: 'tenant-a',
+      userAgent: 'audit-probe/1.0',
+      actor: { type: 'system', id: 'unauthenticated' },
+      changes: { code: 'REVOKED', credentialType: 'token' },
+    });
+    expect(failures[0].resource.type).toBe('token');
+    const { raw } = await wholeLog(gw.url, auditorA);
+    expect(raw.includes(revokedSecret)).toBe(false);
+    expect(raw.includes(garbage)).toBe(false);
+    // A credential that is no one's belongs to no tenant.
+    expect((await wholeLog(gw.url, auditorB, { filter: { eventTypes: ['AuthenticationFailed'] } })).entries).toEqual([]);
+  });
+
   it('detects an edited audit row and an edited event', async () => {
     const clean = (await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity;
     expect(clean).toMatchObject({ ok: true, firstBreak: null });

@@ -90,3 +90,13 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * The log's head once the access records queued so far (connection uses, failed
+ * authentications of earlier requests) are appended: they are written in the background,
+ * so a test that checks an operation writes nothing measures from here.
+ */
+export async function settledHeadPosition(gateway: Gateway): Promise<bigint | null> {
+  await gateway.connections.access.flush();
+  return gateway.store.headPosition();
+}

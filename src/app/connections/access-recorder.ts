@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KeyledgerError } from '../../domain/errors';
+import type { AccessEvent } from '../../domain/access/events';
 import { accessStreamId, type ConnectionUsed } from '../../domain/connections/events';
 import { EventStoreUnavailableError, type EventMetadata, type EventStore, type NewEvent } from '../../eventstore/port';
 import type { Logger } from '../../logger';
@@ -14,13 +15,14 @@ export interface AccessRecorderOptions {
 }
 
 interface Pending {
-  event: NewEvent<'ConnectionUsed', ConnectionUsed['data']>;
+  event: NewEvent<AccessEvent['type'], AccessEvent['data']>;
   attempts: number;
 }
 
 /**
- * Records each use of a connection's key as a `ConnectionUsed` event in the tenant's
- * `access-<tenant>` stream, off the request's path: a use is queued in memory (no I/O), and
+ * Records access as events in the tenant's `access-<tenant>` stream — each use of a
+ * connection's key (`ConnectionUsed`) and each failed authentication (`AuthenticationFailed`)
+ * — off the request's path: a record is queued in memory (no I/O), and
  * a timer appends the queue in one append per tenant. Being events, the records are shared
  * by every replica, survive read-model rebuilds, and feed the audit history.
  *
@@ -30,6 +32,7 @@ interface Pending {
  */
 export class ConnectionAccessRecorder {
   private queue: Pending[] = [];
+  private dropped = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private readonly intervalMs: number;
@@ -64,6 +67,21 @@ export class ConnectionAccessRecorder {
     this.queue.push({ event: { id: randomUUID(), type: 'ConnectionUsed', data, metadata }, attempts: 0 });
   }
 
+  /**
+   * Queues a record that nothing waits on, such as a failed authentication; dropped (and
+   * counted in the log) once the backlog is half full, so that anonymous callers failing in
+   * bulk can never crowd out the records that connection uses depend on.
+   */
+  recordIfRoom<E extends Exclude<AccessEvent, ConnectionUsed>>(type: E['type'], data: E['data'], metadata: EventMetadata): boolean {
+    if (this.queue.length >= this.maxPending / 2) {
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 1000 === 0) this.logger.warn({ dropped: this.dropped }, 'access records dropped: the backlog is full');
+      return false;
+    }
+    this.queue.push({ event: { id: randomUUID(), type, data, metadata }, attempts: 0 });
+    return true;
+  }
+
   /** Appends what is queued; concurrent calls share one run. */
   flush(): Promise<void> {
     this.flushing ??= this.appendQueued().finally(() => {
@@ -86,7 +104,7 @@ export class ConnectionAccessRecorder {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    const byTenant = new Map<string, Pending[]>();
+    const byTenant = new Map<string | null, Pending[]>();
     for (const pending of batch) {
       const list = byTenant.get(pending.event.data.tenantId) ?? [];
       list.push(pending);

@@ -3,27 +3,66 @@ import { unauthenticated } from '../../domain/errors';
 import { PartnerAccessTokenService } from '../partners/partner-access-tokens';
 import type { Principal } from '../request-context';
 import { visibleTo } from '../tenant-access';
+import type { Clock } from '../clock';
+import type { AuthenticationFailed } from '../../domain/access/events';
+import type { ConnectionAccessRecorder } from '../connections/access-recorder';
+import type { EventMetadata } from '../../eventstore/port';
+
+/** The request a credential came with, for the record of a failed authentication. */
+export interface PresentedWith {
+  requestId: string;
+  userAgent?: string;
+}
+
+/** Who a failed authentication is recorded as: the caller proved nothing, so no identity is claimed for it. */
+const UNAUTHENTICATED_ACTOR = { type: 'system', id: 'unauthenticated', tenantId: null } as const;
 
 /**
  * Every credential a caller may present, dispatched on its shape: partner access JWTs
  * (`typ: at+jwt`) to the partner access-token service, anything else to the token service.
  */
 export class CredentialVerifier implements OtherCredentialVerifier {
+  private failures: { recorder: Pick<ConnectionAccessRecorder, 'recordIfRoom'>; clock: Clock } | null = null;
+
   constructor(
     private readonly tokens: TokenService,
     private readonly accessTokens: PartnerAccessTokenService,
   ) {}
 
+  /** Failed authentications are recorded as access records from then on. */
+  recordFailuresWith(recorder: Pick<ConnectionAccessRecorder, 'recordIfRoom'>, clock: Clock): void {
+    this.failures = { recorder, clock };
+  }
+
   /** The principal a bearer credential stands for; UNAUTHENTICATED when it is not a valid one. */
-  async authenticate(presented: string, ip?: string): Promise<Principal> {
-    if (!this.accessTokens.accepts(presented)) return this.tokens.authenticate(presented, ip);
+  async authenticate(presented: string, ip?: string, request?: PresentedWith): Promise<Principal> {
+    if (!this.accessTokens.accepts(presented)) {
+      return this.tokens.authenticate(presented, ip, ({ code, record }) =>
+        this.recordFailure({ tenantId: record?.tenantId ?? null, credentialId: record?.id ?? null, credentialType: 'token', code }, ip, request),
+      );
+    }
     const { code, claims } = await this.accessTokens.verify(presented);
     if (code !== 'VALID' || !claims) {
+      this.recordFailure({ tenantId: claims?.tenantId ?? null, credentialId: claims?.jti ?? null, credentialType: 'partner', code }, ip, request);
       throw unauthenticated(
         code === 'REVOKED' ? 'The credential has been revoked' : code === 'EXPIRED' ? 'The credential has expired' : 'The credential is not valid',
       );
     }
     return PartnerAccessTokenService.principalOf(claims);
+  }
+
+  private recordFailure(
+    failure: Omit<AuthenticationFailed['data'], 'code' | 'failedAt'> & { code: string },
+    ip: string | undefined,
+    request: PresentedWith | undefined,
+  ): void {
+    if (!this.failures) return;
+    const code = failure.code === 'REVOKED' || failure.code === 'EXPIRED' || failure.code === 'MALFORMED' ? failure.code : 'NOT_FOUND';
+    const now = this.failures.clock.now();
+    const metadata: EventMetadata = { actor: UNAUTHENTICATED_ACTOR, requestId: request?.requestId ?? 'unknown', occurredAt: now.toISOString() };
+    if (ip) metadata.ip = ip;
+    if (request?.userAgent) metadata.userAgent = request.userAgent.slice(0, 512);
+    this.failures.recorder.recordIfRoom<AuthenticationFailed>('AuthenticationFailed', { ...failure, code, failedAt: now.toISOString() }, metadata);
   }
 
   accepts(presented: string): boolean {

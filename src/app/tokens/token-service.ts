@@ -352,9 +352,10 @@ export class TokenService {
    * Only bare secrets authenticate: a client-signed JWT proves the client knows an
    * integration key, which is for the tenant's services to accept, not keyledger's API.
    */
-  async authenticate(presented: string, ip?: string): Promise<Principal> {
+  async authenticate(presented: string, ip?: string, onFailure?: (failure: Verification) => void): Promise<Principal> {
     const { code, record } = await this.verifySecret(presented, ip);
     if (code !== 'VALID' || !record) {
+      onFailure?.({ code, record });
       const reason =
         code === 'REVOKED' ? 'The credential has been revoked' : code === 'EXPIRED' ? 'The credential has expired' : 'The credential is not valid';
       throw unauthenticated(reason);

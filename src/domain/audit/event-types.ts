@@ -1,4 +1,5 @@
-import { ACCESS_EVENT_TYPES, CONNECTION_EVENT_TYPES } from '../connections/events';
+import { ACCESS_EVENT_TYPES } from '../access/events';
+import { CONNECTION_EVENT_TYPES } from '../connections/events';
 import { DEPLOYMENT_KEY_EVENT_TYPES } from '../deployment-keys/events';
 import { ACCESS_TOKEN_EVENT_TYPES, PARTNER_CREDENTIAL_EVENT_TYPES } from '../partners/events';
 import { SIGNING_KEY_EVENT_TYPES } from '../signing-keys/events';

@@ -125,6 +125,11 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     fields: { connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', host: 'show', usedAt: 'show' },
   },
 
+  AuthenticationFailed: {
+    resource: (data) => ({ type: data.credentialType === 'partner' ? 'partner-access-token' : 'token', id: data.credentialId == null ? 'unknown' : str(data.credentialId) }),
+    fields: { tenantId: 'show', credentialId: 'show', credentialType: 'show', code: 'show', failedAt: 'show' },
+  },
+
   PartnerCredentialCreated: {
     resource: partnerCredential,
     fields: {

@@ -83,8 +83,5 @@ export const CONNECTION_EVENT_TYPES: readonly ConnectionEvent['type'][] = ['Conn
 /** Tenant ids, integrations and names cannot hold `/`, so the address is unambiguous. */
 export const connectionStreamId = (tenantId: string, integration: string, name: string) => `connection-${tenantId}/${integration}/${name}`;
 
-export const accessStreamId = (tenantId: string) => `access-${tenantId}`;
-
-/** Events of the `access-<tenant>` streams: records of uses, not changes. */
-export type AccessEvent = ConnectionUsed;
-export const ACCESS_EVENT_TYPES: readonly AccessEvent['type'][] = ['ConnectionUsed'];
+/** A record of access without a tenant (a credential nobody issued) goes to `access`, which no tenant's stream can be named. */
+export const accessStreamId = (tenantId: string | null) => (tenantId === null ? 'access' : `access-${tenantId}`);

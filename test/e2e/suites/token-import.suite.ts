@@ -1,7 +1,7 @@
 import type { Clock } from '../../../src/app/clock';
 import { SecretHasher } from '../../../src/crypto/secret-hash';
 import { errorCode, graphql } from '../../helpers/graphql-client';
-import { issueToken, ROOT_SECRET, type TestGateway } from '../../helpers/gateway';
+import { issueToken, ROOT_SECRET, settledHeadPosition, type TestGateway } from '../../helpers/gateway';
 import { expectNoStackTraces, expectNotWritten, IMPORT, TOKEN, uniqueTenant, VERIFY, wholeLogText } from './token-operations';
 
 /** importToken: a secret supplied once, hashed with argon2id; rate-limited failures. */
@@ -61,7 +61,7 @@ export function describeTokenImport(adapter: string, start: (options: { clock?: 
       ['non-ASCII', 'sécret-0123456789-0123456789'],
       ['over 512 characters', 's'.repeat(513)],
     ])('refuses a secret %s with BAD_USER_INPUT, without echoing it', async (_label, secret) => {
-      const before = await gw.gateway.store.headPosition();
+      const before = await settledHeadPosition(gw.gateway);
       const response = await importToken({ name: 'bad', secret });
       expect(errorCode(response)).toBe('BAD_USER_INPUT');
       expect(response.errors![0].extensions!.field).toBe('secret');

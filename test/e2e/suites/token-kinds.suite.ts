@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import type { Clock } from '../../../src/app/clock';
 import { errorCode, graphql, type GraphQLResponse } from '../../helpers/graphql-client';
-import { issueToken, ROOT_SECRET, type TestGateway } from '../../helpers/gateway';
+import { issueToken, ROOT_SECRET, settledHeadPosition, type TestGateway } from '../../helpers/gateway';
 import { TestClock } from '../../helpers/test-clock';
 import { expectNoStackTraces, expectNotWritten, ISSUE, REVOKE, ROTATE, TOKEN, TOKENS, uniqueTenant, VERIFY, wholeLogText } from './token-operations';
 
@@ -84,7 +84,7 @@ export function describeTokenKinds(adapter: string, start: (options: { clock?: C
         ['a code with a slash', { code: 'a/b' }, 'code'],
         ['an owner on an API token', { ownerId: 'ana' }, 'ownerId'],
       ])('%s is BAD_USER_INPUT and writes nothing', async (_label, fields, field) => {
-        const before = await gw.gateway.store.headPosition();
+        const before = await settledHeadPosition(gw.gateway);
         const response = await issue({ name: 'bad', ...fields });
         expect(errorCode(response)).toBe('BAD_USER_INPUT');
         expect(response.errors![0].extensions!.field).toBe(field);
@@ -247,7 +247,7 @@ export function describeTokenKinds(adapter: string, start: (options: { clock?: C
       it('lastUsedAt follows successful verification and authentication, without an event per use', async () => {
         const used = await issueToken(gw.url, admin, { name: 'used', roles: ['keyledger:tokens:read'] });
         expect((await graphql(gw.url, TOKEN, { id: used.id }, admin)).data!.token.lastUsedAt).toBeNull();
-        const before = await gw.gateway.store.headPosition();
+        const before = await settledHeadPosition(gw.gateway);
         clock.advance(5000);
         const verifiedAt = clock.now().toISOString();
         expect(await verify(used.secret)).toMatchObject({ code: 'VALID' });

@@ -1,5 +1,5 @@
 import { errorCode, graphql, ISSUE_TOKEN, REVOKE_TOKEN, VERIFY_TOKEN, type GraphQLResponse } from '../../helpers/graphql-client';
-import { issueToken, ROOT_SECRET, type TestGateway } from '../../helpers/gateway';
+import { issueToken, ROOT_SECRET, settledHeadPosition, type TestGateway } from '../../helpers/gateway';
 import type { Clock } from '../../../src/app/clock';
 import { TestClock } from '../../helpers/test-clock';
 
@@ -226,7 +226,7 @@ export function describeTokenSecurity(adapter: string, start: (options: { clock?
       ];
 
       it.each(cases)('%s → BAD_USER_INPUT', async (_label, make) => {
-        const before = await gw.gateway.store.headPosition();
+        const before = await settledHeadPosition(gw.gateway);
         const response = await graphql(gw.url, ISSUE_TOKEN, make().variables ?? {}, adminA);
         expect(errorCode(response)).toBe('BAD_USER_INPUT');
         expect(response.errors![0].message.length).toBeLessThan(400);
@@ -235,7 +235,7 @@ export function describeTokenSecurity(adapter: string, start: (options: { clock?
       });
 
       it('a 1 MB string is refused with BAD_USER_INPUT before it is parsed', async () => {
-        const before = await gw.gateway.store.headPosition();
+        const before = await settledHeadPosition(gw.gateway);
         const response = await graphql(gw.url, ISSUE_TOKEN, { input: { name: 'm'.repeat(1024 * 1024) } }, adminA);
         expect(response.status).toBe(413);
         expect(errorCode(response)).toBe('BAD_USER_INPUT');

@@ -1,6 +1,6 @@
 import type { Clock } from '../../../src/app/clock';
 import { errorCode, graphql } from '../../helpers/graphql-client';
-import { issueToken, ROOT_SECRET, type TestGateway } from '../../helpers/gateway';
+import { issueToken, ROOT_SECRET, settledHeadPosition, type TestGateway } from '../../helpers/gateway';
 import { TestClock } from '../../helpers/test-clock';
 import { expectNoStackTraces, expectNotWritten, REVOKE, ROTATE, streamText, TOKEN, UPDATE, uniqueTenant, VERIFY } from './token-operations';
 
@@ -51,7 +51,7 @@ export function describeTokenUpdateAndRotation(adapter: string, start: (options:
 
       it('a no-op update appends nothing', async () => {
         const { id } = await issueToken(gw.url, admin, { name: 'same', roles: ['a'] });
-        const before = await gw.gateway.store.headPosition();
+        const before = await settledHeadPosition(gw.gateway);
         const response = await update({ id, name: 'same', roles: ['a'] });
         expect(response.data!.updateToken).toMatchObject({ id, name: 'same' });
         expect(await gw.gateway.store.headPosition()).toBe(before);
