@@ -108,6 +108,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   });
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
   partners.verifier.recordFailuresWith(connections.access, clock);
+  tokens.recordPrivilegedVerificationsWith(connections.access);
   const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock);
   let closed: Promise<void> | null = null;
   return {

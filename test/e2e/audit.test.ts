@@ -307,6 +307,24 @@ describe('audit history', () => {
     expect((await wholeLog(gw.url, auditorB, { filter: { eventTypes: ['AuthenticationFailed'] } })).entries).toEqual([]);
   });
 
+  it('records verifyToken checks of credentials holding keyledger roles, not of others', async () => {
+    const VERIFY = `query V($token: String!, $requiredRoles: [String!]) { verifyToken(token: $token, requiredRoles: $requiredRoles) { valid code } }`;
+    const admin = await graphql(gw.url, VERIFY, { token: auditorA, requiredRoles: ['keyledger:admin'] }, adminA);
+    expect(admin.data!.verifyToken.code).toBe('INSUFFICIENT_ROLES');
+    expect((await graphql(gw.url, VERIFY, { token: noRoleA }, adminA)).data!.verifyToken.code).toBe('VALID');
+    let verified: any[] = [];
+    await eventually(async () => {
+      verified = (await wholeLog(gw.url, auditorA, { filter: { eventTypes: ['PrivilegedTokenVerified'] } })).entries;
+      return verified.length === 1;
+    }, 10_000);
+    expect(verified[0]).toMatchObject({ actor: { type: 'token' }, changes: { code: 'INSUFFICIENT_ROLES', requiredRoles: ['keyledger:admin'] } });
+    const { raw } = await wholeLog(gw.url, auditorA);
+    expect(raw.includes(auditorA)).toBe(false);
+    // Give a stray record of the plain token time to show up before concluding there is none.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await wholeLog(gw.url, auditorA, { filter: { eventTypes: ['PrivilegedTokenVerified'] } })).entries).toHaveLength(1);
+  });
+
   it('detects an edited audit row and an edited event', async () => {
     const clean = (await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity;
     expect(clean).toMatchObject({ ok: true, firstBreak: null });

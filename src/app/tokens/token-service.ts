@@ -1,4 +1,4 @@
-import { Role, effectiveRoles, rolesBeyondCaller, unknownKeyledgerRoles } from '../../domain/access/roles';
+import { Role, effectiveRoles, isKeyledgerRole, rolesBeyondCaller, unknownKeyledgerRoles } from '../../domain/access/roles';
 import { badInput, conflict, forbidden, KeyledgerError, notFound, unauthenticated } from '../../domain/errors';
 import {
   decide,
@@ -30,6 +30,8 @@ import {
 import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
 import type { EventWriter } from '../event-writer';
+import type { PrivilegedTokenVerified } from '../../domain/access/events';
+import type { ConnectionAccessRecorder } from '../connections/access-recorder';
 import { actorOf, eventMetadata, SYSTEM_ACTOR, type Principal, type RequestContext } from '../request-context';
 import { requireRole, targetTenant, visibleTo } from '../tenant-access';
 import type { ChosenSecretLimiter } from './chosen-secret-limiter';
@@ -147,6 +149,7 @@ export class TokenService {
   private readonly limiter: ChosenSecretLimiter;
   private readonly logger: TokenServiceDependencies['logger'];
   private otherCredentials: OtherCredentialVerifier | null = null;
+  private privilegedVerifications: Pick<ConnectionAccessRecorder, 'recordIfRoom'> | null = null;
 
   constructor(
     private readonly writer: EventWriter,
@@ -335,11 +338,34 @@ export class TokenService {
     if (this.otherCredentials?.accepts(presented)) return this.otherCredentials.verifyFor(caller, presented, requiredRoles);
     const verification = await this.verifyPresented(presented, ctx.ip);
     if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
+    const outcome = this.verificationOutcome(verification, requiredRoles);
+    if (outcome.record) this.recordPrivilegedVerification(ctx, caller, outcome, requiredRoles);
+    return outcome;
+  }
+
+  private verificationOutcome(verification: Verification, requiredRoles: readonly string[]): Verification {
     if (verification.code !== 'VALID' || !verification.record) return verification;
     const held = new Set([...verification.record.roles, ...effectiveRoles(verification.record.roles)]);
     if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
     this.usage.record(verification.record.id, this.clock.now());
     return { code: 'VALID', record: this.withUsage(verification.record) };
+  }
+
+  /** From then on, `verifyToken` checks of credentials holding keyledger roles become access records. */
+  recordPrivilegedVerificationsWith(recorder: Pick<ConnectionAccessRecorder, 'recordIfRoom'>): void {
+    this.privilegedVerifications = recorder;
+  }
+
+  private recordPrivilegedVerification(ctx: RequestContext, caller: Principal, outcome: Verification, requiredRoles: readonly string[]): void {
+    const record = outcome.record!;
+    if (!this.privilegedVerifications || !record.roles.some(isKeyledgerRole)) return;
+    if (outcome.code !== 'VALID' && outcome.code !== 'REVOKED' && outcome.code !== 'EXPIRED' && outcome.code !== 'INSUFFICIENT_ROLES') return;
+    const now = this.clock.now();
+    this.privilegedVerifications.recordIfRoom<PrivilegedTokenVerified>(
+      'PrivilegedTokenVerified',
+      { tenantId: record.tenantId, tokenId: record.id, code: outcome.code, requiredRoles: [...requiredRoles], verifiedAt: now.toISOString() },
+      eventMetadata(ctx, actorOf(caller), now),
+    );
   }
 
   /** Lets `verifyToken` hand credentials of another shape to the service that issues them. */

@@ -18,6 +18,22 @@ export interface AuthenticationFailed {
   };
 }
 
+/**
+ * A `verifyToken` check of a credential that holds keyledger roles: someone outside keyledger
+ * was shown a credential with power over keyledger itself, which an auditor wants to see.
+ * The caller is the event's actor; the outcome is `code`.
+ */
+export interface PrivilegedTokenVerified {
+  type: 'PrivilegedTokenVerified';
+  data: {
+    tenantId: string;
+    tokenId: string;
+    code: 'VALID' | 'REVOKED' | 'EXPIRED' | 'INSUFFICIENT_ROLES';
+    requiredRoles: string[];
+    verifiedAt: string;
+  };
+}
+
 /** Records of access rather than changes: what the `access-<tenant>` streams hold. */
-export type AccessEvent = ConnectionUsed | AuthenticationFailed;
-export const ACCESS_EVENT_TYPES: readonly AccessEvent['type'][] = ['ConnectionUsed', 'AuthenticationFailed'];
+export type AccessEvent = ConnectionUsed | AuthenticationFailed | PrivilegedTokenVerified;
+export const ACCESS_EVENT_TYPES: readonly AccessEvent['type'][] = ['ConnectionUsed', 'AuthenticationFailed', 'PrivilegedTokenVerified'];

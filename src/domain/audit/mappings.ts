@@ -129,6 +129,10 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     resource: (data) => ({ type: data.credentialType === 'partner' ? 'partner-access-token' : 'token', id: data.credentialId == null ? 'unknown' : str(data.credentialId) }),
     fields: { tenantId: 'show', credentialId: 'show', credentialType: 'show', code: 'show', failedAt: 'show' },
   },
+  PrivilegedTokenVerified: {
+    resource: token,
+    fields: { tenantId: 'show', tokenId: 'show', code: 'show', requiredRoles: 'show', verifiedAt: 'show' },
+  },
 
   PartnerCredentialCreated: {
     resource: partnerCredential,
