@@ -303,8 +303,15 @@ describe('audit history', () => {
     const { raw } = await wholeLog(gw.url, auditorA);
     expect(raw.includes(revokedSecret)).toBe(false);
     expect(raw.includes(garbage)).toBe(false);
-    // A credential that is no one's belongs to no tenant.
+    // A credential that is no one's names no tenant and is not recorded at all.
     expect((await wholeLog(gw.url, auditorB, { filter: { eventTypes: ['AuthenticationFailed'] } })).entries).toEqual([]);
+    await gw.gateway.connections.access.flush();
+    const events = new Database(join(gw.dataDir, 'events.db'), { readonly: true });
+    try {
+      expect(events.prepare("SELECT count(*) AS n FROM events WHERE type = 'AuthenticationFailed'").get()).toEqual({ n: 1 });
+    } finally {
+      events.close();
+    }
   });
 
   it('records verifyToken checks of credentials holding keyledger roles, not of others', async () => {

@@ -196,7 +196,7 @@ export class AuditService {
     return this.signChainHead(chain);
   }
 
-  async signChainHead(chain: string): Promise<SignedAuditHead> {
+  private async signChainHead(chain: string): Promise<SignedAuditHead> {
     const stored = this.queries.verifyStoredChain(chain);
     const head = this.queries.head(chain);
     const claims = {

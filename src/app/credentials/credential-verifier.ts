@@ -56,7 +56,9 @@ export class CredentialVerifier implements OtherCredentialVerifier {
     ip: string | undefined,
     request: PresentedWith | undefined,
   ): void {
-    if (!this.failures) return;
+    // A credential that is no one's names no tenant to record it for, and anyone can make up
+    // such credentials at line rate: recording them would let anonymous callers grow the log.
+    if (!this.failures || failure.tenantId === null) return;
     const code = failure.code === 'REVOKED' || failure.code === 'EXPIRED' || failure.code === 'MALFORMED' ? failure.code : 'NOT_FOUND';
     const now = this.failures.clock.now();
     const metadata: EventMetadata = { actor: UNAUTHENTICATED_ACTOR, requestId: request?.requestId ?? 'unknown', occurredAt: now.toISOString() };
