@@ -27,6 +27,7 @@ const schema = z.object({
   KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(10),
   KEYLEDGER_PARTNER_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
   KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  KEYLEDGER_AUDIT_SIGN_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
 });
 
 export interface Config {
@@ -51,6 +52,8 @@ export interface Config {
   partnerAttempts: { perKey: number; perIp: number };
   /** Requests per minute each caller may make to the REST connection routes. */
   connectionsRestRateLimit: number;
+  /** How often each tenant's changed audit chain head is signed and recorded in the log. */
+  auditSignIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -93,5 +96,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: values.KEYLEDGER_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     partnerAttempts: { perKey: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY, perIp: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_IP },
     connectionsRestRateLimit: values.KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT,
+    auditSignIntervalSeconds: values.KEYLEDGER_AUDIT_SIGN_INTERVAL_SECONDS,
   };
 }

@@ -51,6 +51,7 @@ export interface Gateway {
   readonly tokens: TokenService;
   readonly partners: PartnerModule;
   readonly connections: ConnectionModule;
+  readonly audit: AuditService;
   /** Stops accepting requests, drains in-flight ones, then closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -109,7 +110,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
   partners.verifier.recordFailuresWith(connections.access, clock);
   tokens.recordPrivilegedVerificationsWith(connections.access);
-  const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock);
+  const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock, writer);
   let closed: Promise<void> | null = null;
   return {
     store,
@@ -142,6 +143,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics(runner);
 
   let startupDone = false;
+  let auditSigningTimer: NodeJS.Timeout | null = null;
+  let auditSigningRound: Promise<void> | null = null;
+  let auditSigningStopped = false;
+  // Rounds never overlap within a process: a slow round makes the next tick a no-op instead
+  // of a second signer racing the first (replicas still race, and the append settles that).
+  const runAuditSigningRound = () => {
+    if (auditSigningRound || auditSigningStopped) return;
+    auditSigningRound = (async () => {
+      try {
+        const round = await core.audit.signChangedHeads();
+        if (round.signed.length > 0) logger.info({ tenants: round.signed.map((head) => head.tenantId) }, 'signed audit chain heads');
+        for (const failure of round.failed) logger.error({ err: failure.error, tenantId: failure.tenantId }, 'could not sign an audit chain head');
+      } catch (error) {
+        logger.error({ err: error }, 'audit head signing round failed');
+      } finally {
+        auditSigningRound = null;
+      }
+    })();
+  };
+  const startAuditSigning = () => {
+    if (auditSigningStopped) return;
+    auditSigningTimer = setInterval(runAuditSigningRound, config.auditSignIntervalSeconds * 1000);
+    // The timer alone must not keep a process (a CLI, a test) alive.
+    auditSigningTimer.unref();
+  };
   const startup = (async () => {
     runner.start();
     while (!(await runner.waitUntilCaughtUp(60_000))) {
@@ -163,6 +189,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const shreddedConnectionKeys = await core.connections.connections.shredOrphanedDataKeys();
     if (shreddedConnectionKeys > 0) logger.info({ shredded: shreddedConnectionKeys }, 'destroyed connection data keys no live connection holds');
     startupDone = true;
+    startAuditSigning();
   })();
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
 
@@ -249,12 +276,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     tokens,
     partners: core.partners,
     connections: core.connections,
+    audit: core.audit,
     stop() {
       stopping ??= (async () => {
+        auditSigningStopped = true;
+        if (auditSigningTimer) clearInterval(auditSigningTimer);
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
         subscriptions.stop();
         await startup.catch(() => undefined);
+        await auditSigningRound;
         await core.close();
         logger.info({}, 'keyledger stopped');
       })();

@@ -81,7 +81,13 @@ export function chainHash(previousHash: string, canonicalEntry: string): string 
   return createHash('sha256').update(previousHash).update(canonicalEntry).digest('hex');
 }
 
-/** Tenants' entries form one chain each, so a tenant's export verifies without anyone else's entries. */
-export function chainOf(entry: Pick<AuditEntry, 'tenantId'>): string {
+/**
+ * Tenants' entries form one chain each, so a tenant's export verifies without anyone else's
+ * entries. A signed head goes to the deployment chain although it names a tenant: in the
+ * tenant's chain it would move the very head it signs, and the periodic round would find
+ * that head changed and sign again forever.
+ */
+export function chainOf(entry: Pick<AuditEntry, 'tenantId' | 'eventType'>): string {
+  if (entry.eventType === 'AuditHeadSigned') return DEPLOYMENT_CHAIN;
   return entry.tenantId ?? DEPLOYMENT_CHAIN;
 }

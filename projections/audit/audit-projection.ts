@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { AuditFingerprints } from '../../src/domain/audit/mappings';
+import type { AuditHeadSigned } from '../../src/domain/audit/events';
 import { ALL_EVENT_TYPES } from '../../src/domain/audit/event-types';
 import type { RecordedEvent } from '../../src/eventstore/port';
 import type { Projection, ProjectionHandler } from '../projection';
@@ -16,7 +17,7 @@ export const AUDIT_PROJECTION_NAME = 'audit';
 export function auditProjection(fingerprints: AuditFingerprints): Projection {
   return {
     name: AUDIT_PROJECTION_NAME,
-    version: 1,
+    version: 2,
     eventTypes: ALL_EVENT_TYPES,
 
     migrate(db: Database) {
@@ -47,11 +48,24 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
           seq INTEGER NOT NULL,
           PRIMARY KEY (chain, fingerprint, seq)
         ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS audit_entries_by_position ON audit_entries (chain, position);
+        CREATE TABLE IF NOT EXISTS audit_signed_heads (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          event_id TEXT NOT NULL UNIQUE,
+          tenant_id TEXT NOT NULL,
+          position TEXT NOT NULL,
+          hash TEXT NOT NULL,
+          entries INTEGER NOT NULL,
+          signed_at TEXT NOT NULL,
+          kid TEXT NOT NULL,
+          jws TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_signed_heads_by_tenant ON audit_signed_heads (tenant_id, seq);
       `);
     },
 
     drop(db: Database) {
-      db.exec('DROP TABLE IF EXISTS audit_entries; DROP TABLE IF EXISTS audit_fingerprints;');
+      db.exec('DROP TABLE IF EXISTS audit_entries; DROP TABLE IF EXISTS audit_fingerprints; DROP TABLE IF EXISTS audit_signed_heads;');
     },
 
     handler(db: Database): ProjectionHandler {
@@ -62,6 +76,9 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
           (event_id, position, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
         VALUES (@eventId, @position, @chain, @occurredAt, @eventType, @resourceType, @resourceId, @actorId, @requestId, @entry, @hash)`);
       const insertFingerprint = db.prepare('INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq) VALUES (?, ?, ?)');
+      const insertSignedHead = db.prepare(`
+        INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
+        VALUES (@eventId, @tenantId, @position, @hash, @entries, @signedAt, @kid, @jws)`);
       return {
         apply(event: RecordedEvent) {
           // Seen before: a second entry would fork the chain.
@@ -83,8 +100,28 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
             hash: chainHash(head.get(chain)?.hash ?? GENESIS_HASH, canonical),
           });
           for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
+          if (event.type === 'AuditHeadSigned') {
+            const data = event.data as AuditHeadSigned['data'];
+            const { signedAt, kid } = signedHeadClaims(data.jws);
+            insertSignedHead.run({ eventId: event.id, tenantId: data.tenantId, position: data.position, hash: data.hash, entries: data.entries, signedAt, kid, jws: data.jws });
+          }
         },
       };
     },
   };
+}
+
+/**
+ * `signedAt` and `kid` as the signature states them. Only read here, not verified: the
+ * event is in the log already, and whoever relies on a signed head verifies its JWS.
+ */
+function signedHeadClaims(jws: string): { signedAt: string; kid: string } {
+  try {
+    const [header, payload] = jws.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { signedAt?: unknown };
+    const protectedHeader = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown };
+    return { signedAt: String(claims.signedAt ?? ''), kid: String(protectedHeader.kid ?? '') };
+  } catch {
+    return { signedAt: '', kid: '' };
+  }
 }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { canonicalJson, chainHash, GENESIS_HASH, type AuditEntry } from './audit-entry';
+import { canonicalJson, chainHash, DEPLOYMENT_CHAIN, GENESIS_HASH, type AuditEntry } from './audit-entry';
 
 export interface AuditFilter {
   resourceType?: string | null;
@@ -30,6 +30,31 @@ export interface ChainBreak {
   eventId: string;
   position: string;
   reason: string;
+}
+
+/** A chain head the gateway signed on its periodic round, as recorded in the log. */
+export interface SignedHeadRecord {
+  seq: number;
+  eventId: string;
+  tenantId: string;
+  position: string;
+  hash: string;
+  entries: number;
+  signedAt: string;
+  kid: string;
+  jws: string;
+}
+
+interface SignedHeadRow {
+  seq: number;
+  event_id: string;
+  tenant_id: string;
+  position: string;
+  hash: string;
+  entries: number;
+  signed_at: string;
+  kid: string;
+  jws: string;
 }
 
 interface Row {
@@ -118,14 +143,74 @@ export class AuditQueries {
     return row ? toRecord(row) : null;
   }
 
+  /** Every tenant that has a chain (the deployment chain is not a tenant's). */
+  tenantChains(): string[] {
+    return this.db
+      .prepare<[string], { chain: string }>('SELECT DISTINCT chain FROM audit_entries WHERE chain <> ?')
+      .all(DEPLOYMENT_CHAIN)
+      .map((row) => row.chain);
+  }
+
+  /** The entry of a chain at a log position. */
+  entryAt(chain: string, position: string): AuditRecord | null {
+    const row = this.db.prepare<[string, string], Row>('SELECT * FROM audit_entries WHERE chain = ? AND position = ?').get(chain, position);
+    return row ? toRecord(row) : null;
+  }
+
+  /** A tenant's signed heads, newest first. */
+  signedHeads(tenantId: string, first: number, beforeSeq: number | null): { records: SignedHeadRecord[]; hasNextPage: boolean } {
+    const rows = this.db
+      .prepare<[string, number, number], SignedHeadRow>('SELECT * FROM audit_signed_heads WHERE tenant_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
+      .all(tenantId, beforeSeq ?? Number.MAX_SAFE_INTEGER, first + 1);
+    return { records: rows.slice(0, first).map(toSignedHead), hasNextPage: rows.length > first };
+  }
+
+  /** Every signed head of a tenant, oldest first. */
+  allSignedHeads(tenantId: string): SignedHeadRecord[] {
+    return this.db
+      .prepare<[string], SignedHeadRow>('SELECT * FROM audit_signed_heads WHERE tenant_id = ? ORDER BY seq')
+      .all(tenantId)
+      .map(toSignedHead);
+  }
+
+  /**
+   * Signed heads whose hash is no longer what the chain gives at their position. The hash at
+   * each position is recomputed from the stored entries (not copied from the stored hashes),
+   * so an edited entry before a signed head breaks it whether or not the later hashes were
+   * rewritten to match, and a rewritten stored hash breaks it too.
+   */
+  brokenSignedHeads(chain: string): { checked: number; broken: SignedHeadRecord[] } {
+    const heads = this.allSignedHeads(chain);
+    if (heads.length === 0) return { checked: 0, broken: [] };
+    const byPosition = new Map<string, SignedHeadRecord[]>();
+    for (const head of heads) byPosition.set(head.position, [...(byPosition.get(head.position) ?? []), head]);
+    const broken: SignedHeadRecord[] = [];
+    const seen = new Set<string>();
+    let previous = GENESIS_HASH;
+    const rows = this.db.prepare<[string], Pick<Row, 'position' | 'entry' | 'hash'>>('SELECT position, entry, hash FROM audit_entries WHERE chain = ? ORDER BY seq').iterate(chain);
+    for (const row of rows) {
+      previous = chainHash(previous, row.entry);
+      const signed = byPosition.get(row.position);
+      if (!signed) continue;
+      seen.add(row.position);
+      for (const head of signed) if (head.hash !== previous || head.hash !== row.hash) broken.push(head);
+    }
+    for (const head of heads) if (!seen.has(head.position)) broken.push(head);
+    broken.sort((a, b) => a.seq - b.seq);
+    return { checked: heads.length, broken };
+  }
+
   /**
    * Recomputes a chain from its stored entries: every hash from the previous one and the
    * canonical entry, and every queried column from the entry it was copied from.
    */
-  verifyStoredChain(chain: string): { entries: number; head: string; firstBreak: ChainBreak | null } {
-    let previous = GENESIS_HASH;
+  verifyStoredChain(
+    chain: string,
+    from: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
+  ): { entries: number; head: string; firstBreak: ChainBreak | null } {
+    let previous = from.hash;
     let entries = 0;
-    const rows = this.db.prepare<[string], Row>('SELECT * FROM audit_entries WHERE chain = ? ORDER BY seq').iterate(chain);
+    const rows = this.db.prepare<[string, number], Row>('SELECT * FROM audit_entries WHERE chain = ? AND seq > ? ORDER BY seq').iterate(chain, from.seq);
     for (const row of rows) {
       entries++;
       const reason = rowBreak(row, previous);
@@ -163,4 +248,18 @@ function rowBreak(row: Row, previous: string): string | null {
 
 function toRecord(row: Row): AuditRecord {
   return { seq: row.seq, entry: JSON.parse(row.entry) as AuditEntry, hash: row.hash };
+}
+
+function toSignedHead(row: SignedHeadRow): SignedHeadRecord {
+  return {
+    seq: row.seq,
+    eventId: row.event_id,
+    tenantId: row.tenant_id,
+    position: row.position,
+    hash: row.hash,
+    entries: row.entries,
+    signedAt: row.signed_at,
+    kid: row.kid,
+    jws: row.jws,
+  };
 }

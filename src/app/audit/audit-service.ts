@@ -1,11 +1,25 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { AuditQueries, canonicalJson, chainOf, GENESIS_HASH, toAuditEntry, type AuditFilter, type AuditRecord, type ChainBreak } from '../../../projections/audit';
+import {
+  AuditQueries,
+  canonicalJson,
+  chainOf,
+  GENESIS_HASH,
+  toAuditEntry,
+  type AuditFilter,
+  type AuditRecord,
+  type ChainBreak,
+  type SignedHeadRecord,
+} from '../../../projections/audit';
+import { auditHeadsStream, type AuditHeadSigned } from '../../domain/audit/events';
 import { ALL_EVENT_TYPES } from '../../domain/audit/event-types';
 import { Role } from '../../domain/access/roles';
 import { badInput } from '../../domain/errors';
 import type { AuditFingerprinter } from '../../crypto/audit-fingerprint';
-import type { EventStore } from '../../eventstore/port';
+import { WrongExpectedRevisionError, type EventStore } from '../../eventstore/port';
+import type { EventWriter } from '../event-writer';
+import { eventMetadata, SYSTEM_ACTOR } from '../request-context';
 import type { SigningKeyService } from '../signing-keys/signing-key-service';
 import type { Clock } from '../clock';
 import type { RequestContext } from '../request-context';
@@ -17,6 +31,25 @@ export interface AuditIntegrityReport {
   /** Hash of the last entry that verified. */
   head: string;
   firstBreak: ChainBreak | null;
+  /** Heads signed by the periodic round that were compared with the chain. */
+  signedHeadsChecked: number;
+  /** Signed heads whose hash the chain no longer gives at their position. */
+  brokenSignedHeads: SignedHeadRecord[];
+}
+
+/** What the periodic round signs for a tenant, canonical JSON in the JWS payload. */
+export interface PeriodicAuditHeadClaims {
+  tenantId: string;
+  position: string;
+  hash: string;
+  entries: number;
+  signedAt: string;
+  kid: string;
+}
+
+export interface AuditSigningRound {
+  signed: Array<PeriodicAuditHeadClaims & { jws: string }>;
+  failed: Array<{ tenantId: string; error: unknown }>;
 }
 
 /** A chain head signed with the gateway's JWT signing key; checkable with the public JWKS alone. */
@@ -79,6 +112,7 @@ export const AUDIT_CSV_COLUMNS = [
 ] as const;
 
 const PAGE = 500;
+const SIGNING_ATTEMPTS = 3;
 const MAX_FINGERPRINT_INPUT = 4096;
 
 /**
@@ -96,6 +130,7 @@ export class AuditService {
     private readonly fingerprinter: AuditFingerprinter,
     private readonly signingKeys: SigningKeyService,
     private readonly clock: Clock,
+    private readonly writer: EventWriter,
   ) {
     this.queries = new AuditQueries(readModels);
     this.readModelsPath = readModels.name;
@@ -183,11 +218,90 @@ export class AuditService {
    */
   async integrity(ctx: Pick<RequestContext, 'principal'>, tenantId?: string | null): Promise<AuditIntegrityReport> {
     const chain = await this.chainFor(ctx, tenantId);
+    const { checked: signedHeadsChecked, broken: brokenSignedHeads } = this.queries.brokenSignedHeads(chain);
+    const signedHeads = { signedHeadsChecked, brokenSignedHeads };
     const stored = this.queries.verifyStoredChain(chain);
-    if (stored.firstBreak) return { ok: false, ...stored };
+    if (stored.firstBreak) return { ok: false, ...stored, ...signedHeads };
     const last = this.queries.head(chain);
     const firstBreak = last ? await this.compareWithLog(chain, BigInt(last.entry.position)) : null;
-    return { ok: firstBreak === null, entries: stored.entries, head: stored.head, firstBreak };
+    return { ok: firstBreak === null && brokenSignedHeads.length === 0, entries: stored.entries, head: stored.head, firstBreak, ...signedHeads };
+  }
+
+  /** The heads the periodic round signed for the tenant, newest first. */
+  async signedHeads(
+    ctx: Pick<RequestContext, 'principal'>,
+    input: { tenantId?: string | null; first: number; beforeSeq: number | null },
+  ): Promise<{ records: SignedHeadRecord[]; hasNextPage: boolean }> {
+    const chain = await this.chainFor(ctx, input.tenantId);
+    return this.queries.signedHeads(chain, input.first, input.beforeSeq);
+  }
+
+  /**
+   * One periodic signing round: every tenant whose chain head moved since its last signed
+   * head gets the new head signed and recorded as `AuditHeadSigned` in `audit-heads-<tenant>`.
+   * A tenant that fails does not stop the others; failures are returned for the caller to log.
+   */
+  async signChangedHeads(): Promise<AuditSigningRound> {
+    const round: AuditSigningRound = { signed: [], failed: [] };
+    for (const tenantId of this.queries.tenantChains()) {
+      try {
+        const signed = await this.signHeadIfChanged(tenantId);
+        if (signed) round.signed.push(signed);
+      } catch (error) {
+        round.failed.push({ tenantId, error });
+      }
+    }
+    return round;
+  }
+
+  /**
+   * The append expects the revision the last signed head was read at, so replicas signing
+   * the same head at once record it once: the losers re-read, find it signed, and stop.
+   * Only the entries after the last signed head are rehashed, which keeps a round cheap on a
+   * long chain; the last signed head itself must still be where the chain has it.
+   */
+  private async signHeadIfChanged(tenantId: string): Promise<(PeriodicAuditHeadClaims & { jws: string }) | null> {
+    const streamId = auditHeadsStream(tenantId);
+    for (let attempt = 1; attempt <= SIGNING_ATTEMPTS; attempt++) {
+      const events = await this.writer.readStream(streamId);
+      const lastEvent = events.at(-1);
+      const last = lastEvent ? (lastEvent.data as AuditHeadSigned['data']) : null;
+      const head = this.queries.head(tenantId);
+      if (!head) return null;
+      // A replica whose read model lags may see an older head than one already signed.
+      if (last && BigInt(last.position) >= BigInt(head.entry.position)) return null;
+      let from: { seq: number; hash: string } | undefined;
+      if (last) {
+        const signedEntry = this.queries.entryAt(tenantId, last.position);
+        if (!signedEntry || signedEntry.hash !== last.hash) {
+          throw new Error(`The audit chain of tenant ${tenantId} no longer matches its last signed head; refusing to sign`);
+        }
+        from = { seq: signedEntry.seq, hash: signedEntry.hash };
+      }
+      const stored = this.queries.verifyStoredChain(tenantId, from);
+      if (stored.firstBreak || stored.head !== head.hash) {
+        throw new Error(`The audit chain of tenant ${tenantId} does not verify; refusing to sign its head`);
+      }
+      const key = this.signingKeys.activeKey();
+      const claims: PeriodicAuditHeadClaims = {
+        tenantId,
+        position: head.entry.position,
+        hash: head.hash,
+        entries: (last?.entries ?? 0) + stored.entries,
+        signedAt: this.clock.now().toISOString(),
+        kid: key.kid,
+      };
+      const { jws } = await this.signingKeys.signJws(new TextEncoder().encode(canonicalJson(claims)), AUDIT_HEAD_JWS_TYPE, key);
+      const event: AuditHeadSigned = { type: 'AuditHeadSigned', data: { tenantId, position: claims.position, hash: claims.hash, entries: claims.entries, jws } };
+      const metadata = eventMetadata({ requestId: `audit-head-${randomUUID()}` }, SYSTEM_ACTOR, this.clock.now());
+      try {
+        await this.writer.append(streamId, [event], metadata, lastEvent ? lastEvent.revision : 'no_stream');
+        return { ...claims, jws };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      }
+    }
+    return null;
   }
 
   /** Signs the tenant's current chain head, so a later export can be shown to extend it unaltered. */

@@ -91,8 +91,7 @@ export class SigningKeyService {
   }
 
   /** A compact JWS over arbitrary bytes, for records that are not JWTs (such as audit chain heads). */
-  async signJws(payload: Uint8Array, typ: string): Promise<{ jws: string; kid: string }> {
-    const key = this.activeKey();
+  async signJws(payload: Uint8Array, typ: string, key: SigningKey = this.activeKey()): Promise<{ jws: string; kid: string }> {
     const jws = await new CompactSign(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(this.privateKey(key));
     return { jws, kid: key.kid };
   }

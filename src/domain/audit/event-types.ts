@@ -1,4 +1,5 @@
 import { ACCESS_EVENT_TYPES } from '../access/events';
+import { AUDIT_HEAD_EVENT_TYPES } from './events';
 import { CONNECTION_EVENT_TYPES } from '../connections/events';
 import { DEPLOYMENT_KEY_EVENT_TYPES } from '../deployment-keys/events';
 import { ACCESS_TOKEN_EVENT_TYPES, PARTNER_CREDENTIAL_EVENT_TYPES } from '../partners/events';
@@ -20,6 +21,7 @@ export const ALL_EVENT_TYPES = [
   ...ACCESS_TOKEN_EVENT_TYPES,
   ...SIGNING_KEY_EVENT_TYPES,
   ...DEPLOYMENT_KEY_EVENT_TYPES,
+  ...AUDIT_HEAD_EVENT_TYPES,
 ] as const;
 
 export type KeyledgerEventType = (typeof ALL_EVENT_TYPES)[number];

@@ -1,2 +1,3 @@
 export * from './event-types';
 export * from './mappings';
+export * from './events';

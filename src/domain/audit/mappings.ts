@@ -189,6 +189,12 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     resource: deploymentSecret,
     fields: { wrapped: wrappedDeploymentSecret, previousWrappingKeyId: 'show', rewrappedAt: 'show' },
   },
+
+  // `hash` is an audit chain hash, public by design (every entry shows its own), not a stored secret.
+  AuditHeadSigned: {
+    resource: (data) => ({ type: 'audit-head', id: str(data.tenantId) }),
+    fields: { tenantId: 'show', position: 'show', hash: 'show', entries: 'show', jws: 'show' },
+  },
 };
 
 /** The fingerprints a redaction needs; implemented with the deployment's audit key. */

@@ -1,11 +1,33 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { AuditService } from '../../app/audit/audit-service';
-import type { AuditRecord } from '../../../projections/audit';
+import type { AuditRecord, SignedHeadRecord } from '../../../projections/audit';
 import type { GraphQLContext } from '../context';
 import { decodeCursor, encodeCursor, pageSize } from '../pagination';
-import { AuditEntry, AuditEntryConnection, AuditIntegrityReport, AuditLogFilter, SignedAuditHead } from '../types/audit-types';
+import {
+  AuditEntry,
+  AuditEntryConnection,
+  AuditIntegrityReport,
+  AuditLogFilter,
+  AuditSignedHead,
+  AuditSignedHeadConnection,
+  SignedAuditHead,
+} from '../types/audit-types';
 
 const CURSOR_KIND = 'audit';
+const SIGNED_HEAD_CURSOR_KIND = 'auditheads';
+
+function toSignedHead(record: SignedHeadRecord): AuditSignedHead {
+  return {
+    id: record.eventId,
+    tenantId: record.tenantId,
+    position: record.position,
+    hash: record.hash,
+    entries: record.entries,
+    signedAt: new Date(record.signedAt),
+    kid: record.kid,
+    jws: record.jws,
+  };
+}
 
 function toAuditEntry({ entry, hash }: AuditRecord): AuditEntry {
   return { ...entry, occurredAt: new Date(entry.occurredAt), hash };
@@ -40,7 +62,20 @@ export class AuditResolver {
 
   @Query(() => AuditIntegrityReport, { description: "Recomputes the tenant's hash chain and compares it with the event log" })
   async auditIntegrity(@Ctx() ctx: GraphQLContext, @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null): Promise<AuditIntegrityReport> {
-    return this.audit.integrity(ctx, tenantId);
+    const report = await this.audit.integrity(ctx, tenantId);
+    return { ...report, brokenSignedHeads: report.brokenSignedHeads.map(toSignedHead) };
+  }
+
+  @Query(() => AuditSignedHeadConnection, { description: "The tenant's periodically signed audit chain heads, newest first; requires keyledger:audit:read" })
+  async auditSignedHeads(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
+  ): Promise<AuditSignedHeadConnection> {
+    const page = await this.audit.signedHeads(ctx, { tenantId, first: pageSize(first), beforeSeq: decodeCursor(SIGNED_HEAD_CURSOR_KIND, after) });
+    const edges = page.records.map((record) => ({ cursor: encodeCursor(SIGNED_HEAD_CURSOR_KIND, record.seq), node: toSignedHead(record) }));
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null } };
   }
 
   @Mutation(() => SignedAuditHead, { description: "Signs the tenant's current audit chain head with the gateway's signing key" })

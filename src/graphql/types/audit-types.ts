@@ -122,6 +122,51 @@ export class AuditChainBreak {
   reason!: string;
 }
 
+@ObjectType({ description: "A tenant's audit chain head signed by the gateway's periodic round and recorded in the log (AuditHeadSigned)" })
+export class AuditSignedHead {
+  @Field(() => ID, { description: 'The AuditHeadSigned event' })
+  id!: string;
+
+  @Field(() => ID)
+  tenantId!: string;
+
+  @Field(() => String, { description: 'Log position of the head entry (decimal)' })
+  position!: string;
+
+  @Field(() => String, { description: 'Chain hash of the head entry' })
+  hash!: string;
+
+  @Field(() => Int, { description: 'Entries in the chain up to and including the head' })
+  entries!: number;
+
+  @Field(() => Date)
+  signedAt!: Date;
+
+  @Field(() => String)
+  kid!: string;
+
+  @Field(() => String, { description: 'Compact JWS (typ keyledger-audit-head+jws) over the canonical JSON of {tenantId, position, hash, entries, signedAt, kid}' })
+  jws!: string;
+}
+
+@ObjectType()
+export class AuditSignedHeadEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => AuditSignedHead)
+  node!: AuditSignedHead;
+}
+
+@ObjectType()
+export class AuditSignedHeadConnection {
+  @Field(() => [AuditSignedHeadEdge])
+  edges!: AuditSignedHeadEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
 @ObjectType()
 export class AuditIntegrityReport {
   @Field(() => Boolean)
@@ -135,6 +180,12 @@ export class AuditIntegrityReport {
 
   @Field(() => AuditChainBreak, { nullable: true, description: 'The first entry, in log order, that does not verify' })
   firstBreak!: AuditChainBreak | null;
+
+  @Field(() => Int, { description: 'Periodically signed heads compared with the chain' })
+  signedHeadsChecked!: number;
+
+  @Field(() => [AuditSignedHead], { description: 'Signed heads whose hash the chain no longer gives at their position; any makes ok false' })
+  brokenSignedHeads!: AuditSignedHead[];
 }
 
 @ObjectType({ description: "A tenant's audit chain head, signed with the gateway's JWT signing key (see /.well-known/jwks.json)" })
