@@ -12,9 +12,9 @@ import { AuditFingerprinter } from '../crypto/audit-fingerprint';
 import { verifyAuditExport } from '../app/audit/export-verifier';
 import { Role } from '../domain/access/roles';
 import { rotateMasterKey } from '../app/deployment-keys/master-key-rotation';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config } from '../config';
 import { openEventStore } from '../eventstore';
-import { openCore } from '../gateway';
+import { openCore, type Core } from '../gateway';
 import { createLogger } from '../logger';
 import { printGatewaySchema } from '../graphql/print-schema';
 import { join } from 'node:path';
@@ -38,6 +38,25 @@ Commands:
 
 Configuration comes from the same environment variables as the gateway (see README).`;
 
+/** Logs go to stderr so that stdout carries only what a command prints for the operator. */
+function cliLogger(config: Config) {
+  return createLogger({ level: config.logLevel, destination: process.stderr as never });
+}
+
+/** Runs `work` on the full core once its read models have caught up with the log, then closes it. */
+async function withCaughtUpCore<T>(work: (core: Core, logger: ReturnType<typeof cliLogger>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const logger = cliLogger(config);
+  const core = await openCore(config, logger);
+  try {
+    core.runner.start();
+    while (!(await core.runner.waitUntilCaughtUp(60_000))) logger.info({}, 'catching up with the event log');
+    return await work(core, logger);
+  } finally {
+    await core.close();
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
@@ -53,7 +72,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'rebuild': {
       const config = loadConfig();
-      const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
+      const logger = cliLogger(config);
       const masterKeys = loadMasterKeys(config, logger);
       const store = await openEventStore(config, logger);
       const db = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
@@ -71,28 +90,15 @@ async function run(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case 'bootstrap': {
-      const config = loadConfig();
-      const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
-      const core = await openCore(config, logger);
-      try {
-        core.runner.start();
-        while (!(await core.runner.waitUntilCaughtUp(60_000))) logger.info({}, 'catching up with the event log');
+    case 'bootstrap':
+      return withCaughtUpCore(async (core) => {
         const { record, secret } = await core.tokens.issueRootToken({ requestId: `cli-${randomUUID()}` }, args[0] ?? 'root (bootstrap CLI)');
         process.stderr.write(`Issued root token ${record.id} (${record.display}…). It is shown once; store it now:\n`);
         process.stdout.write(`${secret}\n`);
-      } finally {
-        await core.close();
-      }
-      return 0;
-    }
-    case 'rotate-signing-key': {
-      const config = loadConfig();
-      const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
-      const core = await openCore(config, logger);
-      try {
-        core.runner.start();
-        while (!(await core.runner.waitUntilCaughtUp(60_000))) logger.info({}, 'catching up with the event log');
+        return 0;
+      });
+    case 'rotate-signing-key':
+      return withCaughtUpCore(async (core) => {
         const requestId = `cli-${randomUUID()}`;
         // On a log no gateway has started on yet there is nothing to rotate: the first key is created instead.
         if ((await core.partners.signingKeys.ensureSigningKey({ requestId })) === 'created') {
@@ -103,17 +109,14 @@ async function run(argv: string[]): Promise<number> {
         process.stdout.write(
           `signing with ${rotated.kid}; ${rotated.previousKid} stays published until ${rotated.previousPublishedUntil.toISOString()}\n`,
         );
-      } finally {
-        await core.close();
-      }
-      return 0;
-    }
+        return 0;
+      });
     case 'rotate-master-key': {
       const config = loadConfig();
       if (!config.masterKey || !config.previousMasterKey) {
         throw new ConfigError('rotate-master-key needs KEYLEDGER_MASTER_KEY (the new key) and KEYLEDGER_PREVIOUS_MASTER_KEY (the one it replaces)');
       }
-      const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
+      const logger = cliLogger(config);
       const store = await openEventStore(config, logger);
       try {
         const report = await rotateMasterKey({ store, masterKeys: loadMasterKeys(config, logger), dataDir: config.dataDir, clock: systemClock, logger });
@@ -146,26 +149,20 @@ async function run(argv: string[]): Promise<number> {
         process.stderr.write(`${USAGE}\n`);
         return 2;
       }
+      const format = values.format;
       const instant = (value: string | undefined) => (value === undefined ? null : new Date(value).toISOString());
-      const config = loadConfig();
-      const logger = createLogger({ level: config.logLevel, destination: process.stderr as never });
-      const core = await openCore(config, logger);
-      try {
-        core.runner.start();
-        while (!(await core.runner.waitUntilCaughtUp(60_000))) logger.info({}, 'catching up with the event log');
+      return withCaughtUpCore(async (core) => {
         // Whoever runs the CLI holds the data directory and the master key already: it acts as root.
         const operator = { id: 'cli', tenantId, roles: [Role.root], type: 'system' as const };
         const out = values.out ? createWriteStream(values.out) : process.stdout;
         await core.audit.exportTo(
           { principal: async () => operator },
-          { tenantId, from: instant(values.from), to: instant(values.to), format: values.format },
+          { tenantId, from: instant(values.from), to: instant(values.to), format },
           out,
         );
         if (out !== process.stdout) await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
-      } finally {
-        await core.close();
-      }
-      return 0;
+        return 0;
+      });
     }
     case 'verify-audit-export': {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { jwks: { type: 'string' } } });
