@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Clock } from '../../../src/app/clock';
+import { SecretHasher } from '../../../src/crypto/secret-hash';
 import { generateToken, parseToken } from '../../../src/crypto/token-format';
 import { errorCode, graphql, REVOKE_TOKEN, VERIFY_TOKEN } from '../../helpers/graphql-client';
 import { issueToken, ROOT_SECRET, type TestGateway } from '../../helpers/gateway';
@@ -645,8 +646,15 @@ export function describePartnerExchange(adapter: string, start: PartnerGatewayFa
       const target = await createPartnerCredential(gw.url, admin, { name: 'under attack', subTenantIds: [] });
       // Well-formed secrets (valid checksum), so that each one not refused by the limiter would cost an argon2 check.
       const attempt = () => sourceExchange(gw.url, { ...sourceHeaders(target, TENANT_A, 'team-a'), 'x-api-secret': generateToken('klps') });
-      const started = Date.now();
-      const responses = await Promise.all(Array.from({ length: 40 }, attempt));
+      // The gateway runs in this process: count the argon2 checks the burst actually cost.
+      const argon2Checks = jest.spyOn(SecretHasher.prototype, 'argon2Verify');
+      let responses: Awaited<ReturnType<typeof attempt>>[];
+      try {
+        responses = await Promise.all(Array.from({ length: 40 }, attempt));
+        expect(argon2Checks.mock.calls.length).toBeLessThanOrEqual(10);
+      } finally {
+        argon2Checks.mockRestore();
+      }
       const limited = responses.filter((response) => response.status === 429);
       const refused = responses.filter((response) => response.status === 403);
       expect(refused.length).toBeLessThanOrEqual(10);
@@ -658,7 +666,6 @@ export function describePartnerExchange(adapter: string, start: PartnerGatewayFa
       }
       const health = await fetch(`${gw.url}/healthz`);
       expect(health.status).toBe(200);
-      expect(Date.now() - started).toBeLessThan(15_000);
 
       const graphqlLimited = await graphqlExchange(gw.url, target, TENANT_A, 'team-a');
       expect(errorCode(graphqlLimited)).toBe('RATE_LIMITED');
