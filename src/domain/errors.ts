@@ -31,3 +31,10 @@ export const notFound = (message: string) => new KeyledgerError('NOT_FOUND', mes
 export const conflict = (message: string) => new KeyledgerError('CONFLICT', message);
 export const forbidden = (message: string) => new KeyledgerError('FORBIDDEN', message);
 export const unauthenticated = (message: string) => new KeyledgerError('UNAUTHENTICATED', message);
+
+/** Why a presented credential did not authenticate, in words safe to show its holder. */
+export function credentialRefused(code: string): KeyledgerError {
+  if (code === 'REVOKED') return unauthenticated('The credential has been revoked');
+  if (code === 'EXPIRED') return unauthenticated('The credential has expired');
+  return unauthenticated('The credential is not valid');
+}

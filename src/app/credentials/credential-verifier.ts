@@ -1,5 +1,5 @@
 import type { OtherCredentialVerifier, TokenService, Verification } from '../tokens/token-service';
-import { unauthenticated } from '../../domain/errors';
+import { credentialRefused } from '../../domain/errors';
 import { PartnerAccessTokenService } from '../partners/partner-access-tokens';
 import type { Principal } from '../request-context';
 import { visibleTo } from '../tenant-access';
@@ -44,9 +44,7 @@ export class CredentialVerifier implements OtherCredentialVerifier {
     const { code, claims } = await this.accessTokens.verify(presented);
     if (code !== 'VALID' || !claims) {
       this.recordFailure({ tenantId: claims?.tenantId ?? null, credentialId: claims?.jti ?? null, credentialType: 'partner', code }, ip, request);
-      throw unauthenticated(
-        code === 'REVOKED' ? 'The credential has been revoked' : code === 'EXPIRED' ? 'The credential has expired' : 'The credential is not valid',
-      );
+      throw credentialRefused(code);
     }
     return PartnerAccessTokenService.principalOf(claims);
   }

@@ -1,5 +1,5 @@
 import { Role, effectiveRoles, isKeyledgerRole, rolesBeyondCaller, unknownKeyledgerRoles } from '../../domain/access/roles';
-import { badInput, conflict, forbidden, KeyledgerError, notFound, unauthenticated } from '../../domain/errors';
+import { badInput, conflict, forbidden, KeyledgerError, notFound, credentialRefused } from '../../domain/errors';
 import {
   decide,
   evolve,
@@ -382,9 +382,7 @@ export class TokenService {
     const { code, record } = await this.verifySecret(presented, ip);
     if (code !== 'VALID' || !record) {
       onFailure?.({ code, record });
-      const reason =
-        code === 'REVOKED' ? 'The credential has been revoked' : code === 'EXPIRED' ? 'The credential has expired' : 'The credential is not valid';
-      throw unauthenticated(reason);
+      throw credentialRefused(code);
     }
     this.usage.record(record.id, this.clock.now());
     return { id: record.id, tenantId: record.tenantId, roles: record.roles, type: 'token' };
