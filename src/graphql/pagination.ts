@@ -22,3 +22,13 @@ export function decodeCursor(kind: string, cursor: string | null | undefined): n
   if (!match || match[1] !== kind) throw badInput('after is not a cursor returned by this list', 'after');
   return Number(match[2]);
 }
+
+/** A page of read-model rows as a Relay connection's edges and page info (cursors carry each row's seq). */
+export function toConnection<Row extends { seq: number }, Node>(
+  kind: string,
+  page: { records: readonly Row[]; hasNextPage: boolean },
+  node: (row: Row) => Node,
+): { edges: Array<{ cursor: string; node: Node }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } {
+  const edges = page.records.map((row) => ({ cursor: encodeCursor(kind, row.seq), node: node(row) }));
+  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null } };
+}

@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { AuditService } from '../../app/audit/audit-service';
 import type { AuditRecord, SignedHeadRecord } from '../../../projections/audit';
 import type { GraphQLContext } from '../context';
-import { decodeCursor, encodeCursor, pageSize } from '../pagination';
+import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   AuditEntry,
   AuditEntryConnection,
@@ -51,8 +51,7 @@ export class AuditResolver {
       beforeSeq: decodeCursor(CURSOR_KIND, after),
       filter: { ...filter, from: filter?.from?.toISOString() ?? null, to: filter?.to?.toISOString() ?? null },
     });
-    const edges = page.records.map((record) => ({ cursor: encodeCursor(CURSOR_KIND, record.seq), node: toAuditEntry(record) }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null } };
+    return toConnection(CURSOR_KIND, page, (record) => toAuditEntry(record));
   }
 
   @Query(() => String, { description: 'The audit fingerprint of a secret or API key, to find the entries that hold it; requires keyledger:audit:read' })
@@ -74,8 +73,7 @@ export class AuditResolver {
     @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
   ): Promise<AuditSignedHeadConnection> {
     const page = await this.audit.signedHeads(ctx, { tenantId, first: pageSize(first), beforeSeq: decodeCursor(SIGNED_HEAD_CURSOR_KIND, after) });
-    const edges = page.records.map((record) => ({ cursor: encodeCursor(SIGNED_HEAD_CURSOR_KIND, record.seq), node: toSignedHead(record) }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null } };
+    return toConnection(SIGNED_HEAD_CURSOR_KIND, page, (record) => toSignedHead(record));
   }
 
   @Mutation(() => SignedAuditHead, { description: "Signs the tenant's current audit chain head with the gateway's signing key" })

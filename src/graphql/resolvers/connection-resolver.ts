@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { ConnectionService } from '../../app/connections/connection-service';
 import type { ConnectionRecord } from '../../../projections/connections';
 import type { GraphQLContext } from '../context';
-import { decodeCursor, encodeCursor, pageSize } from '../pagination';
+import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   ApiKeyConnection,
   ApiKeyConnectionConnection,
@@ -51,12 +51,7 @@ export class ConnectionResolver {
     @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
   ): Promise<ApiKeyConnectionConnection> {
     const page = await this.connections.list(ctx, { integration, first: pageSize(first), afterSeq: decodeCursor(CURSOR_KIND, after), tenantId });
-    const edges = page.records.map((record) => ({ cursor: encodeCursor(CURSOR_KIND, record.seq), node: toApiKeyConnection(record) }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null },
-      totalCount: page.totalCount,
-    };
+    return { ...toConnection(CURSOR_KIND, page, (record) => toApiKeyConnection(record)), totalCount: page.totalCount };
   }
 
   @Mutation(() => ApiKeyConnection, { description: 'Stores an API key encrypted, under a data key of its own' })

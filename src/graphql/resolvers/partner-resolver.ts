@@ -4,7 +4,7 @@ import type { PartnerCredentialService } from '../../app/partners/partner-creden
 import type { PartnerTokenExchange } from '../../app/partners/partner-token-exchange';
 import { partnerCredentialStatus, type PartnerCredentialRecord } from '../../../projections/partners';
 import type { GraphQLContext } from '../context';
-import { decodeCursor, encodeCursor, pageSize } from '../pagination';
+import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   CreatedPartnerCredential,
   CreatePartnerCredentialInput,
@@ -61,12 +61,7 @@ export class PartnerResolver {
       afterSeq: decodeCursor(CURSOR_KIND, after),
       tenantId,
     });
-    const edges = page.records.map((record) => ({ cursor: encodeCursor(CURSOR_KIND, record.seq), node: toPartnerCredential(record) }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null },
-      totalCount: page.totalCount,
-    };
+    return { ...toConnection(CURSOR_KIND, page, (record) => toPartnerCredential(record)), totalCount: page.totalCount };
   }
 
   @Query(() => PartnerAccessTokenVerification, {

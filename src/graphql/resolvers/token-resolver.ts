@@ -3,7 +3,7 @@ import type { Clock } from '../../app/clock';
 import type { TokenService } from '../../app/tokens/token-service';
 import { tokenStatus, type TokenRecord } from '../../../projections/tokens';
 import type { GraphQLContext } from '../context';
-import { decodeCursor, encodeCursor, pageSize } from '../pagination';
+import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   ApiToken,
   ApiTokenConnection,
@@ -71,12 +71,7 @@ export class TokenResolver {
       filter: { ...filter },
     });
     const now = this.clock.now();
-    const edges = page.records.map((record) => ({ cursor: encodeCursor(CURSOR_KIND, record.seq), node: toApiToken(record, now) }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null },
-      totalCount: page.totalCount,
-    };
+    return { ...toConnection(CURSOR_KIND, page, (record) => toApiToken(record, now)), totalCount: page.totalCount };
   }
 
   @Query(() => TokenVerification, {
