@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { RateLimitSettings } from './app/rate-limits';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -28,7 +30,47 @@ const schema = z.object({
   KEYLEDGER_PARTNER_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
   KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(600),
   KEYLEDGER_AUDIT_SIGN_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(300),
+  KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
+  KEYLEDGER_RATE_LIMIT_REDIS_URL: z
+    .string()
+    .regex(/^(rediss?:\/\/\S+|unix:\/\/\/\S+)$/, 'must be a redis://, rediss:// or unix:///path/to/redis.sock URL')
+    .optional(),
+  KEYLEDGER_RATE_LIMIT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 letters, digits, dots, dashes or underscores')
+    .default('keyledger'),
+  KEYLEDGER_TRUST_PROXY: z
+    .string()
+    .refine(isTrustProxySetting, 'must be a number of proxy hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal')
+    .optional(),
 });
+
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (TRUST_PROXY_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+function isTrustProxySetting(value: string): boolean {
+  if (/^\d{1,2}$/.test(value.trim())) return true;
+  return value.split(',').every((entry) => isTrustedProxyEntry(entry.trim()));
+}
+
+/** Express `trust proxy`: false trusts no X-Forwarded-For, a number that many hops, a list those addresses. */
+export type TrustProxy = false | number | string[];
+
+function trustProxyOf(value: string | undefined): TrustProxy {
+  if (value === undefined) return false;
+  if (/^\d{1,2}$/.test(value.trim())) return Number(value.trim());
+  return value.split(',').map((entry) => entry.trim());
+}
 
 export interface Config {
   port: number;
@@ -54,6 +96,10 @@ export interface Config {
   connectionsRestRateLimit: number;
   /** How often each tenant's changed audit chain head is signed and recorded in the log. */
   auditSignIntervalSeconds: number;
+  /** Limits per minute (0 disables one) and where their counters live. */
+  rateLimits: RateLimitSettings;
+  /** Which proxies' X-Forwarded-For decides the client address that per-address limits charge. */
+  trustProxy: TrustProxy;
 }
 
 export class ConfigError extends Error {
@@ -97,5 +143,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     partnerAttempts: { perKey: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY, perIp: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_IP },
     connectionsRestRateLimit: values.KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT,
     auditSignIntervalSeconds: values.KEYLEDGER_AUDIT_SIGN_INTERVAL_SECONDS,
+    rateLimits: {
+      redisUrl: values.KEYLEDGER_RATE_LIMIT_REDIS_URL ?? null,
+      redisKeyPrefix: values.KEYLEDGER_RATE_LIMIT_REDIS_PREFIX,
+      mutationsPerPrincipal: values.KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE,
+      mutationsPerIp: values.KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE,
+      authFailuresPerIp: values.KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    },
+    trustProxy: trustProxyOf(values.KEYLEDGER_TRUST_PROXY),
   };
 }

@@ -11,6 +11,7 @@ import { openConnectionModule, type ConnectionModule } from './app/connections/c
 import { loadMasterKeys, openKeyRing } from './app/deployment-keys/open-key-ring';
 import { EventWriter } from './app/event-writer';
 import { openPartnerModule, type PartnerModule } from './app/partners/partner-module';
+import { openRateLimits, type RateLimits } from './app/rate-limits';
 import type { RequestContext } from './app/request-context';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import { openTokenModule } from './app/tokens/token-module';
@@ -28,12 +29,15 @@ import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
 import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
 import { createHttpApp } from './http/app';
+import { clientAddressOf } from './http/client-address';
 import { auditRouter } from './http/audit-router';
 import { connectionsRouter } from './http/connections-router';
 import { integrationKeysRouter } from './http/integration-keys-router';
 import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
 import { GatewayMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
+
+const REDIS_CONNECT_WAIT_MS = 2000;
 
 export interface GatewayOptions {
   config: Config;
@@ -67,6 +71,7 @@ export interface Core {
   connections: ConnectionModule;
   audit: AuditService;
   clock: Clock;
+  rateLimits: RateLimits;
   close(): Promise<void>;
 }
 
@@ -81,6 +86,8 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     await store.close();
     throw error;
   }
+  const rateLimits = openRateLimits(config.rateLimits, logger);
+  const { limiters } = rateLimits;
   const readModels = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
   // Replicas on other machines must open the secrets this one seals, so with a shared log the
   // keys are shared too; otherwise they stay in this machine's keys.db.
@@ -96,6 +103,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     clock,
     logger,
     openDataKeys,
+    limiters,
   });
   const { tokens, integrationKeys } = tokenModule;
   const partners = openPartnerModule({
@@ -106,9 +114,11 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     tokens,
     publicUrl: config.publicUrl,
     attemptLimits: { ...config.partnerAttempts, windowSeconds: 60 },
+    limiters,
   });
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
   partners.verifier.recordFailuresWith(connections.access, clock);
+  partners.verifier.limitFailuresWith(rateLimits.authFailures);
   tokens.recordPrivilegedVerificationsWith(connections.access);
   const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock, writer);
   let closed: Promise<void> | null = null;
@@ -122,6 +132,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     connections,
     audit,
     clock,
+    rateLimits,
     close() {
       closed ??= (async () => {
         await runner.stop();
@@ -129,6 +140,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
         await store.close();
         await tokenModule.close();
         readModels.close();
+        await rateLimits.close();
       })();
       return closed;
     },
@@ -140,7 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const core = await openCore(config, logger, options.clock);
   const { runner, tokens } = core;
-  const metrics = new GatewayMetrics(runner);
+  const metrics = new GatewayMetrics(runner, core.rateLimits.shared);
 
   let startupDone = false;
   let auditSigningTimer: NodeJS.Timeout | null = null;
@@ -170,6 +182,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const startup = (async () => {
     runner.start();
+    // Limits work from memory meanwhile; waiting a little lets replicas share them from the first request.
+    if (core.rateLimits.shared && !(await core.rateLimits.shared.whenConnected(REDIS_CONNECT_WAIT_MS))) {
+      logger.warn({}, 'starting without the rate-limit store; limits are per replica until it is reachable');
+    }
     while (!(await runner.waitUntilCaughtUp(60_000))) {
       if (runner.isStopped) return;
       logger.info({ position: runner.appliedPosition?.toString() ?? null }, 'catching up with the event log');
@@ -194,7 +210,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
 
   const httpServer: Server = createServer();
-  const schema = await buildGatewaySchema({ tokens, clock: core.clock, partners: core.partners, connections: core.connections.connections, audit: core.audit });
+  const schema = await buildGatewaySchema({
+    tokens,
+    clock: core.clock,
+    partners: core.partners,
+    connections: core.connections.connections,
+    audit: core.audit,
+    mutations: core.rateLimits.mutations,
+  });
+  const clientAddress = clientAddressOf(config.trustProxy);
   const subscriptions = createSubscriptionTransport({
     httpServer,
     schema,
@@ -207,6 +231,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     registry: metrics.registry,
     isStarted: () => startupDone,
     limits: options.subscriptionLimits,
+    limiters: core.rateLimits.limiters,
+    authFailures: core.rateLimits.authFailures,
+    clientAddress,
   });
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -226,6 +253,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     logger,
     bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    mutations: core.rateLimits.mutations,
+    authFailures: core.rateLimits.authFailures,
     authenticate: (bearer, ip, request) => core.partners.verifier.authenticate(bearer, ip, request),
     routers: [
       integrationKeysRouter({
@@ -238,6 +268,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         connections: core.connections.connections,
         bodyLimit: config.bodyLimit,
         requestsPerMinute: config.connectionsRestRateLimit,
+        limiters: core.rateLimits.limiters,
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the connections API'),
       }),
       oauthRouter({ ...core.partners, logger }),

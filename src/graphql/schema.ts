@@ -5,7 +5,9 @@ import { buildSchema, type ContainerType } from 'type-graphql';
 import type { AuditService } from '../app/audit/audit-service';
 import type { Clock } from '../app/clock';
 import type { ConnectionService } from '../app/connections/connection-service';
+import type { MutationLimiter } from '../app/rate-limits';
 import type { TokenService } from '../app/tokens/token-service';
+import { limitMutations } from './mutation-limit';
 import { AuditResolver } from './resolvers/audit-resolver';
 import { ConnectionResolver } from './resolvers/connection-resolver';
 import { PartnerResolver, type PartnerResolverServices } from './resolvers/partner-resolver';
@@ -19,6 +21,8 @@ export interface GraphQLServices {
   partners: PartnerResolverServices;
   connections: ConnectionService;
   audit: AuditService;
+  /** Charged for every mutation field. */
+  mutations: MutationLimiter;
 }
 
 export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver, ConnectionResolver, AuditResolver] as const;
@@ -43,7 +47,7 @@ function containerFor(services: GraphQLServices): ContainerType {
 }
 
 export async function buildGatewaySchema(services: GraphQLServices | null): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     container: services ? containerFor(services) : undefined,
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
@@ -51,4 +55,6 @@ export async function buildGatewaySchema(services: GraphQLServices | null): Prom
     // Input rules live in the domain, next to the events they protect.
     validate: false,
   });
+  if (services) limitMutations(schema, services.mutations);
+  return schema;
 }

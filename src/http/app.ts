@@ -4,6 +4,8 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { unauthenticated } from '../domain/errors';
 import type { Principal, RequestContext } from '../app/request-context';
+import { authFailureLocked, type AuthFailureLimiter, type MutationLimiter } from '../app/rate-limits';
+import type { TrustProxy } from '../config';
 import type { Logger } from '../logger';
 import type { GatewayMetrics } from './metrics';
 
@@ -14,6 +16,10 @@ export interface HttpAppOptions {
   bodyLimit: string;
   /** `ip` is the client's address, for per-client limits. */
   authenticate(bearer: string, ip?: string, request?: { requestId: string; userAgent?: string }): Promise<Principal>;
+  /** Which proxies may name the client in X-Forwarded-For; `req.ip` is the address limits charge. */
+  trustProxy: TrustProxy;
+  mutations: MutationLimiter;
+  authFailures: AuthFailureLimiter;
   /** REST routers beside /graphql, mounted before the 404 handler. */
   routers?: ReadonlyArray<(helpers: RouteHelpers) => RequestHandler>;
   /** True once the read models have caught up and start-up work is done. */
@@ -28,10 +34,17 @@ export interface HttpAppOptions {
 
 /** What a REST router needs from the app so that it behaves like /graphql. */
 export interface RouteHelpers {
-  /** The request context GraphQL gets: request id, client, bearer authentication. */
+  /** The request context GraphQL gets: request id, client, bearer authentication (once per request). */
   contextOf(req: Request, res: Response): RequestContext;
   /** Holds a request until start-up is done, or answers 503. */
   waitForStartup: RequestHandler;
+  /**
+   * Charges a state-changing request to the client's address and, when it authenticated, to
+   * its credential; throws RATE_LIMITED (with `retryAfter`) when either budget is spent.
+   */
+  chargeMutation(req: Request, principalId: string | null): Promise<void>;
+  /** `chargeMutation` as middleware for routes that require a bearer: authenticates, then charges. */
+  limitMutation: RequestHandler;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -53,15 +66,24 @@ function requestContext(req: Request, requestId: string, authenticate: HttpAppOp
   let principal: Promise<Principal> | undefined;
   return {
     requestId,
-    ip: req.socket.remoteAddress,
+    ip: req.ip,
     userAgent: req.get('user-agent') ?? undefined,
     principal() {
       principal ??= Promise.resolve().then(() =>
-        authenticate(bearerOf(req.get('authorization')), req.socket.remoteAddress, { requestId, userAgent: req.get('user-agent') ?? undefined }),
+        authenticate(bearerOf(req.get('authorization')), req.ip, { requestId, userAgent: req.get('user-agent') ?? undefined }),
       );
       return principal;
     },
   };
+}
+
+/** One context per request, however many routes and middlewares ask, so a credential is checked (and charged) once. */
+function memoizedContext(req: Request, res: Response, authenticate: HttpAppOptions['authenticate']): RequestContext {
+  const existing = res.locals.requestContext as RequestContext | undefined;
+  if (existing) return existing;
+  const created = requestContext(req, res.locals.requestId as string, authenticate);
+  res.locals.requestContext = created;
+  return created;
 }
 
 export function createHttpApp(options: HttpAppOptions): express.Express {
@@ -69,6 +91,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', options.trustProxy);
 
   const requestIds: RequestHandler = (req, res, next) => {
     const incoming = req.get('x-request-id');
@@ -109,18 +132,41 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     res.status(503).setHeader('retry-after', '5').json(graphQLErrorBody('keyledger is starting; retry shortly', 'INTERNAL_SERVER_ERROR'));
   };
 
+  // A locked-out address is answered before its credential is read, let alone checked.
+  const refuseLockedAddresses: RequestHandler = async (req, res, next) => {
+    if (req.get('authorization') === undefined) return next();
+    const retryAfter = await options.authFailures.lockedFor(req.ip);
+    if (retryAfter === null) return next();
+    const refusal = authFailureLocked(retryAfter);
+    res
+      .status(429)
+      .setHeader('retry-after', String(retryAfter))
+      .json({ errors: [{ message: refusal.message, extensions: { code: refusal.code, retryAfter } }] });
+  };
+
   app.use(
     '/graphql',
     waitForStartup,
+    refuseLockedAddresses,
     express.json({ limit: options.bodyLimit }),
     expressMiddleware(options.apollo, {
-      context: async ({ req, res }) => requestContext(req, res.locals.requestId as string, options.authenticate),
+      context: async ({ req, res }) => memoizedContext(req, res, options.authenticate),
     }),
   );
 
+  const chargeMutation: RouteHelpers['chargeMutation'] = async (req, principalId) => {
+    await options.mutations.chargeAddress(req.ip);
+    if (principalId !== null) await options.mutations.chargePrincipal(principalId);
+  };
   const helpers: RouteHelpers = {
-    contextOf: (req, res) => requestContext(req, res.locals.requestId as string, options.authenticate),
+    contextOf: (req, res) => memoizedContext(req, res, options.authenticate),
     waitForStartup,
+    chargeMutation,
+    async limitMutation(req, res, next) {
+      const principal = await memoizedContext(req, res, options.authenticate).principal();
+      await chargeMutation(req, principal.id);
+      next();
+    },
   };
   for (const router of options.routers ?? []) app.use(router(helpers));
 

@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ConnectionService } from '../app/connections/connection-service';
+import { consumePoint, rateLimited, type LimiterFactory } from '../app/rate-limits';
 import type { RequestContext } from '../app/request-context';
 import { CONNECTION_NOT_FOUND } from '../domain/connections';
 import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
@@ -29,6 +29,8 @@ export interface ConnectionsRouterOptions {
   bodyLimit: string;
   /** Requests per minute per caller on these routes. */
   requestsPerMinute: number;
+  /** Where the per-caller counters live. */
+  limiters: LimiterFactory;
   reportError(error: unknown, req: Request): void;
 }
 
@@ -76,25 +78,20 @@ function field(body: Record<string, unknown>, name: string, required: boolean): 
 export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers: RouteHelpers): Router => {
   const router = express.Router();
   const service = options.connections;
-  const limiter = new RateLimiterMemory({ keyPrefix: 'connections-rest', points: options.requestsPerMinute, duration: 60 });
+  const limiter = options.limiters.create({ name: 'connections-rest', points: options.requestsPerMinute, durationSeconds: 60 });
   const item = `${CONNECTIONS_PATH}/:name`;
   const ctxOf = (res: Response) => res.locals.connectionsContext as RequestContext;
 
   const authenticateAndLimit: RequestHandler = async (req, res, next) => {
     const ctx = helpers.contextOf(req, res);
     const caller = await ctx.principal();
-    try {
-      await limiter.consume(caller.id, 1);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new KeyledgerError('RATE_LIMITED', 'Too many requests', { retryAfter });
-    }
+    const retryAfter = await consumePoint(limiter, caller.id);
+    if (retryAfter !== null) throw rateLimited(retryAfter, 'Too many requests');
     res.locals.connectionsContext = ctx;
     next();
   };
   router.use([CONNECTIONS_PATH, item], helpers.waitForStartup);
-  router.post(CONNECTIONS_PATH, authenticateAndLimit, express.json({ limit: options.bodyLimit }), async (req, res) => {
+  router.post(CONNECTIONS_PATH, authenticateAndLimit, helpers.limitMutation, express.json({ limit: options.bodyLimit }), async (req, res) => {
     const body = bodyOf(req);
     const record = await service.create(ctxOf(res), {
       integration: String(req.params.integration),
@@ -112,7 +109,7 @@ export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers
     res.json(toJson(record));
   });
 
-  router.patch(item, authenticateAndLimit, express.json({ limit: options.bodyLimit }), async (req, res) => {
+  router.patch(item, authenticateAndLimit, helpers.limitMutation, express.json({ limit: options.bodyLimit }), async (req, res) => {
     const body = bodyOf(req);
     await service.update(ctxOf(res), {
       integration: String(req.params.integration),
@@ -124,7 +121,7 @@ export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers
     res.status(204).end();
   });
 
-  router.delete(item, authenticateAndLimit, async (req, res) => {
+  router.delete(item, authenticateAndLimit, helpers.limitMutation, async (req, res) => {
     await service.delete(ctxOf(res), { integration: String(req.params.integration), name: String(req.params.name) });
     res.status(204).end();
   });

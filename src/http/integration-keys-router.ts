@@ -40,7 +40,7 @@ export const integrationKeysRouter = (options: IntegrationKeysRouterOptions) => 
   router.use(INTEGRATION_KEYS_PATH, helpers.waitForStartup);
   const address = (req: Request): IntegrationKeyAddress => ({ appId: String(req.params.appId), integrationId: String(req.params.integrationId) });
 
-  router.post(`${INTEGRATION_KEYS_PATH}`, express.json({ limit: options.bodyLimit }), async (req, res) => {
+  router.post(`${INTEGRATION_KEYS_PATH}`, helpers.limitMutation, express.json({ limit: options.bodyLimit }), async (req, res) => {
     const body: unknown = req.body;
     const displayName = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).displayName : undefined;
     const key = await service.create(contextOf(req, res), address(req), displayName);
@@ -56,7 +56,7 @@ export const integrationKeysRouter = (options: IntegrationKeysRouterOptions) => 
     res.json({ key: await service.get(contextOf(req, res), address(req), String(req.params.keyId)) });
   });
 
-  router.delete(`${INTEGRATION_KEYS_PATH}/:keyId`, async (req, res) => {
+  router.delete(`${INTEGRATION_KEYS_PATH}/:keyId`, helpers.limitMutation, async (req, res) => {
     await service.delete(contextOf(req, res), address(req), String(req.params.keyId));
     res.status(200).json({});
   });

@@ -2,6 +2,11 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type OperationDefinitionNode } from 'graphql';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The shared rate-limit store, as far as metrics need it. */
+export interface RateLimitStoreState {
+  readonly isReachable: boolean;
+}
+
 export interface ProjectionProgress {
   readonly isCaughtUp: boolean;
   readonly appliedPosition: bigint | null;
@@ -14,7 +19,7 @@ export class GatewayMetrics {
   readonly requests: Counter<'operation' | 'outcome'>;
   readonly duration: Histogram<'operation'>;
 
-  constructor(projections: ProjectionProgress) {
+  constructor(projections: ProjectionProgress, rateLimitStore: RateLimitStoreState | null = null) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyledger_' });
     this.requests = new Counter({
       name: 'keyledger_graphql_requests_total',
@@ -55,6 +60,16 @@ export class GatewayMetrics {
         this.set(position === null ? -1 : Number(position));
       },
     });
+    if (rateLimitStore) {
+      new Gauge({
+        name: 'keyledger_rate_limit_store_up',
+        help: '1 while the shared rate-limit store (Redis) is reachable; 0 while each replica limits on its own',
+        registers: [this.registry],
+        collect() {
+          this.set(rateLimitStore.isReachable ? 1 : 0);
+        },
+      });
+    }
   }
 
   /** Counts and times every GraphQL operation, labelled by its name (bounded: anonymous ones share a label). */

@@ -7,6 +7,7 @@ import type { Clock } from '../clock';
 import type { AuthenticationFailed } from '../../domain/access/events';
 import type { ConnectionAccessRecorder } from '../connections/access-recorder';
 import type { EventMetadata } from '../../eventstore/port';
+import type { AuthFailureLimiter } from '../rate-limits';
 
 /** The request a credential came with, for the record of a failed authentication. */
 export interface PresentedWith {
@@ -23,6 +24,7 @@ const UNAUTHENTICATED_ACTOR = { type: 'system', id: 'unauthenticated', tenantId:
  */
 export class CredentialVerifier implements OtherCredentialVerifier {
   private failures: { recorder: Pick<ConnectionAccessRecorder, 'recordIfRoom'>; clock: Clock } | null = null;
+  private failureLimit: AuthFailureLimiter | null = null;
 
   constructor(
     private readonly tokens: TokenService,
@@ -34,8 +36,21 @@ export class CredentialVerifier implements OtherCredentialVerifier {
     this.failures = { recorder, clock };
   }
 
-  /** The principal a bearer credential stands for; UNAUTHENTICATED when it is not a valid one. */
-  async authenticate(presented: string, ip?: string, request?: PresentedWith): Promise<Principal> {
+  /** Refused credentials count against their address from then on, and a spent address is refused up front. */
+  limitFailuresWith(limiter: AuthFailureLimiter): void {
+    this.failureLimit = limiter;
+  }
+
+  /**
+   * The principal a bearer credential stands for; UNAUTHENTICATED when it is not a valid one,
+   * RATE_LIMITED without looking at it when its address has failed too often.
+   */
+  authenticate(presented: string, ip?: string, request?: PresentedWith): Promise<Principal> {
+    if (!this.failureLimit) return this.verify(presented, ip, request);
+    return this.failureLimit.guard(ip, () => this.verify(presented, ip, request));
+  }
+
+  private async verify(presented: string, ip: string | undefined, request: PresentedWith | undefined): Promise<Principal> {
     if (!this.accessTokens.accepts(presented)) {
       return this.tokens.authenticate(presented, ip, ({ code, record }) =>
         this.recordFailure({ tenantId: record?.tenantId ?? null, credentialId: record?.id ?? null, credentialType: 'token', code }, ip, request),

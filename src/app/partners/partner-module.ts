@@ -10,6 +10,7 @@ import { TokenIntrospection } from '../oauth/token-introspection';
 import { TokenRevocation } from '../oauth/token-revocation';
 import { PublicUrl } from '../public-url';
 import { SigningKeyService } from '../signing-keys/signing-key-service';
+import type { LimiterFactory } from '../rate-limits';
 import type { TokenService } from '../tokens/token-service';
 import { AttemptLimiter, type AttemptLimits } from './attempt-limiter';
 import { PartnerAccessTokenService } from './partner-access-tokens';
@@ -38,6 +39,8 @@ export interface PartnerModuleOptions {
   tokens: TokenService;
   publicUrl: string | null;
   attemptLimits: AttemptLimits;
+  /** Where the attempt counters live; in this process when not given. */
+  limiters?: LimiterFactory;
 }
 
 /** Partner credentials, the token exchange and its OAuth surroundings, and the signing keys they use. */
@@ -47,7 +50,7 @@ export function openPartnerModule(options: PartnerModuleOptions): PartnerModule 
   const partnerQueries = new PartnerQueries(options.readModels);
   const hasher = new SecretHasher(options.keys.lookupPepper);
   const signingKeys = new SigningKeyService(writer, new SigningKeyQueries(options.readModels), options.keys.signingKeyWrappingKey, clock);
-  const authenticator = new PartnerClientAuthenticator(partnerQueries, hasher, new AttemptLimiter(options.attemptLimits));
+  const authenticator = new PartnerClientAuthenticator(partnerQueries, hasher, new AttemptLimiter(options.attemptLimits, options.limiters));
   const accessTokens = new PartnerAccessTokenService(writer, partnerQueries, signingKeys, publicUrl, clock);
   const verifier = new CredentialVerifier(tokens, accessTokens);
   tokens.verifyOtherCredentialsWith(verifier);

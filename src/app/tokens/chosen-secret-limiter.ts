@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { consumePoint, memoryLimiters, spentFor, type LimiterFactory } from '../rate-limits';
 
 export interface ChosenSecretLimits {
   /** Failed argon2 checks per lookup tag in `windowSeconds`. */
@@ -17,41 +18,26 @@ export type LimitDecision = { limited: false } | { limited: true; retryAfterSeco
  * CPU on purpose. Without a limit, anyone could make the gateway spend that on guesses.
  * Failures are counted per lookup tag (guesses aimed at one stored secret) and per client
  * IP (one client guessing across secrets); once either is spent, verification answers
- * without running argon2 until the window ends. Counts are per process and in memory: the
- * point is to protect this process's CPU, not to be a global budget.
+ * without running argon2 until the window ends. The counters live wherever `limiters` keeps
+ * them: in this process by default, or shared by the replicas.
  */
 export class ChosenSecretLimiter {
-  private readonly byTag: RateLimiterMemory;
-  private readonly byIp: RateLimiterMemory;
+  private readonly byTag: RateLimiterAbstract;
+  private readonly byIp: RateLimiterAbstract;
 
-  constructor(private readonly limits: ChosenSecretLimits = DEFAULT_CHOSEN_SECRET_LIMITS) {
-    this.byTag = new RateLimiterMemory({ keyPrefix: 'chosen-secret-tag', points: limits.perTag, duration: limits.windowSeconds });
-    this.byIp = new RateLimiterMemory({ keyPrefix: 'chosen-secret-ip', points: limits.perIp, duration: limits.windowSeconds });
+  constructor(limits: ChosenSecretLimits = DEFAULT_CHOSEN_SECRET_LIMITS, limiters: LimiterFactory = memoryLimiters) {
+    this.byTag = limiters.create({ name: 'chosen-secret-tag', points: limits.perTag, durationSeconds: limits.windowSeconds });
+    this.byIp = limiters.create({ name: 'chosen-secret-ip', points: limits.perIp, durationSeconds: limits.windowSeconds });
   }
 
   async check(tag: string, ip: string | undefined): Promise<LimitDecision> {
-    const waits = [spent(await this.byTag.get(tag), this.limits.perTag)];
-    if (ip) waits.push(spent(await this.byIp.get(ip), this.limits.perIp));
-    const longest = Math.max(...waits);
-    return longest > 0 ? { limited: true, retryAfterSeconds: Math.ceil(longest / 1000) } : { limited: false };
+    const waits = [await spentFor(this.byTag, tag)];
+    if (ip) waits.push(await spentFor(this.byIp, ip));
+    const longest = Math.max(0, ...waits.map((wait) => wait ?? 0));
+    return longest > 0 ? { limited: true, retryAfterSeconds: longest } : { limited: false };
   }
 
   async recordFailure(tag: string, ip: string | undefined): Promise<void> {
-    await Promise.all([consume(this.byTag, tag), ip ? consume(this.byIp, ip) : undefined]);
-  }
-}
-
-/** Milliseconds until the key may try again, or 0 if it has points left. */
-function spent(state: RateLimiterRes | null, points: number): number {
-  if (!state || state.consumedPoints < points) return 0;
-  return Math.max(state.msBeforeNext, 1);
-}
-
-async function consume(limiter: RateLimiterMemory, key: string): Promise<void> {
-  try {
-    await limiter.consume(key);
-  } catch (rejection) {
-    // Being over the limit is what we count; anything else is a real failure.
-    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    await Promise.all([consumePoint(this.byTag, tag), ip ? consumePoint(this.byIp, ip) : undefined]);
   }
 }

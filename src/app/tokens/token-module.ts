@@ -8,6 +8,7 @@ import { SecretHasher } from '../../crypto/secret-hash';
 import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
 import type { EventWriter } from '../event-writer';
+import type { LimiterFactory } from '../rate-limits';
 import { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { IntegrationKeyService } from './integration-key-service';
 import { TokenService } from './token-service';
@@ -29,6 +30,8 @@ export interface TokenModuleOptions {
   logger: Logger;
   /** Where the data keys of `table` live; `keys.db` in the data directory when not given. */
   openDataKeys?: (table: string) => DataKeyStore;
+  /** Where the argon2 failure counters live; in this process when not given. */
+  limiters?: LimiterFactory;
 }
 
 /** The data key table (partition) of integration-key secrets. */
@@ -43,7 +46,7 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   const tokens = new TokenService(options.writer, new TokenQueries(options.readModels), new SecretHasher(options.keys.lookupPepper), options.clock, {
     sealer: new SecretSealer(options.keys.dataKeyWrapping, dataKeys),
     usage,
-    limiter: new ChosenSecretLimiter(),
+    limiter: new ChosenSecretLimiter(undefined, options.limiters),
     logger: options.logger,
   });
   let closed: Promise<void> | null = null;

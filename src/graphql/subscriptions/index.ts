@@ -1,8 +1,9 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../app/clock';
+import type { AuthFailureLimiter, LimiterFactory } from '../../app/rate-limits';
 import { RevocationFeed, RevocationNoticeService, type CommittedEventSource } from '../../app/revocations';
 import type { TokenService } from '../../app/tokens/token-service';
 import type { EventStore } from '../../eventstore/port';
@@ -30,6 +31,9 @@ export interface SubscriptionTransportOptions {
   registry: Registry;
   isStarted(): boolean;
   limits?: Partial<SubscriptionLimits>;
+  limiters?: LimiterFactory;
+  authFailures?: AuthFailureLimiter;
+  clientAddress?(request: IncomingMessage): string | undefined;
 }
 
 export interface SubscriptionTransport {
@@ -58,6 +62,9 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
     formatError: formatGraphQLError((error) => options.logger.error({ err: error }, 'unexpected error in a GraphQL subscription')),
     isStarted: options.isStarted,
     limits,
+    limiters: options.limiters,
+    authFailures: options.authFailures,
+    clientAddress: options.clientAddress,
   });
   registerSubscriptionMetrics(options.registry, feed, server);
   return {

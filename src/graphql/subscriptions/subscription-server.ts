@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
   getOperationAST,
@@ -14,9 +14,10 @@ import {
 } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { WebSocketServer } from 'ws';
 import type { Clock } from '../../app/clock';
+import { consumePoint, memoryLimiters, type AuthFailureLimiter, type LimiterFactory } from '../../app/rate-limits';
 import type { Principal, RequestContext } from '../../app/request-context';
 import { revocationNoticeOf, type CommittedEventSource, type RevocationNoticeService } from '../../app/revocations';
 import type { TokenService } from '../../app/tokens/token-service';
@@ -50,6 +51,12 @@ export interface SubscriptionServerOptions {
   /** False until start-up is done; connections are turned away (1013) until then. */
   isStarted(): boolean;
   limits?: Partial<SubscriptionLimits>;
+  /** Where the subscribe counters live; in this process when not given. */
+  limiters?: LimiterFactory;
+  /** Refused credentials at connect count against the client's address, as over HTTP. */
+  authFailures?: AuthFailureLimiter;
+  /** The client's address, honouring trusted proxies; the socket's peer when not given. */
+  clientAddress?(request: IncomingMessage): string | undefined;
 }
 
 export interface SubscriptionServerStats {
@@ -85,16 +92,17 @@ export class SubscriptionServer {
   private readonly connections = new Map<ConnectionContext, SubscriberConnection>();
   /** Connections by the stream id of the token they authenticated with. */
   private readonly byCredential = new Map<string, Set<SubscriberConnection>>();
-  private readonly subscribeLimiter: RateLimiterMemory;
+  private readonly subscribeLimiter: RateLimiterAbstract;
   private readonly detachEvents: () => void;
   private slowConsumerCloses = 0;
   private draining: Promise<void> | null = null;
 
   constructor(private readonly options: SubscriptionServerOptions) {
     this.limits = { ...SUBSCRIPTION_LIMITS, ...options.limits };
-    this.subscribeLimiter = new RateLimiterMemory({
+    this.subscribeLimiter = (options.limiters ?? memoryLimiters).create({
+      name: 'subscribe-messages',
       points: this.limits.subscribeMessages,
-      duration: this.limits.subscribeWindowSeconds,
+      durationSeconds: this.limits.subscribeWindowSeconds,
     });
     this.wss = new WebSocketServer({ server: options.httpServer, path: SUBSCRIPTIONS_PATH, maxPayload: options.maxPayloadBytes });
     this.graphqlWs = useServer<Record<string, unknown> | undefined>(
@@ -157,7 +165,9 @@ export class SubscriptionServer {
         throw unauthenticated('Authentication required: send connectionParams { authorization: "Bearer <token>" }');
       }
       const bearer = bearerOf(header);
-      const principal = await this.options.tokens.authenticate(bearer, request.socket.remoteAddress);
+      const ip = this.addressOf(request);
+      const authenticate = () => this.options.tokens.authenticate(bearer, ip);
+      const principal = await (this.options.authFailures ? this.options.authFailures.guard(ip, authenticate) : authenticate());
       this.options.notices.requireSubscriber(principal);
       const expiresAt = await this.expiryOf(principal);
       // The client may have gone while the credential was being checked.
@@ -240,19 +250,18 @@ export class SubscriptionServer {
     }
   }
 
+  private addressOf(request: IncomingMessage): string | undefined {
+    return this.options.clientAddress ? this.options.clientAddress(request) : request.socket.remoteAddress;
+  }
+
   private async rateLimited(connection: SubscriberConnection): Promise<KeyledgerError | null> {
-    try {
-      await this.subscribeLimiter.consume(connection.id);
-      return null;
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      return new KeyledgerError(
-        'RATE_LIMITED',
-        `At most ${this.limits.subscribeMessages} subscribe messages per ${this.limits.subscribeWindowSeconds} seconds on one connection`,
-        { retryAfter },
-      );
-    }
+    const retryAfter = await consumePoint(this.subscribeLimiter, connection.id);
+    if (retryAfter === null) return null;
+    return new KeyledgerError(
+      'RATE_LIMITED',
+      `At most ${this.limits.subscribeMessages} subscribe messages per ${this.limits.subscribeWindowSeconds} seconds on one connection`,
+      { retryAfter },
+    );
   }
 
   private overSubscribed(ctx: ConnectionContext): KeyledgerError | null {
@@ -274,10 +283,10 @@ export class SubscriptionServer {
     let principal: Promise<Principal> | undefined;
     const context: SubscriptionContext = {
       requestId: randomUUID(),
-      ip: connection.request.socket.remoteAddress,
+      ip: this.addressOf(connection.request),
       userAgent: connection.request.headers['user-agent'],
       // Checked again at each subscribe: the credential may have changed since the connection opened.
-      principal: () => (principal ??= this.options.tokens.authenticate(connection.bearer, connection.request.socket.remoteAddress)),
+      principal: () => (principal ??= this.options.tokens.authenticate(connection.bearer, this.addressOf(connection.request))),
       channels: {
         tokenRevoked: async (request) => {
           const stream = await this.options.notices.tokenRevoked(context, request, {
@@ -381,7 +390,7 @@ export class SubscriptionServer {
   /** Checks the connection's credential as at connect; `refusal` names the likely cause if it no longer authenticates. */
   private async recheck(connection: SubscriberConnection, refusal?: string): Promise<void> {
     try {
-      const principal = await this.options.tokens.authenticate(connection.bearer, connection.request.socket.remoteAddress);
+      const principal = await this.options.tokens.authenticate(connection.bearer, this.addressOf(connection.request));
       this.options.notices.requireSubscriber(principal);
       const expiresAt = await this.expiryOf(principal);
       connection.principal = principal;

@@ -6,6 +6,8 @@ import type { Principal, RequestContext } from '../../app/request-context';
 export interface RouterHelpers {
   /** Holds a request until start-up is done (signing key created, read models caught up), or answers 503. */
   waitForStartup: RequestHandler;
+  /** Charges a state-changing request to the client's address and, when given, the caller's credential; RATE_LIMITED when spent. */
+  chargeMutation(req: Request, principalId: string | null): Promise<void>;
 }
 
 /** The request as commands see it; the principal is whatever `authenticate` makes of the bearer, if any. */

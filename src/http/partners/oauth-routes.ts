@@ -72,6 +72,7 @@ export function oauthRouter(options: OAuthRouterOptions): (helpers: RouterHelper
         }
         const client = presentedClient(req, params, { bearer: false });
         if (client.method === 'none' || client.method === 'bearer') throw invalidClient('Client authentication is required');
+        await helpers.chargeMutation(req, null);
         let issued;
         try {
           issued = await options.exchange.exchangePartnerCredential(httpRequestContext(req, res), {
@@ -118,6 +119,7 @@ export function oauthRouter(options: OAuthRouterOptions): (helpers: RouterHelper
       endpoint(async (req, res) => {
         const params = FormParameters.of(req);
         const { caller, ctx } = await authenticateCaller(req, res, params, options);
+        await helpers.chargeMutation(req, caller.type === 'bearer' ? caller.principal.id : caller.credential.id);
         const token = params.get('token');
         if (token === null) throw invalidRequest('The token parameter is required');
         await options.revocation.revoke(caller, ctx, token);

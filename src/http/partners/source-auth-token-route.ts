@@ -35,6 +35,7 @@ export function sourceAuthTokenRouter(options: { exchange: PartnerTokenExchange;
       async (req, res) => {
         res.setHeader('cache-control', 'no-store');
         try {
+          await helpers.chargeMutation(req, null);
           const issued = await options.exchange.exchangePartnerCredential(httpRequestContext(req, res), {
             apiKey: headerValue(req, 'x-api-key') ?? '',
             apiSecret: headerValue(req, 'x-api-secret') ?? '',
