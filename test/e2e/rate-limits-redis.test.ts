@@ -3,6 +3,7 @@ import { generateToken } from '../../src/crypto/token-format';
 import { errorCode, graphql, type GraphQLResponse } from '../helpers/graphql-client';
 import { eventually, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { redisRequired, redisUnavailableReason, startRedisServer, type RedisServer } from '../helpers/redis-server';
+import { basic, postForm } from '../helpers/partner-client';
 import { metricValue } from '../helpers/subscriptions';
 
 const REVOKE_NOTHING = `mutation { revokeToken(input: { id: "tok_does_not_exist" }) { id } }`;
@@ -87,11 +88,24 @@ if (unavailable && redisRequired()) {
     });
 
     it('keeps its counters under the deployment prefix, one key space per limit, holding no credential', async () => {
+      const apiKey = generateToken('klp');
+      const apiSecret = generateToken('klps');
+      const form = { grant_type: 'client_credentials', tenant_id: 't', sub_tenant_id: 's' };
+      expect((await postForm(first.url, '/oauth/token', form, { authorization: basic(apiKey, apiSecret), ...from('198.51.100.40') })).status).toBe(401);
       const keys = await inspect.keys('*');
       expect(keys.length).toBeGreaterThan(0);
       for (const key of keys) expect(key.startsWith(`${PREFIX}:`)).toBe(true);
-      expect(keys).toEqual(expect.arrayContaining([`${PREFIX}:mutations-ip:198.51.100.1`, `${PREFIX}:auth-failures-ip:198.51.100.10`]));
+      expect(keys).toEqual(
+        expect.arrayContaining([
+          `${PREFIX}:mutations-ip:198.51.100.1`,
+          `${PREFIX}:auth-failures-ip:198.51.100.10`,
+          `${PREFIX}:partner-ip:198.51.100.40`,
+          expect.stringMatching(new RegExp(`^${PREFIX}:partner-key:`)),
+        ]),
+      );
       const stored = JSON.stringify(keys);
+      expect(stored).not.toContain(apiKey);
+      expect(stored).not.toContain(apiSecret);
       expect(stored).not.toContain(UNKNOWN_TOKEN);
       expect(stored).not.toContain(ROOT_SECRET);
       expect(await metricValue(first.url, 'keyledger_rate_limit_store_up')).toBe(1);

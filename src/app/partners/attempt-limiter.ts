@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { consumePoint, memoryLimiters, rateLimited, UNKNOWN_ADDRESS, type LimiterFactory } from '../rate-limits';
 
@@ -33,16 +34,21 @@ export class AttemptLimiter {
   /** Charges one attempt to the address and, when given, the API key; RATE_LIMITED when either is spent. */
   async charge(ip: string | undefined, apiKey: string | null): Promise<void> {
     await this.consume(this.byIp, ip ?? UNKNOWN_ADDRESS);
-    if (apiKey !== null) await this.consume(this.byKey, apiKey);
+    if (apiKey !== null) await this.consume(this.byKey, counterKey(apiKey));
   }
 
   /** Returns the points of an attempt that turned out to be legitimate. */
   async refund(ip: string | undefined, apiKey: string): Promise<void> {
-    await Promise.all([this.byIp.reward(ip ?? UNKNOWN_ADDRESS, 1), this.byKey.reward(apiKey, 1)]);
+    await Promise.all([this.byIp.reward(ip ?? UNKNOWN_ADDRESS, 1), this.byKey.reward(counterKey(apiKey), 1)]);
   }
 
   private async consume(limiter: RateLimiterAbstract, key: string): Promise<void> {
     const retryAfter = await consumePoint(limiter, key);
     if (retryAfter !== null) throw rateLimited(retryAfter);
   }
+}
+
+/** API keys are counted under a digest, so a shared counter store never holds them verbatim. */
+function counterKey(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('base64url');
 }
