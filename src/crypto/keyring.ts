@@ -29,6 +29,8 @@ export class KeyRing {
   readonly lookupPepper: Buffer;
   /** HMAC key for audit fingerprints. */
   readonly auditKey: Buffer;
+  /** HMAC key for idempotency key ids and request fingerprints. */
+  readonly idempotencyKey: Buffer;
   /** The current key that wraps data keys; `dataKeyWrapping` also unwraps with the previous one. */
   readonly dataKeyWrappingKey: Buffer;
   readonly dataKeyWrapping: WrappingKeys;
@@ -44,6 +46,7 @@ export class KeyRing {
     this.masterKey = masterKeys.current;
     this.lookupPepper = derive(deploymentSecret, 'keyledger/lookup-pepper/v1');
     this.auditKey = derive(deploymentSecret, 'keyledger/audit-key/v1');
+    this.idempotencyKey = derive(deploymentSecret, 'keyledger/idempotency/v1');
     this.signingKeyWrappingKey = derive(deploymentSecret, 'keyledger/signing-key-wrapping/v1');
     this.dataKeyWrapping = dataKeyWrappingKeys(masterKeys);
     this.dataKeyWrappingKey = derive(masterKeys.current, DATA_KEY_WRAPPING);

@@ -2,6 +2,7 @@ import { ACCESS_EVENT_TYPES } from '../access/events';
 import { AUDIT_HEAD_EVENT_TYPES } from './events';
 import { CONNECTION_EVENT_TYPES } from '../connections/events';
 import { DEPLOYMENT_KEY_EVENT_TYPES } from '../deployment-keys/events';
+import { IDEMPOTENCY_EVENT_TYPES } from '../idempotency/events';
 import { ACCESS_TOKEN_EVENT_TYPES, PARTNER_CREDENTIAL_EVENT_TYPES } from '../partners/events';
 import { SIGNING_KEY_EVENT_TYPES } from '../signing-keys/events';
 import { TOKEN_CLAIM_EVENT_TYPES } from '../token-claims/events';
@@ -22,6 +23,7 @@ export const ALL_EVENT_TYPES = [
   ...SIGNING_KEY_EVENT_TYPES,
   ...DEPLOYMENT_KEY_EVENT_TYPES,
   ...AUDIT_HEAD_EVENT_TYPES,
+  ...IDEMPOTENCY_EVENT_TYPES,
 ] as const;
 
 export type KeyledgerEventType = (typeof ALL_EVENT_TYPES)[number];

@@ -32,6 +32,7 @@ const partnerCredential = (data: Record<string, unknown>): AuditResource => ({ t
 const accessToken = (data: Record<string, unknown>): AuditResource => ({ type: 'partner-access-token', id: str(data.jti) });
 const signingKey = (data: Record<string, unknown>): AuditResource => ({ type: 'signing-key', id: str(data.kid) });
 const deploymentSecret = (): AuditResource => ({ type: 'deployment-secret', id: 'deployment' });
+const idempotencyKey = (data: Record<string, unknown>): AuditResource => ({ type: 'idempotency-key', id: str(data.keyId) });
 
 const sealed: AuditFieldRules = { dataKeyId: 'show', ciphertext: 'fingerprint' };
 const wrappedPrivateKey: AuditFieldRules = { scheme: 'show', ciphertext: 'fingerprint' };
@@ -195,6 +196,24 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     resource: (data) => ({ type: 'audit-head', id: str(data.tenantId) }),
     fields: { tenantId: 'show', position: 'show', hash: 'show', entries: 'show', jws: 'show' },
   },
+
+  // `keyId` and `requestFingerprint` are HMACs under a key derived from the deployment secret: the key and the request stay unreadable.
+  IdempotencyKeyClaimed: {
+    resource: idempotencyKey,
+    fields: { keyId: 'show', tenantId: 'show', operation: 'show', requestFingerprint: 'show', claimedAt: 'show' },
+  },
+  IdempotentRequestCompleted: {
+    resource: idempotencyKey,
+    fields: {
+      keyId: 'show',
+      tenantId: 'show',
+      operation: 'show',
+      outcome: { type: 'show', id: 'show', connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', position: 'show', eventId: 'show', signedAt: 'show', kid: 'show' },
+      completedAt: 'show',
+      expiresAt: 'show',
+    },
+  },
+  IdempotencyKeyReleased: { resource: idempotencyKey, fields: { keyId: 'show', tenantId: 'show', operation: 'show', releasedAt: 'show' } },
 };
 
 /** The fingerprints a redaction needs; implemented with the deployment's audit key. */
