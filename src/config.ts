@@ -45,6 +45,7 @@ const schema = z.object({
     .string()
     .refine(isTrustProxySetting, 'must be a number of proxy hops, or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal')
     .optional(),
+  KEYLEDGER_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(8760).default(24),
 });
 
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -100,6 +101,8 @@ export interface Config {
   rateLimits: RateLimitSettings;
   /** Which proxies' X-Forwarded-For decides the client address that per-address limits charge. */
   trustProxy: TrustProxy;
+  /** How long the outcome of a request under an idempotency key is replayed; after that the key is new again. */
+  idempotencyTtlHours: number;
 }
 
 export class ConfigError extends Error {
@@ -151,5 +154,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailuresPerIp: values.KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     },
     trustProxy: trustProxyOf(values.KEYLEDGER_TRUST_PROXY),
+    idempotencyTtlHours: values.KEYLEDGER_IDEMPOTENCY_TTL_HOURS,
   };
 }
