@@ -10,6 +10,7 @@ import { systemClock, type Clock } from './app/clock';
 import { openConnectionModule, type ConnectionModule } from './app/connections/connection-module';
 import { loadMasterKeys, openKeyRing } from './app/deployment-keys/open-key-ring';
 import { EventWriter } from './app/event-writer';
+import { IdempotentRequests } from './app/idempotency/idempotent-requests';
 import { openPartnerModule, type PartnerModule } from './app/partners/partner-module';
 import { openRateLimits, type RateLimits } from './app/rate-limits';
 import type { RequestContext } from './app/request-context';
@@ -24,6 +25,7 @@ import { EventStoreDbEventStore } from './eventstore/eventstoredb';
 import type { EventStore } from './eventstore/port';
 import { depthLimitRule } from './graphql/depth-limit';
 import { formatGraphQLError } from './graphql/errors';
+import { idempotencyExtensionsPlugin, IdempotentMutations } from './graphql/idempotency';
 import { offlineLandingPage } from './graphql/landing-page';
 import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
@@ -70,6 +72,7 @@ export interface Core {
   partners: PartnerModule;
   connections: ConnectionModule;
   audit: AuditService;
+  idempotency: IdempotentRequests;
   clock: Clock;
   rateLimits: RateLimits;
   close(): Promise<void>;
@@ -121,6 +124,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   partners.verifier.limitFailuresWith(rateLimits.authFailures);
   tokens.recordPrivilegedVerificationsWith(connections.access);
   const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock, writer);
+  const idempotency = new IdempotentRequests(writer, keys.idempotencyKey, clock, config.idempotencyTtlHours * 3600_000, logger);
   let closed: Promise<void> | null = null;
   return {
     store,
@@ -131,6 +135,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     partners,
     connections,
     audit,
+    idempotency,
     clock,
     rateLimits,
     close() {
@@ -217,6 +222,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: core.connections.connections,
     audit: core.audit,
     mutations: core.rateLimits.mutations,
+    idempotency: new IdempotentMutations(core.idempotency, core.clock),
   });
   const clientAddress = clientAddressOf(config.trustProxy);
   const subscriptions = createSubscriptionTransport({
@@ -243,7 +249,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stopOnTerminationSignals: false,
     formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation')),
     validationRules: [depthLimitRule(MAX_QUERY_DEPTH)],
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), offlineLandingPage(), metrics.apolloPlugin(), subscriptions.apolloPlugin],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), offlineLandingPage(), metrics.apolloPlugin(), subscriptions.apolloPlugin, idempotencyExtensionsPlugin()],
   });
   await apollo.start();
 

@@ -7,6 +7,7 @@ import type { Clock } from '../app/clock';
 import type { ConnectionService } from '../app/connections/connection-service';
 import type { MutationLimiter } from '../app/rate-limits';
 import type { TokenService } from '../app/tokens/token-service';
+import type { IdempotentMutations } from './idempotency';
 import { limitMutations } from './mutation-limit';
 import { AuditResolver } from './resolvers/audit-resolver';
 import { ConnectionResolver } from './resolvers/connection-resolver';
@@ -23,6 +24,7 @@ export interface GraphQLServices {
   audit: AuditService;
   /** Charged for every mutation field. */
   mutations: MutationLimiter;
+  idempotency: IdempotentMutations;
 }
 
 export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver, ConnectionResolver, AuditResolver] as const;
@@ -30,12 +32,12 @@ export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, Par
 /** Resolvers receive their services through the constructor; this builds them once. */
 function containerFor(services: GraphQLServices): ContainerType {
   const instances = new Map<Function, unknown>([
-    [TokenResolver, new TokenResolver(services.tokens, services.clock)],
+    [TokenResolver, new TokenResolver(services.tokens, services.clock, services.idempotency)],
     [ViewerResolver, new ViewerResolver()],
     [RevocationResolver, new RevocationResolver()],
-    [PartnerResolver, new PartnerResolver(services.partners)],
-    [ConnectionResolver, new ConnectionResolver(services.connections)],
-    [AuditResolver, new AuditResolver(services.audit)],
+    [PartnerResolver, new PartnerResolver(services.partners, services.idempotency)],
+    [ConnectionResolver, new ConnectionResolver(services.connections, services.idempotency)],
+    [AuditResolver, new AuditResolver(services.audit, services.idempotency)],
   ]);
   return {
     get(someClass) {

@@ -1,7 +1,11 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { AuditService } from '../../app/audit/audit-service';
+import { requireRole } from '../../app/tenant-access';
+import { Role } from '../../domain/access/roles';
 import type { AuditRecord, SignedHeadRecord } from '../../../projections/audit';
 import type { GraphQLContext } from '../context';
+import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, type IdempotentMutations } from '../idempotency';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   AuditEntry,
@@ -35,7 +39,10 @@ function toAuditEntry({ entry, hash }: AuditRecord): AuditEntry {
 
 @Resolver(() => AuditEntry)
 export class AuditResolver {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly idempotency: IdempotentMutations,
+  ) {}
 
   @Query(() => AuditEntryConnection, { description: "The tenant's audit history, newest first; requires keyledger:audit:read" })
   async auditLog(
@@ -76,9 +83,26 @@ export class AuditResolver {
     return toConnection(SIGNED_HEAD_CURSOR_KIND, page, (record) => toSignedHead(record));
   }
 
-  @Mutation(() => SignedAuditHead, { description: "Signs the tenant's current audit chain head with the gateway's signing key" })
-  async signAuditHead(@Ctx() ctx: GraphQLContext, @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null): Promise<SignedAuditHead> {
-    const head = await this.audit.signHead(ctx, tenantId);
-    return { ...head, signedAt: new Date(head.signedAt) };
+  @Mutation(() => SignedAuditHead, {
+    description: "Signs the tenant's current audit chain head with the gateway's signing key; a replay under an idempotency key returns the same signed head",
+  })
+  async signAuditHead(
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
+  ): Promise<SignedAuditHead> {
+    return this.idempotency.run(ctx, info, idempotencyKey, { tenantId }, {
+      execute: async () => {
+        const head = await this.audit.signHead(ctx, tenantId);
+        return { value: { ...head, signedAt: new Date(head.signedAt) }, outcome: { type: 'signed-audit-head', ...head } };
+      },
+      // The signed statement is public (it is what the JWS says), so the outcome holds it whole.
+      replay: async (outcome) => {
+        await requireRole(ctx, Role.auditRead);
+        const { type: _type, ...head } = outcomeOf(outcome, 'signed-audit-head');
+        return { ...head, signedAt: new Date(head.signedAt) };
+      },
+    });
   }
 }

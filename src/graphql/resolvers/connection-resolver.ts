@@ -1,7 +1,12 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { ConnectionService } from '../../app/connections/connection-service';
+import { CONNECTION_NOT_FOUND } from '../../domain/connections';
+import { notFound } from '../../domain/errors';
+import type { IdempotentOutcome } from '../../domain/idempotency';
 import type { ConnectionRecord } from '../../../projections/connections';
 import type { GraphQLContext } from '../context';
+import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, REEXECUTED_IDEMPOTENCY_KEY_DESCRIPTION, type IdempotentMutations } from '../idempotency';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   ApiKeyConnection,
@@ -29,7 +34,10 @@ export function toApiKeyConnection(record: ConnectionRecord): ApiKeyConnection {
 
 @Resolver(() => ApiKeyConnection)
 export class ConnectionResolver {
-  constructor(private readonly connections: ConnectionService) {}
+  constructor(
+    private readonly connections: ConnectionService,
+    private readonly idempotency: IdempotentMutations,
+  ) {}
 
   @Query(() => ApiKeyConnection, { nullable: true, description: "A connection of the caller's tenant; null if there is none by that name there" })
   async apiKeyConnection(
@@ -58,16 +66,20 @@ export class ConnectionResolver {
   async createApiKeyConnection(
     @Arg('input', () => CreateApiKeyConnectionInput) input: CreateApiKeyConnectionInput,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiKeyConnection> {
-    return toApiKeyConnection(await this.connections.create(ctx, input));
+    return this.changeConnection(ctx, info, idempotencyKey, { input }, () => this.connections.create(ctx, input));
   }
 
   @Mutation(() => ApiKeyConnection, { description: 'Changes the given fields; a new apiKey gets a new data key and the old one is destroyed' })
   async updateApiKeyConnection(
     @Arg('input', () => UpdateApiKeyConnectionInput) input: UpdateApiKeyConnectionInput,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiKeyConnection> {
-    return toApiKeyConnection(await this.connections.update(ctx, input));
+    return this.changeConnection(ctx, info, idempotencyKey, { input }, () => this.connections.update(ctx, input));
   }
 
   @Mutation(() => Boolean, { description: 'Deletes the connection and destroys its key for good; the name can then be used again' })
@@ -75,10 +87,17 @@ export class ConnectionResolver {
     @Arg('integration', () => String) integration: string,
     @Arg('name', () => String) name: string,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<boolean> {
-    await this.connections.delete(ctx, { integration, name, tenantId });
-    return true;
+    return this.idempotency.run(ctx, info, idempotencyKey, { integration, name, tenantId }, {
+      execute: async () => {
+        await this.connections.delete(ctx, { integration, name, tenantId });
+        return { value: true, outcome: { type: 'connection-deleted', integration, name } };
+      },
+      replay: async () => true,
+    });
   }
 
   @Mutation(() => ApiKeyCredential, {
@@ -91,8 +110,36 @@ export class ConnectionResolver {
     @Arg('name', () => String) name: string,
     @Arg('url', () => String) url: string,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: REEXECUTED_IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiKeyCredential> {
-    return this.connections.use(ctx, { integration, name, url, tenantId });
+    return this.idempotency.reexecute(ctx, info, idempotencyKey, () => this.connections.use(ctx, { integration, name, url, tenantId }));
+  }
+
+  /** A mutation whose answer is the connection it created or changed. */
+  private changeConnection(
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+    idempotencyKey: string | null | undefined,
+    args: Record<string, unknown>,
+    change: () => Promise<ConnectionRecord>,
+  ): Promise<ApiKeyConnection> {
+    return this.idempotency.run(ctx, info, idempotencyKey, args, {
+      execute: async () => {
+        const record = await change();
+        const { connectionId, tenantId, integration, name } = record;
+        return { value: toApiKeyConnection(record), outcome: { type: 'connection', connectionId, tenantId, integration, name } };
+      },
+      replay: (outcome) => this.connectionOf(ctx, outcome),
+    });
+  }
+
+  /** The connection a replayed request created or changed, as it is now; one deleted since (even if its name was reused) is gone. */
+  private async connectionOf(ctx: GraphQLContext, outcome: IdempotentOutcome): Promise<ApiKeyConnection> {
+    const { connectionId, tenantId, integration, name } = outcomeOf(outcome, 'connection');
+    const record = await this.connections.get(ctx, { integration, name, tenantId });
+    if (!record || record.connectionId !== connectionId) throw notFound(CONNECTION_NOT_FOUND);
+    return toApiKeyConnection(record);
   }
 }

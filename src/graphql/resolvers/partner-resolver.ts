@@ -1,9 +1,13 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { PartnerAccessTokenService } from '../../app/partners/partner-access-tokens';
 import type { PartnerCredentialService } from '../../app/partners/partner-credential-service';
 import type { PartnerTokenExchange } from '../../app/partners/partner-token-exchange';
 import { partnerCredentialStatus, type PartnerCredentialRecord } from '../../../projections/partners';
+import { notFound } from '../../domain/errors';
+import type { IdempotentOutcome } from '../../domain/idempotency';
 import type { GraphQLContext } from '../context';
+import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, REEXECUTED_IDEMPOTENCY_KEY_DESCRIPTION, type IdempotentMutations } from '../idempotency';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   CreatedPartnerCredential,
@@ -41,7 +45,10 @@ export interface PartnerResolverServices {
 
 @Resolver(() => PartnerCredential)
 export class PartnerResolver {
-  constructor(private readonly services: PartnerResolverServices) {}
+  constructor(
+    private readonly services: PartnerResolverServices,
+    private readonly idempotency: IdempotentMutations,
+  ) {}
 
   @Query(() => PartnerCredential, { nullable: true, description: "A partner credential of the caller's tenant; null if there is none with this id there" })
   async partnerCredential(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PartnerCredential | null> {
@@ -88,9 +95,20 @@ export class PartnerResolver {
   async createPartnerCredential(
     @Arg('input', () => CreatePartnerCredentialInput) input: CreatePartnerCredentialInput,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<CreatedPartnerCredential> {
-    const { record, apiKey, apiSecret } = await this.services.credentials.createPartnerCredential(ctx, input);
-    return { credential: toPartnerCredential(record), apiKey, apiSecret };
+    return this.idempotency.run<CreatedPartnerCredential>(ctx, info, idempotencyKey, { input }, {
+      execute: async () => {
+        const { record, apiKey, apiSecret } = await this.services.credentials.createPartnerCredential(ctx, input);
+        return { value: { credential: toPartnerCredential(record), apiKey, apiSecret, replayed: false }, outcome: { type: 'partner-credential', id: record.id } };
+      },
+      replay: async (outcome) => {
+        const credential = await this.credentialOf(ctx, outcome);
+        // The API key is the public identifier, shown on every read; only the secret is never shown again.
+        return { credential, apiKey: credential.apiKey, apiSecret: null, replayed: true };
+      },
+    });
   }
 
   @Mutation(() => PartnerCredential, {
@@ -99,8 +117,16 @@ export class PartnerResolver {
   async revokePartnerCredential(
     @Arg('input', () => RevokePartnerCredentialInput) input: RevokePartnerCredentialInput,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<PartnerCredential> {
-    return toPartnerCredential(await this.services.credentials.revokePartnerCredential(ctx, input));
+    return this.idempotency.run(ctx, info, idempotencyKey, { input }, {
+      execute: async () => {
+        const record = await this.services.credentials.revokePartnerCredential(ctx, input);
+        return { value: toPartnerCredential(record), outcome: { type: 'partner-credential', id: record.id } };
+      },
+      replay: (outcome) => this.credentialOf(ctx, outcome),
+    });
   }
 
   @Mutation(() => PartnerAccessToken, {
@@ -112,8 +138,20 @@ export class PartnerResolver {
     @Arg('tenantId', () => ID) tenantId: string,
     @Arg('subTenantId', () => ID) subTenantId: string,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: REEXECUTED_IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<PartnerAccessToken> {
-    const issued = await this.services.exchange.exchangePartnerCredential(ctx, { apiKey, apiSecret, tenantId, subTenantId });
-    return { accessToken: issued.accessToken, expiresAt: issued.expiresAt, tokenType: issued.tokenType };
+    return this.idempotency.reexecute(ctx, info, idempotencyKey, async () => {
+      const issued = await this.services.exchange.exchangePartnerCredential(ctx, { apiKey, apiSecret, tenantId, subTenantId });
+      return { accessToken: issued.accessToken, expiresAt: issued.expiresAt, tokenType: issued.tokenType };
+    });
+  }
+
+  /** The credential a replayed request created or revoked, as it is now, if the caller may still read it. */
+  private async credentialOf(ctx: GraphQLContext, outcome: IdempotentOutcome): Promise<PartnerCredential> {
+    const { id } = outcomeOf(outcome, 'partner-credential');
+    const record = await this.services.credentials.getPartnerCredential(ctx, id);
+    if (!record) throw notFound(`Partner credential ${id} not found`);
+    return toPartnerCredential(record);
   }
 }

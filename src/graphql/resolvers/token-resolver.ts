@@ -1,8 +1,12 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Clock } from '../../app/clock';
 import type { TokenService } from '../../app/tokens/token-service';
+import { notFound } from '../../domain/errors';
+import type { IdempotentOutcome } from '../../domain/idempotency';
 import { tokenStatus, type TokenRecord } from '../../../projections/tokens';
 import type { GraphQLContext } from '../context';
+import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, type IdempotentMutations } from '../idempotency';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   ApiToken,
@@ -50,6 +54,7 @@ export class TokenResolver {
   constructor(
     private readonly tokenService: TokenService,
     private readonly clock: Clock,
+    private readonly idempotency: IdempotentMutations,
   ) {}
 
   @Query(() => ApiToken, { nullable: true, description: "A token of the caller's tenant; null if there is none with this id there" })
@@ -89,31 +94,91 @@ export class TokenResolver {
   }
 
   @Mutation(() => IssuedToken, { description: 'Issues a token. The secret in the response is shown once and never stored.' })
-  async issueToken(@Arg('input', () => IssueTokenInput) input: IssueTokenInput, @Ctx() ctx: GraphQLContext): Promise<IssuedToken> {
-    const { record, secret } = await this.tokenService.issueToken(ctx, input);
-    return { token: toApiToken(record, this.clock.now()), secret };
+  async issueToken(
+    @Arg('input', () => IssueTokenInput) input: IssueTokenInput,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
+  ): Promise<IssuedToken> {
+    return this.idempotency.run<IssuedToken>(ctx, info, idempotencyKey, { input }, {
+      execute: async () => {
+        const { record, secret } = await this.tokenService.issueToken(ctx, input);
+        return { value: { token: toApiToken(record, this.clock.now()), secret, replayed: false }, outcome: { type: 'token', id: record.id } };
+      },
+      replay: async (outcome) => ({ token: await this.tokenOf(ctx, outcome), secret: null, replayed: true }),
+    });
   }
 
   @Mutation(() => ApiToken, { description: 'Takes over an existing secret (hashed with argon2id). The secret is never shown again.' })
-  async importToken(@Arg('input', () => ImportTokenInput) input: ImportTokenInput, @Ctx() ctx: GraphQLContext): Promise<ApiToken> {
-    return toApiToken(await this.tokenService.importToken(ctx, input), this.clock.now());
+  async importToken(
+    @Arg('input', () => ImportTokenInput) input: ImportTokenInput,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
+  ): Promise<ApiToken> {
+    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.importToken(ctx, input));
   }
 
   @Mutation(() => ApiToken, { description: 'Changes the given fields. A change to nothing records nothing.' })
-  async updateToken(@Arg('input', () => UpdateTokenInput) input: UpdateTokenInput, @Ctx() ctx: GraphQLContext): Promise<ApiToken> {
-    return toApiToken(await this.tokenService.updateToken(ctx, input), this.clock.now());
+  async updateToken(
+    @Arg('input', () => UpdateTokenInput) input: UpdateTokenInput,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
+  ): Promise<ApiToken> {
+    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.updateToken(ctx, input));
   }
 
   @Mutation(() => IssuedToken, {
     description: 'Gives the token a new secret, shown once. Earlier secrets keep verifying for the grace period, then verify as REVOKED.',
   })
-  async rotateToken(@Arg('input', () => RotateTokenInput) input: RotateTokenInput, @Ctx() ctx: GraphQLContext): Promise<IssuedToken> {
-    const { record, secret } = await this.tokenService.rotateToken(ctx, input);
-    return { token: toApiToken(record, this.clock.now()), secret };
+  async rotateToken(
+    @Arg('input', () => RotateTokenInput) input: RotateTokenInput,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
+  ): Promise<IssuedToken> {
+    return this.idempotency.run<IssuedToken>(ctx, info, idempotencyKey, { input }, {
+      execute: async () => {
+        const { record, secret } = await this.tokenService.rotateToken(ctx, input);
+        return { value: { token: toApiToken(record, this.clock.now()), secret, replayed: false }, outcome: { type: 'token', id: record.id } };
+      },
+      replay: async (outcome) => ({ token: await this.tokenOf(ctx, outcome), secret: null, replayed: true }),
+    });
   }
 
   @Mutation(() => ApiToken, { description: 'Revokes a token at once. Revoking a revoked token changes nothing.' })
-  async revokeToken(@Arg('input', () => RevokeTokenInput) input: RevokeTokenInput, @Ctx() ctx: GraphQLContext): Promise<ApiToken> {
-    return toApiToken(await this.tokenService.revokeToken(ctx, input), this.clock.now());
+  async revokeToken(
+    @Arg('input', () => RevokeTokenInput) input: RevokeTokenInput,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
+  ): Promise<ApiToken> {
+    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.revokeToken(ctx, input));
+  }
+
+  /** A mutation whose answer is the token it created or changed. */
+  private changeToken(
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+    idempotencyKey: string | null | undefined,
+    args: Record<string, unknown>,
+    change: () => Promise<TokenRecord>,
+  ): Promise<ApiToken> {
+    return this.idempotency.run(ctx, info, idempotencyKey, args, {
+      execute: async () => {
+        const record = await change();
+        return { value: toApiToken(record, this.clock.now()), outcome: { type: 'token', id: record.id } };
+      },
+      replay: (outcome) => this.tokenOf(ctx, outcome),
+    });
+  }
+
+  /** The token a replayed request created or changed, as it is now, if the caller may still read it. */
+  private async tokenOf(ctx: GraphQLContext, outcome: IdempotentOutcome): Promise<ApiToken> {
+    const { id } = outcomeOf(outcome, 'token');
+    const record = await this.tokenService.getToken(ctx, id);
+    if (!record) throw notFound(`Token ${id} not found`);
+    return toApiToken(record, this.clock.now());
   }
 }

@@ -62,8 +62,14 @@ export class CreatedPartnerCredential {
   @Field(() => String)
   apiKey!: string;
 
-  @Field(() => String)
-  apiSecret!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The secret; null only when replayed is true: a retry under an idempotency key never shows it again',
+  })
+  apiSecret!: string | null;
+
+  @Field(() => Boolean, { description: 'True when this answers a retry under an idempotency key from the recorded outcome' })
+  replayed!: boolean;
 }
 
 @InputType()

@@ -100,8 +100,14 @@ export class IssuedToken {
   @Field(() => ApiToken)
   token!: ApiToken;
 
-  @Field(() => String)
-  secret!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The secret; null only when replayed is true: a retry under an idempotency key never shows it again',
+  })
+  secret!: string | null;
+
+  @Field(() => Boolean, { description: 'True when this answers a retry under an idempotency key from the recorded outcome' })
+  replayed!: boolean;
 }
 
 @InputType()
