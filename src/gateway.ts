@@ -58,6 +58,7 @@ export interface Gateway {
   readonly partners: PartnerModule;
   readonly connections: ConnectionModule;
   readonly audit: AuditService;
+  readonly idempotency: IdempotentRequests;
   /** Stops accepting requests, drains in-flight ones, then closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -314,6 +315,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     partners: core.partners,
     connections: core.connections,
     audit: core.audit,
+    idempotency: core.idempotency,
     stop() {
       stopping ??= (async () => {
         auditSigningStopped = true;
