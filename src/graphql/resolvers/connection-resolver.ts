@@ -1,6 +1,8 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { ConnectionService } from '../../app/connections/connection-service';
+import { requireRole } from '../../app/tenant-access';
+import { Role } from '../../domain/access/roles';
 import { CONNECTION_NOT_FOUND } from '../../domain/connections';
 import { notFound } from '../../domain/errors';
 import type { IdempotentOutcome } from '../../domain/idempotency';
@@ -96,7 +98,11 @@ export class ConnectionResolver {
         await this.connections.delete(ctx, { integration, name, tenantId });
         return { value: true, outcome: { type: 'connection-deleted', integration, name } };
       },
-      replay: async () => true,
+      // Nothing is left to read back; the caller must still be allowed to delete connections.
+      replay: async () => {
+        await requireRole(ctx, Role.connectionsWrite);
+        return true;
+      },
     });
   }
 

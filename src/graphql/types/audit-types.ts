@@ -4,7 +4,7 @@ import { PageInfo } from './token-types';
 
 @ObjectType({ description: 'What an audit entry is about' })
 export class AuditResource {
-  @Field(() => String, { description: 'token, token-code, integration, connection, partner-credential, partner-access-token, signing-key, deployment-secret' })
+  @Field(() => String, { description: 'token, token-code, integration, connection, partner-credential, partner-access-token, signing-key, deployment-secret, audit-head, idempotency-key' })
   type!: string;
 
   @Field(() => String)

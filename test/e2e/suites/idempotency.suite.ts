@@ -279,6 +279,32 @@ export function describeIdempotency(adapter: string, start: IdempotencyGatewayFa
       expect(await tokensNamed(input.name)).toBe(1);
     });
 
+    it('a replay reveals no more than a read: a credential that lost its roles since is FORBIDDEN', async () => {
+      const writer = await issueToken(gw.url, admin, { name: `writer ${RUN}`, roles: ['keyledger:tokens:write'] });
+      const key = newKey('demoted');
+      const input = { name: `by a demoted writer ${RUN}` };
+      ok(await call(ISSUE, { input, key }, writer.secret));
+      ok(await call(UPDATE, { input: { id: writer.id, roles: [] } }));
+      expect(errorCode(await call(ISSUE, { input, key }, writer.secret))).toBe('FORBIDDEN');
+      expect(await tokensNamed(input.name)).toBe(1);
+    });
+
+    it('with several mutations in one document, extensions.idempotency has one entry per response key', async () => {
+      const key = newKey('aliased');
+      const document = `mutation Two($key: String, $other: String) {
+        first: issueToken(input: { name: "aliased ${RUN}" }, idempotencyKey: $key) { replayed }
+        second: issueToken(input: { name: "aliased ${RUN}" }, idempotencyKey: $other) { replayed }
+        third: issueToken(input: { name: "aliased ${RUN}" }) { replayed }
+      }`;
+      const response = await call(document, { key, other: newKey('aliased') });
+      ok(response);
+      const notes = JSON.parse(response.raw).extensions.idempotency;
+      expect(Object.keys(notes).sort()).toEqual(['first', 'second']);
+      const retry = await call(document, { key, other: `${key}-new` });
+      expect(ok(retry)).toEqual({ first: { replayed: true }, second: { replayed: false }, third: { replayed: false } });
+      expect(await tokensNamed(`aliased ${RUN}`)).toBe(5);
+    });
+
     it('a failed request releases its key, so a corrected retry under the same key runs', async () => {
       const key = newKey('corrected');
       const refused = await call(ISSUE, { input: { name: `corrected ${RUN}`, roles: ['keyledger:nonsense'] }, key });
