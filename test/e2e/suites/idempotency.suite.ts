@@ -305,6 +305,13 @@ export function describeIdempotency(adapter: string, start: IdempotencyGatewayFa
       expect(await tokensNamed(`aliased ${RUN}`)).toBe(5);
     });
 
+    it('without a credential a keyed mutation is UNAUTHENTICATED and appends nothing', async () => {
+      const before = await head();
+      const response = await graphql(gw.url, ISSUE, { input: { name: `anonymous ${RUN}` }, key: newKey('anonymous') });
+      expect(errorCode(response)).toBe('UNAUTHENTICATED');
+      expect(await head()).toBe(before);
+    });
+
     it('a failed request releases its key, so a corrected retry under the same key runs', async () => {
       const key = newKey('corrected');
       const refused = await call(ISSUE, { input: { name: `corrected ${RUN}`, roles: ['keyledger:nonsense'] }, key });
