@@ -250,7 +250,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stopOnTerminationSignals: false,
     formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation')),
     validationRules: [depthLimitRule(MAX_QUERY_DEPTH)],
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), offlineLandingPage(), metrics.apolloPlugin(), subscriptions.apolloPlugin, idempotencyExtensionsPlugin()],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      offlineLandingPage(),
+      metrics.apolloPlugin(),
+      subscriptions.apolloPlugin,
+      idempotencyExtensionsPlugin(),
+    ],
   });
   await apollo.start();
 
