@@ -24,6 +24,8 @@ export interface LoadedStream<State> {
   state: State;
   /** Revision to expect on append: the last event's revision, or 'no_stream'. */
   revision: ExpectedRevision;
+  /** Global position of the stream's last event, or null for an empty stream. */
+  position: bigint | null;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -49,7 +51,8 @@ export class EventWriter {
   ): Promise<LoadedStream<State>> {
     const events = await this.guard(() => this.store.readStream(streamId));
     const state = events.reduce((current, event) => evolve(current, { type: event.type, data: event.data } as unknown as Event), initial);
-    return { state, revision: events.length === 0 ? 'no_stream' : events[events.length - 1].revision };
+    const last = events.at(-1);
+    return { state, revision: last ? last.revision : 'no_stream', position: last ? last.position : null };
   }
 
   /**
@@ -88,11 +91,16 @@ export class EventWriter {
         expected,
       ),
     );
-    const reached = await this.progress.waitForPosition(result.position, this.readYourWritesTimeoutMs);
-    if (!reached) {
-      this.logger.warn({ streamId, position: result.position.toString() }, 'read models did not reach an appended position in time');
-    }
+    await this.waitForReadModels(streamId, result.position);
     return result.position;
+  }
+
+  /** Waits (bounded by the read-your-writes timeout) until the local read models hold `position`, appended here or by another replica. */
+  async waitForReadModels(streamId: string, position: bigint): Promise<void> {
+    const reached = await this.progress.waitForPosition(position, this.readYourWritesTimeoutMs);
+    if (!reached) {
+      this.logger.warn({ streamId, position: position.toString() }, 'read models did not reach an appended position in time');
+    }
   }
 
   async readStream(streamId: string): Promise<RecordedEvent[]> {

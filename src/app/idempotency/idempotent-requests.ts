@@ -137,10 +137,14 @@ export class IdempotentRequests {
     metadata: () => EventMetadata,
   ): Promise<{ action: 'claimed'; revision: number } | { action: 'replay'; outcome: IdempotentOutcome; originalAt: string }> {
     for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await this.writer.load<IdempotencyState, IdempotencyEvent>(streamId, initialIdempotencyState, evolveIdempotency);
+      const { state, revision, position } = await this.writer.load<IdempotencyState, IdempotencyEvent>(streamId, initialIdempotencyState, evolveIdempotency);
       const now = this.clock.now();
       const decision = decideIdempotency(data, state, now);
-      if (decision.action === 'replay') return decision;
+      if (decision.action === 'replay') {
+        // The outcome may have been recorded through another replica: the entity is read from this one's read models.
+        if (position !== null) await this.writer.waitForReadModels(streamId, position);
+        return decision;
+      }
       const claimed: IdempotencyKeyClaimed = { type: 'IdempotencyKeyClaimed', data: { ...data, claimedAt: now.toISOString() } };
       try {
         await this.writer.append(streamId, [claimed], metadata(), revision);
