@@ -399,5 +399,25 @@ export function describeIdempotency(adapter: string, start: IdempotencyGatewayFa
       expect(text).toMatch(/"requestFingerprint":"[0-9a-f]{64}"/);
       for (const readable of [key, secret, `hidden request ${RUN}`]) expect(text).not.toContain(readable);
     });
+
+    it('the claim and the outcome are in the audit history as an idempotency-key resource, redacted', async () => {
+      const key = newKey('audited');
+      const issued = ok(await call(ISSUE, { input: { name: `audited ${RUN}` }, key })).issueToken;
+      const response = await call(
+        `query($filter: AuditLogFilter) { auditLog(first: 10, filter: $filter) { edges { node { eventType resource { type id } changes } } } }`,
+        { filter: { eventTypes: ['IdempotencyKeyClaimed', 'IdempotentRequestCompleted'] } },
+      );
+      const entries = ok(response).auditLog.edges.map((edge: { node: Record<string, any> }) => edge.node);
+      const keyId = entries[0].resource.id;
+      const ofKey = entries.filter((entry: Record<string, any>) => entry.resource.id === keyId);
+      expect(ofKey.map((entry: Record<string, any>) => entry.eventType)).toEqual(['IdempotentRequestCompleted', 'IdempotencyKeyClaimed']);
+      expect(ofKey[0]).toMatchObject({
+        resource: { type: 'idempotency-key' },
+        changes: { operation: 'issueToken', outcome: { type: 'token', id: issued.token.id }, tenantId: A },
+      });
+      expect(ofKey[1].changes.requestFingerprint).toMatch(/^[0-9a-f]{64}$/);
+      expect(response.raw).not.toContain(key);
+      expect(response.raw).not.toContain(issued.secret);
+    });
   });
 }
