@@ -127,7 +127,7 @@ export class IdempotentRequests {
   /** An HMAC over the operation and the canonical JSON of its arguments: inputs may hold secrets (importToken, API keys). */
   requestFingerprint(operation: string, args: Record<string, unknown>): string {
     const given = Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined && value !== null));
-    // Through JSON first, so dates become the ISO strings the client sent and absent fields vanish.
+    // Through JSON first, so a date is one ISO form however the client wrote it, and absent fields vanish.
     return this.hmac(`request\0${operation}\0${canonicalJson(JSON.parse(JSON.stringify(given)))}`);
   }
 
