@@ -45,7 +45,7 @@ const REVOKE_PARTNER = `mutation Revoke($input: RevokePartnerCredentialInput!, $
 const EXCHANGE = `mutation Exchange($apiKey: String!, $apiSecret: String!, $tenantId: ID!, $subTenantId: ID!, $key: String) {
   exchangePartnerCredential(apiKey: $apiKey, apiSecret: $apiSecret, tenantId: $tenantId, subTenantId: $subTenantId, idempotencyKey: $key) { accessToken }
 }`;
-const SIGN_HEAD = `mutation Sign($key: String) { signAuditHead(idempotencyKey: $key) { tenantId position hash entries signedAt jws kid } }`;
+const SIGN_HEAD = `mutation Sign($key: String, $tenantId: ID) { signAuditHead(idempotencyKey: $key, tenantId: $tenantId) { tenantId position hash entries signedAt jws kid } }`;
 
 let keys = 0;
 const RUN = Math.random().toString(36).slice(2, 8);
@@ -252,6 +252,29 @@ export function describeIdempotency(adapter: string, start: IdempotencyGatewayFa
       expect(errorCode(await call(REVOKE, { input: { id: first.token.id }, key }))).toBe('CONFLICT');
       expect(await head()).toBe(before);
       expect(ok(await call(VERIFY, { token: first.secret })).verifyToken.valid).toBe(true);
+    });
+
+    it('in every mutation family, the same key with other arguments is CONFLICT and appends nothing', async () => {
+      const { id: tokenId } = await issueToken(gw.url, admin, { name: `family ${RUN}` });
+      const partner = ok(await call(CREATE_PARTNER, { input: { name: `family ${RUN}`, subTenantIds: [] } })).createPartnerCredential;
+      const connection = (name: string, key: string) => ({ integration: 'crm', name, headerName: 'x-api-key', apiKey: key, allowedDomain: 'api.example.com' });
+      const pairs: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
+        [UPDATE, { input: { id: tokenId, name: 'renamed' } }, { input: { id: tokenId, name: 'renamed again' } }],
+        [ROTATE, { input: { id: tokenId, gracePeriodSeconds: 60 } }, { input: { id: tokenId, gracePeriodSeconds: 0 } }],
+        [CREATE_CONNECTION, { input: connection(`family_${RUN}`, 'sk_first_key_Aq2') }, { input: connection(`family_${RUN}`, 'sk_other_key_Bw3') }],
+        [DELETE_CONNECTION, { integration: 'crm', name: `family_${RUN}` }, { integration: 'crm', name: `other_${RUN}` }],
+        [CREATE_PARTNER, { input: { name: `family two ${RUN}`, subTenantIds: [] } }, { input: { name: `family two ${RUN}`, subTenantIds: ['t'] } }],
+        [REVOKE_PARTNER, { input: { id: partner.credential.id } }, { input: { id: partner.credential.id, reason: 'other' } }],
+        [SIGN_HEAD, {}, { tenantId: A }],
+      ];
+      for (const [query, first, other] of pairs) {
+        const key = newKey('family');
+        ok(await call(query, { ...first, key }));
+        const before = await head();
+        const response = await call(query, { ...other, key });
+        expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'IDEMPOTENCY_KEY_REUSED' });
+        expect(await head()).toBe(before);
+      }
     });
 
     it('keys belong to the credential that sent them: another caller with the same key executes on its own', async () => {
