@@ -82,7 +82,7 @@ export function describeIdempotency(adapter: string, start: IdempotencyGatewayFa
     };
     const tokensNamed = async (name: string) => ok(await call(TOKENS, { filter: { search: name } })).tokens.totalCount as number;
 
-    /** Runs the request twice: the second time is a replay that appends nothing. Returns both responses. */
+    /** Sends the request twice and checks the second is a replay that appends nothing; returns both payloads. */
     async function twice(query: string, variables: Record<string, unknown>, field: string, bearer = admin) {
       const first = await call(query, variables, bearer);
       ok(first);
