@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** A server run as its own node process, so every server a benchmark compares is measured the same way. */
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  /** What the process wrote to stdout and stderr, for error messages. */
+  output(): string;
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+/**
+ * A port nobody listens on now. The server is told the port rather than choosing one, because
+ * at a quiet log level it would not print where it listens.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `node script` on 127.0.0.1:`port` with exactly `env` (plus PATH, PORT and HOST) and
+ * resolves once `GET readyPath` answers 200. Rejects with the process output if it exits first.
+ */
+export async function startServerProcess(script: string, env: Record<string, string>, readyPath: string, port?: number): Promise<ServerProcess> {
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first`);
+  const listenPort = port ?? (await freePort());
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(listenPort), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
+  const url = `http://127.0.0.1:${listenPort}`;
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (hasExited()) throw new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+    try {
+      if ((await fetch(`${url}${readyPath}`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${script} was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  return {
+    url,
+    pid: child.pid!,
+    output: () => output,
+    async stop(graceMs = 10_000) {
+      if (hasExited()) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

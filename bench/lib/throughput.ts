@@ -1,0 +1,57 @@
+import { startBareApollo } from './bare-apollo';
+import { hasNoGraphQLErrors, runLoad, type LoadOptions, type LoadResult } from './load';
+
+/** Concurrent keep-alive connections in every HTTP load phase, gateway and baseline alike. */
+export const LOAD_CONNECTIONS = 10;
+
+/** Seconds of warm-up (discarded) and of measurement in each HTTP load phase. */
+export function loadPhaseSeconds(quick: boolean): { warmup: number; measure: number } {
+  return quick ? { warmup: 1, measure: 3 } : { warmup: 3, measure: 10 };
+}
+
+export const BASELINE_NAME = 'bare Apollo { __typename }';
+const BASELINE_BODY = JSON.stringify({ query: '{ __typename }' });
+
+export interface Comparison {
+  measured: LoadResult;
+  baseline: LoadResult;
+}
+
+/**
+ * Measures a gateway operation and, with identical autocannon settings, the bare Apollo
+ * server answering `{ __typename }`. Both are warmed up first, each in its own process.
+ */
+export async function compareWithBareApollo(quick: boolean, load: Omit<LoadOptions, 'connections' | 'durationSeconds'>): Promise<Comparison> {
+  const seconds = loadPhaseSeconds(quick);
+  const bare = await startBareApollo();
+  try {
+    const baselineLoad: Omit<LoadOptions, 'durationSeconds'> = {
+      url: bare.url,
+      nextBody: () => BASELINE_BODY,
+      accept: (body) => hasNoGraphQLErrors(body) && body.includes('"__typename":"Query"'),
+      connections: LOAD_CONNECTIONS,
+    };
+    const measuredLoad: Omit<LoadOptions, 'durationSeconds'> = { ...load, connections: LOAD_CONNECTIONS };
+    await runLoad({ ...baselineLoad, durationSeconds: seconds.warmup });
+    await runLoad({ ...measuredLoad, durationSeconds: seconds.warmup });
+    const baseline = await runLoad({ ...baselineLoad, durationSeconds: seconds.measure });
+    const measured = await runLoad({ ...measuredLoad, durationSeconds: seconds.measure });
+    return { measured, baseline };
+  } finally {
+    await bare.stop();
+  }
+}
+
+/** The facts printed beside a throughput figure. */
+export function comparisonDetail(comparison: Comparison): Record<string, number | string> {
+  const { measured, baseline } = comparison;
+  return {
+    'p50 ms': measured.p50Ms,
+    'p99 ms': measured.p99Ms,
+    'baseline p50 ms': baseline.p50Ms,
+    'baseline p99 ms': baseline.p99Ms,
+    requests: measured.requests,
+    connections: measured.connections,
+    seconds: measured.durationSeconds,
+  };
+}

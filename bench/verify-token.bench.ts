@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import type { Benchmark, Figure } from './types';
+import { issueToken, newGatewayCredentials, startGateway } from './lib/gateway';
+import { graphqlRequest, mapConcurrently } from './lib/graphql';
+import { hasNoGraphQLErrors } from './lib/load';
+import { round } from './lib/stats';
+import { BASELINE_NAME, compareWithBareApollo, comparisonDetail } from './lib/throughput';
+
+const TOKENS = 1000;
+const TENANT = 'bench';
+const VERIFY = 'query Verify($token: String!) { verifyToken(token: $token) { valid code token { id tenantId roles } } }';
+
+/**
+ * `verifyToken` over HTTP, warm, rotating through 1,000 distinct valid tokens, called by a
+ * `keyledger:tokens:read` token of their tenant. Every response must say `valid: true`.
+ */
+export const verifyTokenBenchmark: Benchmark = {
+  id: 'verify-token',
+  title: 'verifyToken throughput over HTTP (1,000 distinct tokens)',
+  async run({ quick, workDir }) {
+    const credentials = newGatewayCredentials();
+    const gateway = await startGateway(join(workDir, 'data'), credentials);
+    try {
+      const caller = await issueToken(gateway.url, credentials.rootSecret, {
+        name: 'bench verifier',
+        tenantId: TENANT,
+        roles: ['keyledger:tokens:read'],
+      });
+      const tokens = await mapConcurrently(Array.from({ length: TOKENS }, (_, i) => i), 8, (i) =>
+        issueToken(gateway.url, credentials.rootSecret, { name: `verified ${i}`, tenantId: TENANT, roles: ['deploy'] }),
+      );
+
+      const probe = await graphqlRequest<{ verifyToken: { valid: boolean; code: string; token: { id: string } | null } }>(
+        gateway.url,
+        VERIFY,
+        { token: tokens[0].secret },
+        caller.secret,
+      );
+      if (!probe.verifyToken.valid || probe.verifyToken.token?.id !== tokens[0].id) {
+        throw new Error(`a freshly issued token does not verify: ${JSON.stringify(probe.verifyToken)}`);
+      }
+
+      const bodies = tokens.map((token) => JSON.stringify({ query: VERIFY, variables: { token: token.secret } }));
+      let next = 0;
+      const comparison = await compareWithBareApollo(quick, {
+        url: gateway.url,
+        bearer: caller.secret,
+        nextBody: () => bodies[next++ % bodies.length],
+        accept: (body) => hasNoGraphQLErrors(body) && body.includes('"valid":true') && body.includes(`"tenantId":"${TENANT}"`),
+      });
+
+      const figure: Figure = {
+        name: `verifyToken req/s (${TOKENS} tokens)`,
+        value: round(comparison.measured.requestsPerSecond, 0),
+        unit: 'req/s',
+        baseline: { name: `${BASELINE_NAME} req/s`, value: round(comparison.baseline.requestsPerSecond, 0) },
+        target: { kind: 'ratio-at-least', ratio: 0.7 },
+        detail: { ...comparisonDetail(comparison), tokens: TOKENS },
+      };
+      return [figure];
+    } finally {
+      await gateway.stop();
+    }
+  },
+};
