@@ -64,10 +64,11 @@ async function measureGateways(workDir: string, rounds: number): Promise<FanoutM
       warmupRounds: WARMUP_ROUNDS,
       timeoutMs: RECEIPT_TIMEOUT_MS,
       trigger: async (id) => {
+        const sentAt = performance.now();
         const data = await graphqlRequest<{ revokeToken: { status: string } }>(revoking.url, REVOKE, { input: { id, reason: 'fan-out benchmark' } }, writer.secret);
         const respondedAt = performance.now();
         if (data.revokeToken.status !== 'REVOKED') throw new Error(`revokeToken answered status ${data.revokeToken.status}`);
-        return respondedAt;
+        return { sentAt, respondedAt };
       },
     });
   } finally {
@@ -95,11 +96,12 @@ async function measureBareBroadcast(rounds: number): Promise<FanoutMeasurement> 
       warmupRounds: WARMUP_ROUNDS,
       timeoutMs: RECEIPT_TIMEOUT_MS,
       trigger: async (id) => {
+        const sentAt = performance.now();
         const response = await fetch(`${server.url}/publish?tokenId=${encodeURIComponent(id)}`, { method: 'POST' });
         await response.arrayBuffer();
         const respondedAt = performance.now();
         if (response.status !== 204) throw new Error(`publish answered HTTP ${response.status}`);
-        return respondedAt;
+        return { sentAt, respondedAt };
       },
     });
   } finally {
@@ -136,6 +138,8 @@ export const revocationFanoutBenchmark: Benchmark = {
         'p99 ms other process': round(percentile(remote, 0.99), 1),
         'max ms': round(Math.max(...all), 1),
         'baseline p50 ms': round(percentile(bare, 0.5), 1),
+        'p99 ms from request sent': round(percentile(gateway.sinceSentMs, 0.99), 1),
+        'baseline p99 ms from request sent': round(percentile(baseline.sinceSentMs, 0.99), 1),
         receipts: all.length,
         'before response': gateway.beforeResponse,
         revocations: gateway.rounds,

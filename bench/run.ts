@@ -1,11 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Benchmark } from './types';
 import * as issueToken from './issue-token.bench';
 import { describeEnvironment, machineSummary } from './lib/environment';
 import { BENCH_GATEWAY_ENV } from './lib/gateway';
 import { formatMarkdown, formatTable, verdictOf, type BenchmarkOutcome } from './lib/report';
+import { benchmarksOf, runBenchmark } from './lib/runner';
 import * as revocationFanout from './revocation-fanout.bench';
 import * as verifyToken from './verify-token.bench';
 
@@ -14,28 +13,20 @@ const MODULES: readonly object[] = [verifyToken, issueToken, revocationFanout];
 
 const ROOT = join(__dirname, '../..');
 const RESULTS_FILE = join(ROOT, 'bench/results/latest.json');
-const USAGE = 'usage: npm run bench -- [--quick] [--markdown] [id ...]';
-
-function isBenchmark(value: unknown): value is Benchmark {
-  const candidate = value as Partial<Benchmark> | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.id === 'string' && typeof candidate.run === 'function';
-}
-
-/** Every Benchmark a module exports, whatever it named the export. */
-function benchmarksOf(modules: readonly object[]): Benchmark[] {
-  return modules.flatMap((module) => Object.values(module).filter(isBenchmark));
-}
+const USAGE = 'usage: npm run bench -- [--quick] [--markdown] [id ...]\n  --quick     smaller inputs and shorter load phases (the whole run stays under two minutes)\n  --markdown  also print the README table of figures';
 
 interface Arguments {
+  help: boolean;
   quick: boolean;
   markdown: boolean;
   ids: string[];
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
-  const parsed: Arguments = { quick: false, markdown: false, ids: [] };
+  const parsed: Arguments = { help: false, quick: false, markdown: false, ids: [] };
   for (const argument of argv) {
-    if (argument === '--quick') parsed.quick = true;
+    if (argument === '--help') parsed.help = true;
+    else if (argument === '--quick') parsed.quick = true;
     else if (argument === '--markdown') parsed.markdown = true;
     else if (argument.startsWith('-')) throw new UsageError(`unknown option ${argument}`);
     else parsed.ids.push(argument);
@@ -44,21 +35,6 @@ function parseArguments(argv: readonly string[]): Arguments {
 }
 
 class UsageError extends Error {}
-
-async function runOne(benchmark: Benchmark, quick: boolean): Promise<BenchmarkOutcome> {
-  const workDir = mkdtempSync(join(tmpdir(), `keyledger-bench-${benchmark.id}-`));
-  const started = performance.now();
-  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
-  try {
-    const figures = await benchmark.run({ quick, workDir });
-    return { id: benchmark.id, title: benchmark.title, seconds: seconds(), figures, error: null };
-  } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { id: benchmark.id, title: benchmark.title, seconds: seconds(), figures: [], error: message };
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
-  }
-}
 
 async function main(): Promise<number> {
   let args: Arguments;
@@ -71,6 +47,10 @@ async function main(): Promise<number> {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`${error.message}\n${USAGE}\n`);
     return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\nbenchmarks: ${benchmarks.map((benchmark) => benchmark.id).join(', ')}\n`);
+    return 0;
   }
   const selected = args.ids.length > 0 ? benchmarks.filter((benchmark) => args.ids.includes(benchmark.id)) : benchmarks;
 
@@ -91,7 +71,7 @@ async function main(): Promise<number> {
   const outcomes: BenchmarkOutcome[] = [];
   for (const benchmark of selected) {
     process.stdout.write(`running ${benchmark.id}: ${benchmark.title}…\n`);
-    const outcome = await runOne(benchmark, args.quick);
+    const outcome = await runBenchmark(benchmark, args.quick);
     process.stdout.write(outcome.error === null ? `  done in ${outcome.seconds} s\n` : `  FAILED after ${outcome.seconds} s: ${outcome.error}\n`);
     outcomes.push(outcome);
   }

@@ -10,7 +10,7 @@ import { startServerProcess, type ServerProcess } from './server-process';
  * parser, Apollo Server 5 through @as-integrations/express5) with a one-field schema and
  * nothing else, so `{ __typename }` costs only the transport and GraphQL execution.
  */
-async function serve(port: number, host: string): Promise<void> {
+export async function serveBareApollo(port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -26,6 +26,9 @@ async function serve(port: number, host: string): Promise<void> {
   });
   app.use('/graphql', express.json({ limit: '256kb' }), expressMiddleware(apollo));
   await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  const address = httpServer.address();
+  const listening = typeof address === 'object' && address ? address.port : port;
+  return { url: `http://${host}:${listening}`, close: () => apollo.stop() };
 }
 
 /** Runs `dist/bench/lib/bare-apollo.js` as its own process, as the gateway is. */
@@ -34,7 +37,7 @@ export function startBareApollo(): Promise<ServerProcess> {
 }
 
 if (require.main === module) {
-  serve(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1').catch((error: unknown) => {
+  serveBareApollo(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1').catch((error: unknown) => {
     process.stderr.write(`bare Apollo server failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });

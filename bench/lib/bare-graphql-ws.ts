@@ -56,7 +56,7 @@ function schemaOf(notices: EventEmitter): GraphQLSchema {
  * authentication and no filtering. `POST /publish?tokenId=…` broadcasts one notice to every
  * subscriber, then answers 204; `GET /subscriptions` counts the live subscriptions.
  */
-async function serve(port: number, host: string): Promise<void> {
+export async function serveBareGraphqlWs(port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
   const notices = new EventEmitter();
   notices.setMaxListeners(0);
   let position = 0;
@@ -85,8 +85,17 @@ async function serve(port: number, host: string): Promise<void> {
     }
   });
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  useServer({ schema: schemaOf(notices) }, wss);
+  const graphqlWs = useServer({ schema: schemaOf(notices) }, wss);
   await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  const address = httpServer.address();
+  const listening = typeof address === 'object' && address ? address.port : port;
+  return {
+    url: `http://${host}:${listening}`,
+    async close() {
+      await graphqlWs.dispose();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
 }
 
 /** Runs `dist/bench/lib/bare-graphql-ws.js` as its own process, as the gateway is. */
@@ -95,7 +104,7 @@ export function startBareGraphqlWs(): Promise<ServerProcess> {
 }
 
 if (require.main === module) {
-  serve(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1').catch((error: unknown) => {
+  serveBareGraphqlWs(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1').catch((error: unknown) => {
     process.stderr.write(`bare graphql-ws server failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });

@@ -7,14 +7,22 @@ export interface FanoutOptions {
   /** One id per round; the first `warmupRounds` are not counted. */
   ids: readonly string[];
   warmupRounds: number;
-  /** Causes the notice for `id` and resolves with the instant its HTTP response arrived. */
-  trigger: (id: string) => Promise<number>;
+  /** Causes the notice for `id` with one HTTP request; resolves with when it was sent and when its response arrived. */
+  trigger: (id: string) => Promise<TriggerTimes>;
   timeoutMs: number;
+}
+
+/** Instants on `performance.now()`'s clock, the one receipts are recorded on. */
+export interface TriggerTimes {
+  sentAt: number;
+  respondedAt: number;
 }
 
 export interface FanoutMeasurement {
   /** Per group, every receipt's delay after the trigger's response, in ms; 0 for a notice that arrived before it. */
   latenciesMs: number[][];
+  /** Every receipt's delay after the trigger's request was sent, in ms: the response's own latency included. */
+  sinceSentMs: number[];
   /** Receipts that arrived before the trigger's HTTP response did. */
   beforeResponse: number;
   rounds: number;
@@ -31,9 +39,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function measureFanout(options: FanoutOptions): Promise<FanoutMeasurement> {
   const { groups, subscribersPerGroup: expected } = options;
   const latenciesMs: number[][] = groups.map(() => []);
+  const sinceSentMs: number[] = [];
   let beforeResponse = 0;
   for (const [round, id] of options.ids.entries()) {
-    const respondedAt = await options.trigger(id);
+    const { sentAt, respondedAt } = await options.trigger(id);
     const deadline = Date.now() + options.timeoutMs;
     while (groups.some((group) => group.of(id).length < expected)) {
       const failure = groups.flatMap((group) => group.failures)[0];
@@ -49,6 +58,7 @@ export async function measureFanout(options: FanoutOptions): Promise<FanoutMeasu
         for (const at of group.of(id)) {
           if (at < respondedAt) beforeResponse++;
           latenciesMs[index].push(Math.max(0, at - respondedAt));
+          sinceSentMs.push(at - sentAt);
         }
       });
     }
@@ -60,5 +70,5 @@ export async function measureFanout(options: FanoutOptions): Promise<FanoutMeasu
     const extra = options.ids.find((id) => group.of(id).length !== expected);
     if (extra !== undefined) throw new Error(`notice ${extra} arrived ${group.of(extra).length} times for ${expected} subscribers`);
   }
-  return { latenciesMs, beforeResponse, rounds: options.ids.length - options.warmupRounds };
+  return { latenciesMs, sinceSentMs, beforeResponse, rounds: options.ids.length - options.warmupRounds };
 }
