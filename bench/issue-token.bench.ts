@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Benchmark, Figure } from './types';
+import { startBareApollo } from './lib/bare-apollo';
 import { issueToken, newGatewayCredentials, startGateway } from './lib/gateway';
 import { hasNoGraphQLErrors } from './lib/load';
+import { ProcessGroup } from './lib/server-process';
 import { round } from './lib/stats';
 import { BASELINE_NAME, compareWithBareApollo, comparisonDetail } from './lib/throughput';
 
@@ -18,8 +20,10 @@ export const issueTokenBenchmark: Benchmark = {
   title: 'issueToken throughput over HTTP',
   async run({ quick, workDir }) {
     const credentials = newGatewayCredentials();
-    const gateway = await startGateway(join(workDir, 'data'), credentials);
+    const processes = new ProcessGroup();
     try {
+      const bare = processes.add(startBareApollo());
+      const gateway = await processes.add(startGateway(join(workDir, 'data'), credentials));
       const caller = await issueToken(gateway.url, credentials.rootSecret, {
         name: 'bench issuer',
         tenantId: TENANT,
@@ -27,7 +31,7 @@ export const issueTokenBenchmark: Benchmark = {
       });
       const run = randomBytes(4).toString('hex');
       let issued = 0;
-      const comparison = await compareWithBareApollo(quick, {
+      const comparison = await compareWithBareApollo(quick, await bare, {
         url: gateway.url,
         bearer: caller.secret,
         nextBody: () => JSON.stringify({ query: ISSUE, variables: { input: { name: `bench ${run} ${issued++}`, roles: ['deploy'] } } }),
@@ -44,7 +48,7 @@ export const issueTokenBenchmark: Benchmark = {
       };
       return [figure];
     } finally {
-      await gateway.stop();
+      await processes.stopAll();
     }
   },
 };

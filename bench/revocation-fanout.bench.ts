@@ -4,7 +4,7 @@ import { startBareGraphqlWs } from './lib/bare-graphql-ws';
 import { measureFanout, type FanoutMeasurement } from './lib/fanout';
 import { issueToken, newGatewayCredentials, startGateway } from './lib/gateway';
 import { graphqlRequest, mapConcurrently } from './lib/graphql';
-import type { ServerProcess } from './lib/server-process';
+import { ProcessGroup, type ServerProcess } from './lib/server-process';
 import { percentile, round } from './lib/stats';
 import { openSubscribers, Receipts, type SubscriberPool } from './lib/subscribers';
 
@@ -37,25 +37,30 @@ async function gatewaySubscriptions(gateway: ServerProcess): Promise<number | nu
 async function measureGateways(workDir: string, rounds: number): Promise<FanoutMeasurement> {
   const credentials = newGatewayCredentials();
   const dataDir = join(workDir, 'data');
-  const gateways: ServerProcess[] = [];
+  const processes = new ProcessGroup();
   const pools: SubscriberPool[] = [];
   try {
-    // One after the other: the first creates the store and the bootstrap token the second finds.
-    gateways.push(await startGateway(dataDir, credentials));
-    gateways.push(await startGateway(dataDir, credentials));
-    const [revoking] = gateways;
+    const revoking = await processes.add(startGateway(dataDir, credentials));
+    // Started once the first has created the store and the bootstrap token it will find there.
+    const other = processes.add(startGateway(dataDir, credentials));
     const root = credentials.rootSecret;
     const writer = await issueToken(revoking.url, root, { name: 'bench revoker', tenantId: TENANT, roles: ['keyledger:tokens:write'] });
     const reader = await issueToken(revoking.url, root, { name: 'bench subscriber', tenantId: TENANT, roles: ['keyledger:tokens:read'] });
     const victims = await mapConcurrently(Array.from({ length: WARMUP_ROUNDS + rounds }, (_, i) => i), 4, (i) =>
       issueToken(revoking.url, root, { name: `revoked ${i}`, tenantId: TENANT, roles: ['deploy'] }),
     );
+    const gateways = [revoking, await other];
 
     const groups = gateways.map(() => new Receipts());
-    for (const [index, gateway] of gateways.entries()) {
-      pools.push(await openSubscribers(wsUrl(gateway.url), SUBSCRIBERS_PER_PROCESS, { authorization: `Bearer ${reader.secret}` }, groups[index]));
-      await waitForCount(() => gatewaySubscriptions(gateway), SUBSCRIBERS_PER_PROCESS, `subscriptions on ${gateway.url}`);
-    }
+    const opened = await Promise.allSettled(
+      gateways.map(async (gateway, index) => {
+        const pool = await openSubscribers(wsUrl(gateway.url), SUBSCRIBERS_PER_PROCESS, { authorization: `Bearer ${reader.secret}` }, groups[index]);
+        pools.push(pool);
+        await waitForCount(() => gatewaySubscriptions(gateway), SUBSCRIBERS_PER_PROCESS, `subscriptions on ${gateway.url}`);
+      }),
+    );
+    const failed = opened.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
 
     return await measureFanout({
       groups,
@@ -73,17 +78,15 @@ async function measureGateways(workDir: string, rounds: number): Promise<FanoutM
     });
   } finally {
     await Promise.all(pools.map((pool) => pool.close()));
-    await Promise.all(gateways.map((gateway) => gateway.stop()));
+    await processes.stopAll();
   }
 }
 
-async function measureBareBroadcast(rounds: number): Promise<FanoutMeasurement> {
-  const server = await startBareGraphqlWs();
-  let pool: SubscriberPool | null = null;
+async function measureBareBroadcast(server: ServerProcess, rounds: number): Promise<FanoutMeasurement> {
+  const receipts = new Receipts();
+  const subscribers = 2 * SUBSCRIBERS_PER_PROCESS;
+  const pool = await openSubscribers(wsUrl(server.url), subscribers, {}, receipts);
   try {
-    const receipts = new Receipts();
-    const subscribers = 2 * SUBSCRIBERS_PER_PROCESS;
-    pool = await openSubscribers(wsUrl(server.url), subscribers, {}, receipts);
     await waitForCount(
       async () => ((await (await fetch(`${server.url}/subscriptions`)).json()) as { subscriptions: number }).subscriptions,
       subscribers,
@@ -105,8 +108,7 @@ async function measureBareBroadcast(rounds: number): Promise<FanoutMeasurement> 
       },
     });
   } finally {
-    await pool?.close();
-    await server.stop();
+    await pool.close();
   }
 }
 
@@ -121,8 +123,17 @@ export const revocationFanoutBenchmark: Benchmark = {
   title: 'revocation notice fan-out to 1,000 subscribers on two gateway processes',
   async run({ quick, workDir }) {
     const rounds = quick ? 5 : 20;
-    const gateway = await measureGateways(workDir, rounds);
-    const baseline = await measureBareBroadcast(rounds);
+    const bareProcess = new ProcessGroup();
+    let gateway: FanoutMeasurement;
+    let baseline: FanoutMeasurement;
+    try {
+      // Idle until the gateways are measured and stopped.
+      const bare = bareProcess.add(startBareGraphqlWs());
+      gateway = await measureGateways(workDir, rounds);
+      baseline = await measureBareBroadcast(await bare, rounds);
+    } finally {
+      await bareProcess.stopAll();
+    }
     const all = gateway.latenciesMs.flat();
     const [local, remote] = gateway.latenciesMs;
     const bare = baseline.latenciesMs.flat();

@@ -76,3 +76,23 @@ export async function startServerProcess(script: string, env: Record<string, str
     },
   };
 }
+
+/**
+ * Server processes started concurrently, so that start-up times overlap. `stopAll` waits for
+ * every start still under way and stops each process that came up, whatever failed meanwhile.
+ */
+export class ProcessGroup {
+  private readonly starting: Array<Promise<ServerProcess>> = [];
+
+  add(start: Promise<ServerProcess>): Promise<ServerProcess> {
+    // A start that fails while nobody awaits it yet is reported by whoever awaits it, or dropped by stopAll.
+    start.catch(() => undefined);
+    this.starting.push(start);
+    return start;
+  }
+
+  async stopAll(): Promise<void> {
+    const settled = await Promise.allSettled(this.starting.splice(0));
+    await Promise.all(settled.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.stop() : undefined)));
+  }
+}

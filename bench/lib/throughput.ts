@@ -1,5 +1,5 @@
-import { startBareApollo } from './bare-apollo';
 import { hasNoGraphQLErrors, runLoad, type LoadOptions, type LoadResult } from './load';
+import type { ServerProcess } from './server-process';
 
 /** Concurrent keep-alive connections in every HTTP load phase, gateway and baseline alike. */
 export const LOAD_CONNECTIONS = 10;
@@ -19,27 +19,26 @@ export interface Comparison {
 
 /**
  * Measures a gateway operation and, with identical autocannon settings, the bare Apollo
- * server answering `{ __typename }`. Both are warmed up first, each in its own process.
+ * server (`startBareApollo`) answering `{ __typename }`. Both are warmed up first.
  */
-export async function compareWithBareApollo(quick: boolean, load: Omit<LoadOptions, 'connections' | 'durationSeconds'>): Promise<Comparison> {
+export async function compareWithBareApollo(
+  quick: boolean,
+  bare: ServerProcess,
+  load: Omit<LoadOptions, 'connections' | 'durationSeconds'>,
+): Promise<Comparison> {
   const seconds = loadPhaseSeconds(quick);
-  const bare = await startBareApollo();
-  try {
-    const baselineLoad: Omit<LoadOptions, 'durationSeconds'> = {
-      url: bare.url,
-      nextBody: () => BASELINE_BODY,
-      accept: (body) => hasNoGraphQLErrors(body) && body.includes('"__typename":"Query"'),
-      connections: LOAD_CONNECTIONS,
-    };
-    const measuredLoad: Omit<LoadOptions, 'durationSeconds'> = { ...load, connections: LOAD_CONNECTIONS };
-    await runLoad({ ...baselineLoad, durationSeconds: seconds.warmup });
-    await runLoad({ ...measuredLoad, durationSeconds: seconds.warmup });
-    const baseline = await runLoad({ ...baselineLoad, durationSeconds: seconds.measure });
-    const measured = await runLoad({ ...measuredLoad, durationSeconds: seconds.measure });
-    return { measured, baseline };
-  } finally {
-    await bare.stop();
-  }
+  const baselineLoad: Omit<LoadOptions, 'durationSeconds'> = {
+    url: bare.url,
+    nextBody: () => BASELINE_BODY,
+    accept: (body) => hasNoGraphQLErrors(body) && body.includes('"__typename":"Query"'),
+    connections: LOAD_CONNECTIONS,
+  };
+  const measuredLoad: Omit<LoadOptions, 'durationSeconds'> = { ...load, connections: LOAD_CONNECTIONS };
+  await runLoad({ ...baselineLoad, durationSeconds: seconds.warmup });
+  await runLoad({ ...measuredLoad, durationSeconds: seconds.warmup });
+  const baseline = await runLoad({ ...baselineLoad, durationSeconds: seconds.measure });
+  const measured = await runLoad({ ...measuredLoad, durationSeconds: seconds.measure });
+  return { measured, baseline };
 }
 
 /** The facts printed beside a throughput figure. */
