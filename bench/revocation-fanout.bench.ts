@@ -54,7 +54,8 @@ async function measureGateways(workDir: string, rounds: number): Promise<FanoutM
     const groups = gateways.map(() => new Receipts());
     const opened = await Promise.allSettled(
       gateways.map(async (gateway, index) => {
-        const pool = await openSubscribers(wsUrl(gateway.url), SUBSCRIBERS_PER_PROCESS, { authorization: `Bearer ${reader.secret}` }, groups[index]);
+        const params = { authorization: `Bearer ${reader.secret}` };
+        const pool = await openSubscribers(wsUrl(gateway.url), SUBSCRIBERS_PER_PROCESS, params, groups[index]);
         pools.push(pool);
         await waitForCount(() => gatewaySubscriptions(gateway), SUBSCRIBERS_PER_PROCESS, `subscriptions on ${gateway.url}`);
       }),
@@ -70,7 +71,8 @@ async function measureGateways(workDir: string, rounds: number): Promise<FanoutM
       timeoutMs: RECEIPT_TIMEOUT_MS,
       trigger: async (id) => {
         const sentAt = performance.now();
-        const data = await graphqlRequest<{ revokeToken: { status: string } }>(revoking.url, REVOKE, { input: { id, reason: 'fan-out benchmark' } }, writer.secret);
+        const input = { id, reason: 'fan-out benchmark' };
+        const data = await graphqlRequest<{ revokeToken: { status: string } }>(revoking.url, REVOKE, { input }, writer.secret);
         const respondedAt = performance.now();
         if (data.revokeToken.status !== 'REVOKED') throw new Error(`revokeToken answered status ${data.revokeToken.status}`);
         return { sentAt, respondedAt };

@@ -13,7 +13,11 @@ const MODULES: readonly object[] = [verifyToken, issueToken, revocationFanout];
 
 const ROOT = join(__dirname, '../..');
 const RESULTS_FILE = join(ROOT, 'bench/results/latest.json');
-const USAGE = 'usage: npm run bench -- [--quick] [--markdown] [id ...]\n  --quick     smaller inputs and shorter load phases (the whole run stays under two minutes)\n  --markdown  also print the README table of figures';
+const USAGE = [
+  'usage: npm run bench -- [--quick] [--markdown] [id ...]',
+  '  --quick     smaller inputs and shorter load phases (the whole run stays under two minutes)',
+  '  --markdown  also print the README table of figures',
+].join('\n');
 
 interface Arguments {
   help: boolean;

@@ -14,8 +14,8 @@ const TENANT = 'bench';
 const VERIFY = 'query Verify($token: String!) { verifyToken(token: $token) { valid code token { id tenantId roles } } }';
 
 /**
- * `verifyToken` over HTTP, warm, rotating through 1,000 distinct valid tokens (500 quick), called by a
- * `keyledger:tokens:read` token of their tenant. Every response must say `valid: true`.
+ * `verifyToken` over HTTP, warm, rotating through 1,000 distinct valid tokens (500 quick),
+ * called by a `keyledger:tokens:read` token of their tenant. Every answer must be `valid: true`.
  */
 export const verifyTokenBenchmark: Benchmark = {
   id: 'verify-token',

@@ -34,7 +34,11 @@ export async function graphqlRequest<T>(url: string, query: string, variables: R
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight, keeping the results in order. */
-export async function mapConcurrently<I, O>(items: readonly I[], concurrency: number, task: (item: I, index: number) => Promise<O>): Promise<O[]> {
+export async function mapConcurrently<I, O>(
+  items: readonly I[],
+  concurrency: number,
+  task: (item: I, index: number) => Promise<O>,
+): Promise<O[]> {
   const results = new Array<O>(items.length);
   let next = 0;
   const worker = async () => {

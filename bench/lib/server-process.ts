@@ -34,7 +34,12 @@ export function freePort(): Promise<number> {
  * Starts `node script` on 127.0.0.1:`port` with exactly `env` (plus PATH, PORT and HOST) and
  * resolves once `GET readyPath` answers 200. Rejects with the process output if it exits first.
  */
-export async function startServerProcess(script: string, env: Record<string, string>, readyPath: string, port?: number): Promise<ServerProcess> {
+export async function startServerProcess(
+  script: string,
+  env: Record<string, string>,
+  readyPath: string,
+  port?: number,
+): Promise<ServerProcess> {
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first`);
   const listenPort = port ?? (await freePort());
   const child: ChildProcess = spawn(process.execPath, [script], {

@@ -33,7 +33,10 @@ const CONNECT_TIMEOUT_MS = 15_000;
 function connect(wsUrl: string, connectionParams: Record<string, unknown>): Promise<Client> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => fail(new Error(`no connection acknowledgement from ${wsUrl} within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`no connection acknowledgement from ${wsUrl} within ${CONNECT_TIMEOUT_MS} ms`)),
+      CONNECT_TIMEOUT_MS,
+    );
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
@@ -68,7 +71,12 @@ function connect(wsUrl: string, connectionParams: Record<string, unknown>): Prom
  * Opens `count` graphql-ws connections (one socket each, as separate resource servers would),
  * each with one `tokenRevoked` subscription, recording every notice's arrival in `receipts`.
  */
-export async function openSubscribers(wsUrl: string, count: number, connectionParams: Record<string, unknown>, receipts: Receipts): Promise<SubscriberPool> {
+export async function openSubscribers(
+  wsUrl: string,
+  count: number,
+  connectionParams: Record<string, unknown>,
+  receipts: Receipts,
+): Promise<SubscriberPool> {
   const clients: Client[] = [];
   const close = async () => {
     await Promise.all(clients.map((client) => client.dispose()));
