@@ -130,9 +130,9 @@ export const revocationFanoutBenchmark: Benchmark = {
     let baseline: FanoutMeasurement;
     try {
       // Idle until the gateways are measured and stopped.
-      const bare = bareProcess.add(startBareGraphqlWs());
+      const bareServer = bareProcess.add(startBareGraphqlWs());
       gateway = await measureGateways(workDir, rounds);
-      baseline = await measureBareBroadcast(await bare, rounds);
+      baseline = await measureBareBroadcast(await bareServer, rounds);
     } finally {
       await bareProcess.stopAll();
     }
@@ -140,7 +140,7 @@ export const revocationFanoutBenchmark: Benchmark = {
     const [local, remote] = gateway.latenciesMs;
     const bare = baseline.latenciesMs.flat();
     const figure: Figure = {
-      name: `tokenRevoked p99, ${2 * SUBSCRIBERS_PER_PROCESS} subscribers on 2 processes`,
+      name: `tokenRevoked p99, ${(2 * SUBSCRIBERS_PER_PROCESS).toLocaleString('en-US')} subscribers on 2 processes`,
       value: round(percentile(all, 0.99), 1),
       unit: 'ms',
       baseline: { name: 'bare graphql-ws broadcast p99', value: round(percentile(bare, 0.99), 1) },
