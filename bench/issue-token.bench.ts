@@ -33,6 +33,7 @@ export const issueTokenBenchmark: Benchmark = {
       let issued = 0;
       const comparison = await compareWithBareApollo(quick, await bare, {
         url: gateway.url,
+        server: gateway,
         bearer: caller.secret,
         nextBody: () => JSON.stringify({ query: ISSUE, variables: { input: { name: `bench ${run} ${issued++}`, roles: ['deploy'] } } }),
         accept: (body) => hasNoGraphQLErrors(body) && body.includes('"secret":"klt_'),

@@ -50,6 +50,7 @@ export const verifyTokenBenchmark: Benchmark = {
       let next = 0;
       const comparison = await compareWithBareApollo(quick, await bare, {
         url: gateway.url,
+        server: gateway,
         bearer: caller.secret,
         nextBody: () => bodies[next++ % bodies.length],
         accept: (body) => hasNoGraphQLErrors(body) && body.includes('"valid":true') && body.includes(`"tenantId":"${TENANT}"`),

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import type { ServerProcess } from './server-process';
 
 export interface LoadOptions {
   /** Server base URL; requests go to `POST {url}/graphql`. */
@@ -10,6 +11,8 @@ export interface LoadOptions {
   accept: (body: string) => boolean;
   connections: number;
   durationSeconds: number;
+  /** The server process answering, to report the CPU time it spent per request. */
+  server?: ServerProcess;
 }
 
 export interface LoadResult {
@@ -19,6 +22,8 @@ export interface LoadResult {
   requests: number;
   connections: number;
   durationSeconds: number;
+  /** CPU time the server process spent per request during the phase; null when unknown. */
+  serverCpuMsPerRequest: number | null;
 }
 
 /** A load phase in which some response was not the one measured: its figures would describe an error path. */
@@ -33,6 +38,7 @@ export class LoadFailure extends Error {
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let firstRefused: string | null = null;
+  const cpuBefore = options.server?.cpuSeconds() ?? null;
   const result = await autocannon({
     url: `${options.url}/graphql`,
     connections: options.connections,
@@ -52,6 +58,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       return accepted;
     },
   });
+  const cpuAfter = options.server?.cpuSeconds() ?? null;
   const failed = { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, refusedBodies: result.mismatches };
   if (Object.values(failed).some((count) => count > 0) || result.requests.total === 0) {
     const counts = Object.entries(failed)
@@ -69,6 +76,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     requests: result.requests.total,
     connections: options.connections,
     durationSeconds: result.duration,
+    serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / result.requests.total : null,
   };
 }
 

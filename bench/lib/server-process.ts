@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A server run as its own node process, so every server a benchmark compares is measured the same way. */
@@ -8,11 +8,26 @@ export interface ServerProcess {
   pid: number;
   /** What the process wrote to stdout and stderr, for error messages. */
   output(): string;
+  /** CPU time (user + system) the process has used so far, or null where the OS does not tell (not Linux). */
+  cpuSeconds(): number | null;
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 60_000;
+/** Linux reports CPU times in /proc in units of USER_HZ, which is 100 on every architecture Node runs on. */
+const USER_HZ = 100;
+
+function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is the 3rd field, utime the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * A port nobody listens on now. The server is told the port rather than choosing one, because
@@ -72,6 +87,7 @@ export async function startServerProcess(
     url,
     pid: child.pid!,
     output: () => output,
+    cpuSeconds: () => cpuSecondsOf(child.pid!),
     async stop(graceMs = 10_000) {
       if (hasExited()) return;
       child.kill('SIGTERM');

@@ -1,5 +1,6 @@
 import { hasNoGraphQLErrors, runLoad, type LoadOptions, type LoadResult } from './load';
 import type { ServerProcess } from './server-process';
+import { round } from './stats';
 
 /** Concurrent keep-alive connections in every HTTP load phase, gateway and baseline alike. */
 export const LOAD_CONNECTIONS = 10;
@@ -29,6 +30,7 @@ export async function compareWithBareApollo(
   const seconds = loadPhaseSeconds(quick);
   const baselineLoad: Omit<LoadOptions, 'durationSeconds'> = {
     url: bare.url,
+    server: bare,
     nextBody: () => BASELINE_BODY,
     accept: (body) => hasNoGraphQLErrors(body) && body.includes('"__typename":"Query"'),
     connections: LOAD_CONNECTIONS,
@@ -49,6 +51,12 @@ export function comparisonDetail(comparison: Comparison): Record<string, number 
     'p99 ms': measured.p99Ms,
     'baseline p50 ms': baseline.p50Ms,
     'baseline p99 ms': baseline.p99Ms,
+    ...(measured.serverCpuMsPerRequest !== null && baseline.serverCpuMsPerRequest !== null
+      ? {
+          'server CPU ms/req': round(measured.serverCpuMsPerRequest, 3),
+          'baseline server CPU ms/req': round(baseline.serverCpuMsPerRequest, 3),
+        }
+      : {}),
     requests: measured.requests,
     connections: measured.connections,
     seconds: measured.durationSeconds,

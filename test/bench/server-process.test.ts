@@ -1,0 +1,63 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ProcessGroup, startServerProcess } from '../../bench/lib/server-process';
+import { makeTempDir } from '../helpers/temp-dir';
+
+const SERVER = `
+const http = require('node:http');
+let spin = 0;
+http.createServer((req, res) => {
+  if (req.url === '/work') { const start = process.cpuUsage(); while (process.cpuUsage(start).user < 100000) spin++; }
+  res.end(JSON.stringify({ path: req.url, env: process.env.GREETING ?? null, home: process.env.HOME ?? null }));
+}).listen(Number(process.env.PORT), process.env.HOST);
+`;
+
+describe('a server process', () => {
+  const temp = makeTempDir('keyledger-bench-process');
+  const script = join(temp.path, 'server.js');
+  const failing = join(temp.path, 'failing.js');
+  writeFileSync(script, SERVER);
+  writeFileSync(failing, "process.stderr.write('no database here'); process.exit(3);");
+  afterAll(() => temp.remove());
+
+  it('listens on the port it is given, with exactly the environment it is given, until stopped', async () => {
+    const server = await startServerProcess(script, { GREETING: 'hello' }, '/readyz');
+    try {
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const answer = (await (await fetch(`${server.url}/x`)).json()) as { path: string; env: string; home: string | null };
+      expect(answer).toEqual({ path: '/x', env: 'hello', home: null });
+    } finally {
+      await server.stop();
+    }
+    await expect(fetch(`${server.url}/x`)).rejects.toThrow();
+  });
+
+  it('reports the CPU time the process used', async () => {
+    const server = await startServerProcess(script, {}, '/readyz');
+    try {
+      const before = server.cpuSeconds();
+      if (process.platform !== 'linux') {
+        expect(before).toBeNull();
+        return;
+      }
+      await fetch(`${server.url}/work`);
+      expect(server.cpuSeconds()!).toBeGreaterThan(before!);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('rejects with what the process wrote when it exits before it is ready', async () => {
+    await expect(startServerProcess(failing, {}, '/readyz')).rejects.toThrow(/exited \(3\) before it was ready:\s+no database here/);
+  });
+
+  it('stops every process of a group that came up, even when another failed to start', async () => {
+    const group = new ProcessGroup();
+    const up = group.add(startServerProcess(script, {}, '/readyz'));
+    const down = group.add(startServerProcess(failing, {}, '/readyz'));
+    await expect(down).rejects.toThrow('exited');
+    const { url } = await up;
+    await group.stopAll();
+    await expect(fetch(`${url}/x`)).rejects.toThrow();
+  });
+});
