@@ -59,7 +59,7 @@ function tableRows(outcomes: readonly BenchmarkOutcome[]): string[][] {
       rows.push([
         figure.name,
         `${formatNumber(figure.value)} ${figure.unit}`,
-        figure.baseline ? `${figure.baseline.name}: ${formatNumber(figure.baseline.value)}` : '-',
+        figure.baseline ? `${figure.baseline.name}: ${formatNumber(figure.baseline.value)} ${figure.unit}` : '-',
         ratio === null ? '-' : ratio.toFixed(2),
         targetText(figure),
         verdictOf(figure),

@@ -51,7 +51,7 @@ describe('benchmark tables', () => {
   it('prints each figure with its baseline, ratio, target and verdict, and a failed benchmark by its first error line', () => {
     const lines = formatTable(outcomes).split('\n');
     const figure = lines.find((line) => line.startsWith('verifyToken req/s'));
-    expect(figure).toMatch(/600 req\/s\s+bare req\/s: 1,000\s+0\.60\s+ratio ≥ 0\.7\s+MISS\s+p99 ms 12/);
+    expect(figure).toMatch(/600 req\/s\s+bare req\/s: 1,000 req\/s\s+0\.60\s+ratio ≥ 0\.7\s+MISS\s+p99 ms 12/);
     const failed = lines.find((line) => line.startsWith('broken'));
     expect(failed).toContain('Error: gateway exited');
     expect(failed).not.toContain('stack line');
