@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { RateLimitSettings } from './app/rate-limits';
+import type { QueryLimits } from './graphql/limits';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -19,6 +20,8 @@ const schema = z.object({
   KEYLEDGER_BOOTSTRAP_TOKEN: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
   KEYLEDGER_SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
   KEYLEDGER_BODY_LIMIT: z.string().regex(/^\d+(kb|mb|b)?$/i).default('256kb'),
+  KEYLEDGER_MAX_QUERY_COMPLEXITY: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  KEYLEDGER_MAX_QUERY_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(2000),
   KEYLEDGER_READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   KEYLEDGER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   KEYLEDGER_INTROSPECTION: z.enum(['true', 'false']).optional(),
@@ -86,6 +89,8 @@ export interface Config {
   bootstrapToken: string | null;
   sqliteSynchronous: 'NORMAL' | 'FULL';
   bodyLimit: string;
+  /** Limits on each GraphQL operation, over HTTP and WebSocket alike. */
+  queryLimits: QueryLimits;
   readYourWritesTimeoutMs: number;
   shutdownTimeoutMs: number;
   introspection: boolean;
@@ -139,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapToken: values.KEYLEDGER_BOOTSTRAP_TOKEN ?? null,
     sqliteSynchronous: values.KEYLEDGER_SQLITE_SYNCHRONOUS,
     bodyLimit: values.KEYLEDGER_BODY_LIMIT,
+    queryLimits: { maxComplexity: values.KEYLEDGER_MAX_QUERY_COMPLEXITY, maxTokens: values.KEYLEDGER_MAX_QUERY_TOKENS },
     readYourWritesTimeoutMs: values.KEYLEDGER_READ_YOUR_WRITES_TIMEOUT_MS,
     shutdownTimeoutMs: values.KEYLEDGER_SHUTDOWN_TIMEOUT_MS,
     introspection: values.KEYLEDGER_INTROSPECTION ? values.KEYLEDGER_INTROSPECTION === 'true' : !production,

@@ -23,6 +23,7 @@ import type { KeyRing } from './crypto/keyring';
 import { openEventStore } from './eventstore';
 import { EventStoreDbEventStore } from './eventstore/eventstoredb';
 import type { EventStore } from './eventstore/port';
+import { complexityLimitPlugin } from './graphql/complexity';
 import { depthLimitRule } from './graphql/depth-limit';
 import { formatGraphQLError } from './graphql/errors';
 import { idempotencyExtensionsPlugin, IdempotentMutations } from './graphql/idempotency';
@@ -235,6 +236,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     clock: core.clock,
     logger,
     bodyLimit: config.bodyLimit,
+    queryLimits: config.queryLimits,
+    production: config.production,
     registry: metrics.registry,
     isStarted: () => startupDone,
     limits: options.subscriptionLimits,
@@ -248,12 +251,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     includeStacktraceInErrorResponses: false,
     // The entry point owns signal handling: it drains Apollo, the projections and the store in order.
     stopOnTerminationSignals: false,
-    formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation')),
+    formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation'), {
+      hideSchemaSuggestions: config.production,
+    }),
+    parseOptions: { maxTokens: config.queryLimits.maxTokens },
     validationRules: [depthLimitRule(MAX_QUERY_DEPTH)],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       offlineLandingPage(),
       metrics.apolloPlugin(),
+      complexityLimitPlugin(config.queryLimits.maxComplexity),
       subscriptions.apolloPlugin,
       idempotencyExtensionsPlugin(),
     ],

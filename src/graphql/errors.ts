@@ -103,10 +103,26 @@ export function redactInputMessage(message: string): string {
 }
 
 /**
- * The one place where failures become client-visible errors: a code from the contract, a
- * safe message, no stack trace, whatever NODE_ENV says.
+ * graphql-js ends some validation messages with names from the schema ("Did you mean
+ * "tokens"?"): enough to map a schema whose introspection is switched off.
  */
-export function formatGraphQLError(report: ErrorReporter) {
+export function withoutSchemaSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean [\s\S]*$/, '');
+}
+
+export interface ErrorFormatOptions {
+  /** Leave out graphql-js's suggestions of schema names (production: introspection is off there too). */
+  hideSchemaSuggestions?: boolean;
+}
+
+/**
+ * The one place where failures become client-visible errors: a code from the contract, a
+ * safe message, no stack trace, whatever NODE_ENV says. Parse, validation and cost-limit
+ * errors (Apollo's GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_REQUEST) are the
+ * caller's input: BAD_USER_INPUT.
+ */
+export function formatGraphQLError(report: ErrorReporter, options: ErrorFormatOptions = {}) {
+  const inputMessage = (message: string) => redactInputMessage(options.hideSchemaSuggestions ? withoutSchemaSuggestions(message) : message);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { locations: formatted.locations, path: formatted.path };
@@ -118,11 +134,11 @@ export function formatGraphQLError(report: ErrorReporter) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && INPUT_ERROR_CODES.has(code)) {
-      return { ...base, message: redactInputMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
+      return { ...base, message: inputMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
     }
     if (original instanceof GraphQLError && !original.originalError && code === undefined) {
       // Errors graphql-js raises itself while validating or executing a well-formed request.
-      return { ...base, message: redactInputMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
+      return { ...base, message: inputMessage(formatted.message), extensions: { code: 'BAD_USER_INPUT' } };
     }
     report(original);
     return { ...base, message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -10,6 +10,29 @@
  */
 export const MAX_QUERY_DEPTH = 10;
 
+/** The limits an operation's document must keep to (`KEYLEDGER_MAX_QUERY_*`). */
+export interface QueryLimits {
+  /** Highest cost an operation may have, as priced by `operationCost`. */
+  maxComplexity: number;
+  /** Most lexical tokens a document may hold; the parser stops at the next one. */
+  maxTokens: number;
+}
+
+/**
+ * What the fields that do more than read a row cost, on top of their selections. Every
+ * other field costs 1; a list field taking `first` costs its selection once per item.
+ */
+export const FIELD_COSTS = {
+  /** Each mutation appends to the event log, and most hash or seal a secret. */
+  mutation: 100,
+  /** An argon2id check of a presented secret. */
+  secretCheck: 100,
+  /** A JWT signature check. */
+  signatureCheck: 10,
+  /** Recomputing a tenant's whole audit hash chain. */
+  chainRecompute: 1000,
+} as const;
+
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
 
 /** Bytes in a body limit as configured (`KEYLEDGER_BODY_LIMIT`: `256kb`, `1mb`, `4096`), in express's 1024-based units. */

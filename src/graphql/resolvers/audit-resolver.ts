@@ -6,6 +6,7 @@ import { Role } from '../../domain/access/roles';
 import type { AuditRecord, SignedHeadRecord } from '../../../projections/audit';
 import type { GraphQLContext } from '../context';
 import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, type IdempotentMutations } from '../idempotency';
+import { FIELD_COSTS } from '../limits';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   AuditEntry,
@@ -66,7 +67,10 @@ export class AuditResolver {
     return this.audit.fingerprint(ctx, value);
   }
 
-  @Query(() => AuditIntegrityReport, { description: "Recomputes the tenant's hash chain and compares it with the event log" })
+  @Query(() => AuditIntegrityReport, {
+    complexity: FIELD_COSTS.chainRecompute,
+    description: "Recomputes the tenant's hash chain and compares it with the event log",
+  })
   async auditIntegrity(@Ctx() ctx: GraphQLContext, @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null): Promise<AuditIntegrityReport> {
     const report = await this.audit.integrity(ctx, tenantId);
     return { ...report, brokenSignedHeads: report.brokenSignedHeads.map(toSignedHead) };

@@ -8,6 +8,7 @@ import { notFound } from '../../domain/errors';
 import type { IdempotentOutcome } from '../../domain/idempotency';
 import type { GraphQLContext } from '../context';
 import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, REEXECUTED_IDEMPOTENCY_KEY_DESCRIPTION, type IdempotentMutations } from '../idempotency';
+import { FIELD_COSTS } from '../limits';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   CreatedPartnerCredential,
@@ -72,6 +73,7 @@ export class PartnerResolver {
   }
 
   @Query(() => PartnerAccessTokenVerification, {
+    complexity: FIELD_COSTS.signatureCheck,
     description: 'Checks a partner access token presented for a tenant and subtenant. An invalid one is a result, not an error.',
   })
   async verifyPartnerAccessToken(

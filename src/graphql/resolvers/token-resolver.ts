@@ -7,6 +7,7 @@ import type { IdempotentOutcome } from '../../domain/idempotency';
 import { tokenStatus, type TokenRecord } from '../../../projections/tokens';
 import type { GraphQLContext } from '../context';
 import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, type IdempotentMutations } from '../idempotency';
+import { FIELD_COSTS } from '../limits';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   ApiToken,
@@ -80,6 +81,7 @@ export class TokenResolver {
   }
 
   @Query(() => TokenVerification, {
+    complexity: FIELD_COSTS.secretCheck,
     description:
       'Checks a credential presented to your service: a secret; for an integration key also `keyId:secret` (bare or as `Basic base64(keyId:secret)`) ' +
       'or an HS256 JWT signed with its secret whose header `kid` is the key id. An invalid credential is a result, not an error.',

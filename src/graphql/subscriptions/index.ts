@@ -9,7 +9,7 @@ import type { TokenService } from '../../app/tokens/token-service';
 import type { EventStore } from '../../eventstore/port';
 import type { Logger } from '../../logger';
 import { formatGraphQLError } from '../errors';
-import { byteLimit } from '../limits';
+import { byteLimit, type QueryLimits } from '../limits';
 import { registerSubscriptionMetrics } from './subscription-metrics';
 import { SubscriptionServer } from './subscription-server';
 import { SUBSCRIPTION_LIMITS, type SubscriptionLimits } from './subscription-limits';
@@ -28,6 +28,10 @@ export interface SubscriptionTransportOptions {
   logger: Logger;
   /** The HTTP body limit as configured; WebSocket messages get the same. */
   bodyLimit: string;
+  /** The limits HTTP operations keep to; subscribe messages get the same. */
+  queryLimits: QueryLimits;
+  /** Production: errors leave out graphql-js's suggestions of schema names, as on HTTP. */
+  production: boolean;
   registry: Registry;
   isStarted(): boolean;
   limits?: Partial<SubscriptionLimits>;
@@ -59,7 +63,10 @@ export function createSubscriptionTransport(options: SubscriptionTransportOption
     clock: options.clock,
     logger: options.logger,
     maxPayloadBytes: byteLimit(options.bodyLimit),
-    formatError: formatGraphQLError((error) => options.logger.error({ err: error }, 'unexpected error in a GraphQL subscription')),
+    queryLimits: options.queryLimits,
+    formatError: formatGraphQLError((error) => options.logger.error({ err: error }, 'unexpected error in a GraphQL subscription'), {
+      hideSchemaSuggestions: options.production,
+    }),
     isStarted: options.isStarted,
     limits,
     limiters: options.limiters,

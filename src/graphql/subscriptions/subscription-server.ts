@@ -26,8 +26,9 @@ import { tokenStreamId } from '../../domain/tokens/events';
 import type { RecordedEvent } from '../../eventstore/port';
 import { bearerOf } from '../../http/app';
 import type { Logger } from '../../logger';
+import { complexityRefusal } from '../complexity';
 import { depthLimitRule } from '../depth-limit';
-import { MAX_QUERY_DEPTH } from '../limits';
+import { MAX_QUERY_DEPTH, type QueryLimits } from '../limits';
 import { closeReason, SubscriptionCloseCode } from './close-codes';
 import { SubscriberConnection } from './subscriber-connection';
 import type { SubscriptionContext } from './subscription-context';
@@ -46,6 +47,8 @@ export interface SubscriptionServerOptions {
   logger: Logger;
   /** Largest message a client may send (the HTTP body limit). */
   maxPayloadBytes: number;
+  /** The parser token and cost limits, as on HTTP. */
+  queryLimits: QueryLimits;
   /** The formatter HTTP responses go through, so both transports show errors alike. */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** False until start-up is done; connections are turned away (1013) until then. */
@@ -80,7 +83,7 @@ function graphQLErrorOf(error: KeyledgerError): GraphQLError {
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the HTTP server's `/graphql`. WebSocket
  * traffic bypasses Apollo and express, so everything they apply to HTTP is applied here too:
- * authentication, the body limit (`maxPayload`), the depth limit, the error formatter; plus
+ * authentication, the body limit (`maxPayload`), the token, depth and cost limits, the error formatter; plus
  * what only a long-lived connection needs: a subscribe rate limit, a subscription count
  * limit, and watching the connection's own credential so that revoking it cuts the
  * connection off.
@@ -219,7 +222,7 @@ export class SubscriptionServer {
       if (refusal) return [graphQLErrorOf(refusal)];
       let document: DocumentNode;
       try {
-        document = parse(payload.query);
+        document = parse(payload.query, { maxTokens: this.options.queryLimits.maxTokens });
       } catch (error) {
         // Deeply nested input can exhaust the parser's stack: a bad request, not a server fault.
         return [error instanceof GraphQLError ? error : graphQLErrorOf(badInput('The query could not be parsed'))];
@@ -237,6 +240,12 @@ export class SubscriptionServer {
           return coerced.errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
         }
       }
+      const tooCostly = complexityRefusal(
+        this.options.schema,
+        { document, operationName: payload.operationName, variables: payload.variables },
+        this.options.queryLimits.maxComplexity,
+      );
+      if (tooCostly) return [tooCostly];
       return {
         schema: this.options.schema,
         document,
