@@ -73,6 +73,8 @@ export class PartnerCredentialService {
   /** Ends the credential's ability to exchange; the access tokens it already obtained stop verifying too. */
   async revokePartnerCredential(ctx: RequestContext, input: { id: string; reason?: string | null }): Promise<PartnerCredentialRecord> {
     const caller = await requireRole(ctx, Role.tokensWrite);
+    // An id newPartnerCredentialId could not have made names no credential (nor a stream the store would take).
+    if (!PARTNER_CREDENTIAL_ID_PATTERN.test(input.id)) throw notFound('Partner credential not found');
     await this.run(ctx, caller, input.id, true, { type: 'RevokePartnerCredential', credentialId: input.id, reason: input.reason ?? null });
     return this.readBack(input.id);
   }
@@ -115,6 +117,8 @@ export class PartnerCredentialService {
     return record;
   }
 }
+
+const PARTNER_CREDENTIAL_ID_PATTERN = /^pc_[0-9A-Za-z]{1,64}$/;
 
 export function newPartnerCredentialId(): string {
   return `pc_${randomBase62(22)}`;

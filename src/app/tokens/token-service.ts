@@ -36,7 +36,7 @@ import { actorOf, eventMetadata, SYSTEM_ACTOR, type Principal, type RequestConte
 import { requireRole, targetTenant, visibleTo } from '../tenant-access';
 import type { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { checkIntegrationKeyJwt } from './integration-key-jwt';
-import { classifyPresented } from './presented-credential';
+import { classifyPresented, TOKEN_ID_PATTERN } from './presented-credential';
 import { TokenClaims, type ClaimRequest } from './token-claims';
 import type { TokenUsageRecorder } from './usage-recorder';
 import { VerifiedSecretCache } from './verified-secret-cache';
@@ -233,7 +233,7 @@ export class TokenService {
     const caller = await requireRole(ctx, Role.tokensWrite);
     const now = this.clock.now();
     await this.writer.execute<TokenState, TokenEvent>({
-      streamId: tokenStreamId(input.id),
+      streamId: streamOfNamedToken(input.id),
       initial: initialTokenState,
       evolve,
       metadata: eventMetadata(ctx, actorOf(caller), now),
@@ -264,7 +264,7 @@ export class TokenService {
   async rotateToken(ctx: RequestContext, input: RotateTokenInput): Promise<IssuedToken> {
     const caller = await requireRole(ctx, Role.tokensWrite);
     const now = this.clock.now();
-    const streamId = tokenStreamId(input.id);
+    const streamId = streamOfNamedToken(input.id);
     const { state: current } = await this.writer.load<TokenState, TokenEvent>(streamId, initialTokenState, evolve);
     this.requireManageable(caller, current, input.id);
     if (current.status !== 'active' && current.status !== 'revoked') throw notFound(`Token ${input.id} not found`);
@@ -299,7 +299,7 @@ export class TokenService {
     const caller = await requireRole(ctx, Role.tokensWrite);
     const now = this.clock.now();
     const { state } = await this.writer.execute<TokenState, TokenEvent>({
-      streamId: tokenStreamId(input.id),
+      streamId: streamOfNamedToken(input.id),
       initial: initialTokenState,
       evolve,
       metadata: eventMetadata(ctx, actorOf(caller), now),
@@ -685,6 +685,12 @@ export class TokenService {
     const beyond = rolesBeyondCaller(caller.roles, state.roles);
     if (beyond.length > 0) throw forbidden(`The token holds role(s) you do not hold: ${beyond.join(', ')}`);
   }
+}
+
+/** The stream of a token a client names by id; an id `newTokenId` could not have made names no token. */
+function streamOfNamedToken(tokenId: string): string {
+  if (!TOKEN_ID_PATTERN.test(tokenId)) throw notFound('Token not found');
+  return tokenStreamId(tokenId);
 }
 
 export function newTokenId(): string {
