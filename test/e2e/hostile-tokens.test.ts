@@ -5,6 +5,7 @@ import {
   expectSafeGraphQLAnswer,
   expectStillHealthy,
   fuzzParameters,
+  fuzzTimeout,
   headerSafe,
   hostileToken,
   send,
@@ -53,7 +54,7 @@ describe('hostile token strings', () => {
       fuzzParameters(120),
     );
     await expectStillHealthy(target);
-  });
+  }, fuzzTimeout(120));
 
   it('as verifyToken(token:): a result that is never valid, never a 5xx, a stack or a secret', async () => {
     await fc.assert(
@@ -74,5 +75,5 @@ describe('hostile token strings', () => {
       fuzzParameters(120),
     );
     await expectStillHealthy(target);
-  });
+  }, fuzzTimeout(120));
 });
