@@ -99,10 +99,21 @@ export interface Answer {
   raw: string;
 }
 
-/** Sends a request and reads the answer; a connection the server drops is a failure, not an answer. */
+/**
+ * Sends a request and reads the answer. A connection dropped before an answer is retried
+ * once, as the first try may have gone out on a kept-alive socket to an earlier gateway
+ * that had the same port; if the same request is dropped again, that is the answer: a failure.
+ */
 export async function send(url: string, init: RequestInit): Promise<Answer> {
-  const response = await fetch(url, init);
-  return { status: response.status, raw: await response.text() };
+  const attempt = async () => {
+    const response = await fetch(url, init);
+    return { status: response.status, raw: await response.text() };
+  };
+  try {
+    return await attempt();
+  } catch {
+    return attempt();
+  }
 }
 
 /**
