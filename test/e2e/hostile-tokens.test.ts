@@ -1,12 +1,16 @@
 import fc from 'fast-check';
 import { VERIFY_TOKEN } from '../helpers/graphql-client';
+import { SubscriberClient } from '../helpers/subscriptions';
 import {
+  anyText,
   expectSafeAnswer,
   expectSafeGraphQLAnswer,
   expectStillHealthy,
   fuzzParameters,
   fuzzTimeout,
   headerSafe,
+  secretsIn,
+  STACK_TRACE,
   hostileToken,
   send,
   startFuzzTarget,
@@ -77,4 +81,28 @@ describe('hostile token strings', () => {
     );
     await expectStillHealthy(target);
   }, fuzzTimeout(120));
+
+  it('as WebSocket connectionParams: the connection is refused with a close code, never accepted', async () => {
+    const authorization = fc.oneof(
+      { weight: 4, arbitrary: fc.tuple(fc.constantFrom('Bearer ', 'bearer ', ''), hostileToken(target)).map(([scheme, token]) => `${scheme}${token}`) },
+      { weight: 1, arbitrary: fc.oneof(fc.jsonValue({ maxDepth: 2 }), anyText(40)) },
+    );
+    await fc.assert(
+      fc.asyncProperty(authorization, async (value) => {
+        const subscriber = new SubscriberClient(target.gw.url, null, { authorization: value });
+        try {
+          const closed = await subscriber.closed(10_000);
+          expect(subscriber.acknowledged).toBe(false);
+          // 1009: a message over the size limit; the 44xx codes: unauthorized, forbidden, throttled or malformed.
+          expect([1009, 4400, 4401, 4403, 4429]).toContain(closed.code);
+          expect(closed.reason).not.toMatch(STACK_TRACE);
+          expect(secretsIn(closed.reason, target.secrets)).toEqual([]);
+        } finally {
+          await subscriber.dispose();
+        }
+      }),
+      fuzzParameters(60),
+    );
+    await expectStillHealthy(target);
+  }, fuzzTimeout(60));
 });
