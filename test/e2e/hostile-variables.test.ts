@@ -21,6 +21,10 @@ const TOKENS = `query Tokens($first: Int, $after: String, $filter: TokenFilter) 
 const AUDIT_LOG = `query Audit($first: Int, $after: String, $filter: AuditLogFilter, $tenantId: ID) {
   auditLog(first: $first, after: $after, filter: $filter, tenantId: $tenantId) { edges { node { id eventType changes } } }
 }`;
+const ISSUE_TOKEN_ONCE = `mutation Issue($input: IssueTokenInput!, $idempotencyKey: String) {
+  issueToken(input: $input, idempotencyKey: $idempotencyKey) { token { id name } }
+}`;
+const REVOKE_TOKEN_ONCE = `mutation Revoke($input: RevokeTokenInput!, $idempotencyKey: String) { revokeToken(input: $input, idempotencyKey: $idempotencyKey) { id status } }`;
 const UPDATE_TOKEN = `mutation Update($input: UpdateTokenInput!) { updateToken(input: $input) { id name roles } }`;
 const ROTATE_TOKEN = `mutation Rotate($input: RotateTokenInput!) { rotateToken(input: $input) { token { id } } }`;
 
@@ -77,6 +81,8 @@ function operations(target: FuzzTarget, victims: readonly string[]): Operation[]
   const tenantId = field(fc.oneof({ weight: 4, arbitrary: fc.constant(target.tenant) }, { weight: 1, arbitrary: fc.constant('other-tenant') }, { weight: 1, arbitrary: anyText(40) }));
   const integration = field(fc.oneof(fc.constant(target.connection.integration), fc.stringMatching(/^[a-z0-9-]{1,70}$/), anyText(40)));
   const optional = { requiredKeys: [] as never[] };
+  // A few shared keys, so that retries with other arguments (CONFLICT) and replays happen too.
+  const idempotencyKey = field(fc.oneof(fc.constantFrom('retry-1', 'retry-2'), fc.stringMatching(/^[\x21-\x7e]{1,255}$/), anyText(300)));
   return [
     {
       query: ISSUE_TOKEN,
@@ -126,6 +132,14 @@ function operations(target: FuzzTarget, victims: readonly string[]): Operation[]
     },
     { query: ROTATE_TOKEN, variables: fc.record({ input: input({ id: tokenId, gracePeriodSeconds: field(fc.integer({ min: -10, max: 10_000_000 })) }, ['id', 'gracePeriodSeconds']) }) },
     { query: REVOKE_TOKEN, variables: fc.record({ input: input({ id: tokenId, reason: text(300) }, ['id']) }) },
+    {
+      query: REVOKE_TOKEN_ONCE,
+      variables: fc.record({ input: input({ id: tokenId, reason: text(300) }, ['id']), idempotencyKey }, { requiredKeys: ['input'] }),
+    },
+    {
+      query: ISSUE_TOKEN_ONCE,
+      variables: fc.record({ input: input({ name: text(60), roles: field(roles), tenantId }, ['name']), idempotencyKey }, { requiredKeys: ['input'] }),
+    },
     {
       query: CREATE_CONNECTION,
       variables: fc.record({
