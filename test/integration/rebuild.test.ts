@@ -2,19 +2,8 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { ROOT_SECRET, startTestGateway } from '../helpers/gateway';
 import { runCli } from '../helpers/gateway-process';
+import { dumpReadModels } from '../helpers/read-models';
 import { makeTempDir } from '../helpers/temp-dir';
-
-function dumpReadModels(dataDir: string): Record<string, unknown[]> {
-  const db = new Database(join(dataDir, 'readmodels.db'), { readonly: true });
-  try {
-    const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-      .all() as Array<{ name: string }>;
-    return Object.fromEntries(tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY 1`).all()]));
-  } finally {
-    db.close();
-  }
-}
 
 describe('rebuild', () => {
   it('replaying thousands of events gives read models identical to the live ones', async () => {
