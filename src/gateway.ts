@@ -142,8 +142,13 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     rateLimits,
     close() {
       closed ??= (async () => {
-        await runner.stop();
+        // Uses still queued are appended while the feed runs, so the read models hold them too.
         await connections.close();
+        if (runner.isCaughtUp) {
+          const head = await store.headPosition().catch(() => null);
+          if (head !== null) await runner.waitForPosition(head, config.readYourWritesTimeoutMs);
+        }
+        await runner.stop();
         await store.close();
         await tokenModule.close();
         readModels.close();
