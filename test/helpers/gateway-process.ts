@@ -39,7 +39,10 @@ export async function spawnGateway(dataDir: string, env: Record<string, string> 
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gateway did not start:\n${output}`));
+    }, 30_000);
     const onData = () => {
       const match = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(output);
       if (match) {
