@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSchema, type GraphQLObjectType } from 'graphql';
+import { AUDIT_EXPORT_PATH } from '../../src/http/audit-router';
+import { CONNECTIONS_PATH } from '../../src/http/connections-router';
+import { INTEGRATION_KEYS_PATH } from '../../src/http/integration-keys-router';
+import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
+import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
+import { GRAPHQL_OPERATIONS } from './graphql-operations';
+import { REST_ROUTES } from './rest-routes';
+
+/** A new operation cannot ship without security cases: every root field needs a table entry. */
+describe('security tables cover every operation', () => {
+  const schema = buildSchema(readFileSync(join(__dirname, '../../schema/schema.graphql'), 'utf8'));
+  const rootFields = ['Query', 'Mutation', 'Subscription'].flatMap((name) => {
+    const type = schema.getType(name) as GraphQLObjectType | undefined;
+    return type ? Object.keys(type.getFields()).map((field) => `${name}.${field}`) : [];
+  });
+
+  it('every Query, Mutation and Subscription field of schema/schema.graphql has an entry', () => {
+    expect(rootFields.length).toBeGreaterThan(20);
+    expect(rootFields.filter((field) => !(field in GRAPHQL_OPERATIONS))).toEqual([]);
+  });
+
+  it('no entry names a field the schema does not have', () => {
+    expect(Object.keys(GRAPHQL_OPERATIONS).filter((field) => !rootFields.includes(field))).toEqual([]);
+  });
+
+  it('an operation that needs no keyledger role says why it is public', () => {
+    const unexplained = Object.entries(GRAPHQL_OPERATIONS).filter(([, op]) => op.role === 'none' && !op.public);
+    expect(unexplained.map(([field]) => field)).toEqual([]);
+  });
+
+  it('every authenticated REST route has an entry, and every public one a reason', () => {
+    const expected = [
+      `POST ${INTEGRATION_KEYS_PATH}`,
+      `GET ${INTEGRATION_KEYS_PATH}`,
+      `GET ${INTEGRATION_KEYS_PATH}/:keyId`,
+      `DELETE ${INTEGRATION_KEYS_PATH}/:keyId`,
+      `POST ${CONNECTIONS_PATH}`,
+      `GET ${CONNECTIONS_PATH}/:name`,
+      `PATCH ${CONNECTIONS_PATH}/:name`,
+      `DELETE ${CONNECTIONS_PATH}/:name`,
+      `GET ${AUDIT_EXPORT_PATH}`,
+      `POST ${OAUTH_PATHS.token}`,
+      `POST ${OAUTH_PATHS.introspection}`,
+      `POST ${OAUTH_PATHS.revocation}`,
+      `GET ${OAUTH_PATHS.jwks}`,
+      `GET ${OAUTH_PATHS.metadata}`,
+      `GET ${SOURCE_AUTH_TOKEN_PATH}`,
+    ];
+    expect(expected.filter((route) => !(route in REST_ROUTES))).toEqual([]);
+    expect(Object.entries(REST_ROUTES).filter(([, route]) => !route.public && !route.role).map(([key]) => key)).toEqual([]);
+  });
+});

@@ -1,0 +1,142 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { KEYLEDGER_ROLES, effectiveRoles, Role, type KeyledgerRole } from '../../src/domain/access/roles';
+import { createConnection } from '../helpers/connections-client';
+import { issueToken, ROOT_SECRET, settledHeadPosition, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { errorCode, graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
+import { createPartnerCredential, graphqlExchange, REVOKE_PARTNER_CREDENTIAL, type PartnerCredentialFixture } from '../helpers/partner-client';
+import { TestClock } from '../helpers/test-clock';
+
+export const TENANT_A = 'sec-a';
+export const TENANT_B = 'sec-b';
+/** A tenant nobody has used: naming it must answer exactly as naming tenant B does. */
+export const TENANT_NOBODY = 'sec-nobody';
+export const ALLOWED_DOMAIN = 'api.example.com';
+
+/** The security suites fail authentication on purpose, many times, from one address. */
+export const NO_RATE_LIMITS = {
+  KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0',
+  KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
+  KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: '0',
+  KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY: '10000',
+  KEYLEDGER_PARTNER_ATTEMPTS_PER_IP: '10000',
+  KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT: '100000',
+};
+
+/** Roles an operation can require, besides "any valid credential". */
+export const GATED_ROLES = KEYLEDGER_ROLES.filter((role) => role !== Role.root) as KeyledgerRole[];
+
+/** Bearers of tenant A (and a few of tenant B) every table runs its cases with. */
+export interface Principals {
+  adminA: string;
+  adminB: string;
+  /** A token of tenant A holding exactly this role. */
+  exact: Record<KeyledgerRole, string>;
+  /** A token of tenant A holding every keyledger role that does not amount to this one. */
+  lacking: Record<KeyledgerRole, string>;
+  /** Tenant roles named like keyledger's, which must grant nothing. */
+  invented: string;
+  /** Credentials that must not authenticate at all. */
+  unauthenticated: Record<'malformed' | 'unknown' | 'revoked' | 'expired', string>;
+  /** A partner access JWT of tenant A: it authenticates, with no keyledger roles. */
+  partnerJwtA: string;
+}
+
+export const INVENTED_ROLES = ['admin', 'root', 'keyledger-admin', 'Keyledger:Admin', 'KEYLEDGER:ROOT', 'keyledger_tokens_write', 'keyledger.admin'];
+
+/** Tenant B's resources, which tenant A must never see or touch. */
+export interface TenantBResources {
+  token: { id: string; secret: string; name: string };
+  connection: { integration: string; name: string };
+  partner: PartnerCredentialFixture & { jwt: string };
+}
+
+export interface SecurityGateway {
+  gw: TestGateway;
+  clock: TestClock;
+  principals: Principals;
+  b: TenantBResources;
+}
+
+/** One gateway with the principals and tenant B's resources the security tables use. */
+export async function startSecurityGateway(): Promise<SecurityGateway> {
+  const clock = new TestClock();
+  const gw = await startTestGateway({ clock, env: NO_RATE_LIMITS });
+  const url = gw.url;
+  const token = async (tenantId: string, roles: string[], extra: Record<string, unknown> = {}) =>
+    (await issueToken(url, ROOT_SECRET, { name: `principal ${roles.join(' ') || 'none'}`, tenantId, roles, ...extra })).secret;
+
+  const exact = {} as Record<KeyledgerRole, string>;
+  const lacking = {} as Record<KeyledgerRole, string>;
+  for (const role of GATED_ROLES) {
+    exact[role] = await token(TENANT_A, [role]);
+    lacking[role] = await token(
+      TENANT_A,
+      GATED_ROLES.filter((other) => !effectiveRoles([other]).has(role)),
+    );
+  }
+  const revoked = await issueToken(url, ROOT_SECRET, { name: 'revoked admin', tenantId: TENANT_A, roles: [Role.admin] });
+  expect(errorCode(await graphql(url, REVOKE_TOKEN, { input: { id: revoked.id } }, ROOT_SECRET))).toBeUndefined();
+  const expired = await token(TENANT_A, [Role.admin], { expiresAt: new Date(clock.now().getTime() + 60_000).toISOString() });
+
+  const partnerA = await createPartnerCredential(url, ROOT_SECRET, { name: 'partner a', subTenantIds: [], tenantId: TENANT_A });
+  const partnerJwtA = (await graphqlExchange(url, partnerA, TENANT_A, 'branch-a')).data!.exchangePartnerCredential.accessToken;
+
+  const tokenB = await issueToken(url, ROOT_SECRET, { name: 'tenant b secret name', tenantId: TENANT_B, roles: ['orders:read'] });
+  const connectionB = { integration: 'zis', name: 'b-connection' };
+  await createConnection(url, ROOT_SECRET, { ...connectionB, headerName: 'x-api-key', apiKey: 'tenant-b-third-party-key', allowedDomain: ALLOWED_DOMAIN, tenantId: TENANT_B });
+  const partnerB = await createPartnerCredential(url, ROOT_SECRET, { name: 'partner b', subTenantIds: [], tenantId: TENANT_B });
+  const jwtB = (await graphqlExchange(url, partnerB, TENANT_B, 'branch-b')).data!.exchangePartnerCredential.accessToken;
+
+  clock.advance(120_000);
+  return {
+    gw,
+    clock,
+    principals: {
+      adminA: await token(TENANT_A, [Role.admin]),
+      adminB: await token(TENANT_B, [Role.admin]),
+      exact,
+      lacking,
+      invented: await token(TENANT_A, INVENTED_ROLES),
+      unauthenticated: {
+        malformed: 'not-a-keyledger-credential',
+        unknown: `klt_${'A'.repeat(32)}000000`,
+        revoked: revoked.secret,
+        expired,
+      },
+      partnerJwtA,
+    },
+    b: {
+      token: { id: tokenB.id, secret: tokenB.secret, name: 'tenant b secret name' },
+      connection: connectionB,
+      partner: { ...partnerB, jwt: jwtB },
+    },
+  };
+}
+
+/** Revokes a partner credential through the API. */
+export async function revokePartner(url: string, id: string): Promise<void> {
+  expect(errorCode(await graphql(url, REVOKE_PARTNER_CREDENTIAL, { input: { id } }, ROOT_SECRET))).toBeUndefined();
+}
+
+/**
+ * Runs `action` and returns what it appended to the log, by event type. Failed
+ * authentications are recorded (`AuthenticationFailed`) in the background, so the head is
+ * read once those are written.
+ */
+export async function appendedBy<T>(gw: TestGateway, action: () => Promise<T>): Promise<{ result: T; appended: string[] }> {
+  const before = await settledHeadPosition(gw.gateway);
+  const result = await action();
+  await settledHeadPosition(gw.gateway);
+  const db = new Database(join(gw.dataDir, 'events.db'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT type FROM events WHERE position > ? ORDER BY position').all(before === null ? 0 : Number(before)) as Array<{ type: string }>;
+    return { result, appended: rows.map((row) => row.type) };
+  } finally {
+    db.close();
+  }
+}
+
+export function codes(response: GraphQLResponse): string[] {
+  return (response.errors ?? []).map((error) => String(error.extensions?.code));
+}

@@ -1,0 +1,182 @@
+import { Role, type KeyledgerRole } from '../../src/domain/access/roles';
+import { issueToken, ROOT_SECRET } from '../helpers/gateway';
+import { graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
+import { SubscriberClient, TOKEN_REVOKED, waitForSubscriptions } from '../helpers/subscriptions';
+import { appendedBy, codes, startSecurityGateway, TENANT_A, TENANT_B, TENANT_NOBODY, type SecurityGateway } from './fixtures';
+import { GRAPHQL_OPERATIONS, MUTATING, type Call, type OperationSecurity } from './graphql-operations';
+
+/**
+ * Answers must never carry a stack trace or tenant B's identifiers, except those the caller
+ * sent itself (a NOT_FOUND names the id it was asked for).
+ */
+function expectClean(response: GraphQLResponse, s: SecurityGateway, call?: Call): void {
+  expect(response.raw).not.toMatch(/stacktrace|\bat [A-Za-z.<>]+ \(|\.ts:\d+|node_modules/);
+  const sent = JSON.stringify(call?.variables ?? {});
+  for (const value of [s.b.token.id, s.b.token.name, s.b.token.secret, s.b.partner.id, s.b.partner.apiKey, 'tenant-b-third-party-key', `"${TENANT_B}"`]) {
+    if (!sent.includes(value)) expect(response.raw).not.toContain(value);
+  }
+}
+
+async function run(s: SecurityGateway, call: Call, bearer?: string) {
+  return appendedBy(s.gw, () => graphql(s.gw.url, call.query, call.variables, bearer));
+}
+
+function at(data: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, key) => (value === null || value === undefined ? value : (value as Record<string, unknown>)[key]), data);
+}
+
+const httpOperations = Object.entries(GRAPHQL_OPERATIONS).filter(([field]) => !field.startsWith('Subscription.'));
+
+describe('security of every GraphQL operation', () => {
+  let s: SecurityGateway;
+
+  beforeAll(async () => {
+    s = await startSecurityGateway();
+  }, 120_000);
+  afterAll(async () => s.gw.stop());
+
+  describe.each(httpOperations)('%s', (field, op: OperationSecurity) => {
+    const gated = op.role !== 'any' && op.role !== 'none';
+
+    if (op.public) {
+      it(`is public: ${op.public}`, async () => {
+        const { result } = await run(s, await op.own(s));
+        expect(codes(result)).toEqual([]);
+      });
+    } else {
+      it('without a bearer: UNAUTHENTICATED, nothing appended', async () => {
+        const { result, appended } = await run(s, await op.own(s));
+        expect(codes(result)).toEqual(['UNAUTHENTICATED']);
+        expect(appended).toEqual([]);
+        expectClean(result, s);
+      });
+
+      it.each(['malformed', 'unknown', 'revoked', 'expired'] as const)('with a %s credential: UNAUTHENTICATED, only the failure recorded', async (kind) => {
+        const { result, appended } = await run(s, await op.own(s), s.principals.unauthenticated[kind]);
+        expect(codes(result)).toEqual(['UNAUTHENTICATED']);
+        expect(appended.filter((type) => type !== 'AuthenticationFailed')).toEqual([]);
+        expectClean(result, s);
+      });
+    }
+
+    if (gated) {
+      const role = op.role as KeyledgerRole;
+      it(`a token holding exactly ${role} may`, async () => {
+        const { result } = await run(s, await op.own(s), s.principals.exact[role]);
+        expect(result.errors).toBeUndefined();
+      });
+
+      it.each([
+        [`every keyledger role short of ${role}`, (x: SecurityGateway) => x.principals.lacking[role]],
+        ['tenant roles named like keyledger roles', (x: SecurityGateway) => x.principals.invented],
+        ["a partner access token of the caller's tenant", (x: SecurityGateway) => x.principals.partnerJwtA],
+      ])('with %s: FORBIDDEN, nothing appended', async (_name, bearer) => {
+        const { result, appended } = await run(s, await op.own(s), bearer(s));
+        expect(codes(result)).toEqual(['FORBIDDEN']);
+        expect(appended).toEqual([]);
+        expectClean(result, s);
+      });
+    }
+
+    if (op.role === 'any') {
+      it('any valid credential may, and keyledger-like tenant roles read back as plain tenant roles', async () => {
+        for (const bearer of [s.principals.invented, s.principals.partnerJwtA, s.principals.exact[Role.auditRead]]) {
+          const { result } = await run(s, await op.own(s), bearer);
+          expect(result.errors).toBeUndefined();
+        }
+      });
+    }
+
+    if (op.foreign) {
+      const foreign = op.foreign;
+      it(`tenant B's resource, by tenant A's admin: reads as missing, never FORBIDDEN; nothing appended`, async () => {
+        const call = await foreign(s);
+        const { result, appended } = await run(s, call, s.principals.adminA);
+        if (call.expect === 'NOT_FOUND') {
+          expect(codes(result)).toEqual(['NOT_FOUND']);
+        } else if (call.expect === 'nothing') {
+          expect(result.errors).toBeUndefined();
+          expect({ path: call.path, value: at(result.data, call.path) }).toEqual({ path: call.path, value: null });
+        } else {
+          expect(result.errors).toBeUndefined();
+          const nodes = (at(result.data, call.path) as { edges: Array<{ node: Record<string, unknown> }> }).edges.map((edge) => edge.node);
+          expect(nodes.filter((node) => node.tenantId !== TENANT_A)).toEqual([]);
+        }
+        expect(appended).toEqual([]);
+        expectClean(result, s, call);
+      });
+    }
+
+    for (const escalation of op.escalations ?? []) {
+      it(`escalation: ${escalation.name}: ${escalation.code}, nothing appended`, async () => {
+        const call = await escalation.call(s);
+        const { result, appended } = await run(s, call, escalation.bearer(s));
+        expect(codes(result)).toEqual([escalation.code]);
+        expect(appended.filter((type) => !(escalation.code === 'UNAUTHENTICATED' && type === 'AuthenticationFailed'))).toEqual([]);
+        expectClean(result, s, call);
+      });
+    }
+
+    if (MUTATING(field) && gated) {
+      it('the same call by the admin of tenant A succeeds and appends (the refusals above are real)', async () => {
+        const { result, appended } = await run(s, await op.own(s), s.principals.adminA);
+        expect(result.errors).toBeUndefined();
+        expect(appended.length).toBeGreaterThan(0);
+      });
+    }
+  });
+
+  describe('Subscription.tokenRevoked', () => {
+    const clients: SubscriberClient[] = [];
+    const client = (bearer: string | null) => {
+      const subscriber = new SubscriberClient(s.gw.url, bearer);
+      clients.push(subscriber);
+      return subscriber;
+    };
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((c) => c.dispose()));
+    });
+
+    it.each(['none', 'malformed', 'unknown', 'revoked', 'expired'] as const)('with %s credential: the socket closes with 4401', async (kind) => {
+      const subscriber = client(kind === 'none' ? null : s.principals.unauthenticated[kind]);
+      subscriber.subscribe();
+      expect((await subscriber.closed()).code).toBe(4401);
+    });
+
+    it.each([
+      ['every keyledger role short of tokens:read', (x: SecurityGateway) => x.principals.lacking[Role.tokensRead]],
+      ['tenant roles named like keyledger roles', (x: SecurityGateway) => x.principals.invented],
+    ])('with %s: the socket closes with 4403', async (_name, bearer) => {
+      const subscriber = client(bearer(s));
+      subscriber.subscribe();
+      expect((await subscriber.closed()).code).toBe(4403);
+    });
+
+    it('with a partner access token: the socket closes with 4401, since only keyledger tokens open a connection', async () => {
+      const subscriber = client(s.principals.partnerJwtA);
+      subscriber.subscribe();
+      expect((await subscriber.closed()).code).toBe(4401);
+    });
+
+    it.each([TENANT_B, TENANT_NOBODY])('a non-root caller naming tenant %s: FORBIDDEN, as documented', async (tenantId) => {
+      const subscriber = client(s.principals.exact[Role.tokensRead]);
+      const record = subscriber.subscribe({ tenantId });
+      await subscriber.until(() => record.ended);
+      expect(record.errors.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+      expect(record.notices).toEqual([]);
+    });
+
+    it("a tokens:read holder hears its own tenant's revocations and never tenant B's", async () => {
+      const subscriber = client(s.principals.exact[Role.tokensRead]);
+      const record = subscriber.subscribe({}, TOKEN_REVOKED);
+      await waitForSubscriptions(s.gw.url, 1);
+      const theirs = await issueToken(s.gw.url, ROOT_SECRET, { name: 'b revoked', tenantId: TENANT_B });
+      const ours = await issueToken(s.gw.url, ROOT_SECRET, { name: 'a revoked', tenantId: TENANT_A });
+      await graphql(s.gw.url, REVOKE_TOKEN, { input: { id: theirs.id } }, ROOT_SECRET);
+      await graphql(s.gw.url, REVOKE_TOKEN, { input: { id: ours.id } }, ROOT_SECRET);
+      await subscriber.until(() => record.notices.some((notice) => notice.tokenId === ours.id));
+      // Notices arrive in log order, so B's would have come first.
+      expect(record.notices.map((notice) => [notice.tokenId, notice.tenantId])).toEqual([[ours.id, TENANT_A]]);
+    });
+  });
+});
