@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { KEYLEDGER_ROLES, effectiveRoles, Role, type KeyledgerRole } from '../../src/domain/access/roles';
+import { findSecrets } from '../helpers/byte-scan';
 import { createConnection } from '../helpers/connections-client';
 import { issueToken, ROOT_SECRET, settledHeadPosition, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { errorCode, graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
@@ -135,6 +136,31 @@ export async function appendedBy<T>(gw: TestGateway, action: () => Promise<T>): 
   } finally {
     db.close();
   }
+}
+
+/** Every secret the suites present, which no log line or data file may hold. */
+export function presentedSecrets(s: SecurityGateway): string[] {
+  const { principals, b } = s;
+  return [
+    principals.adminA,
+    principals.adminB,
+    principals.invented,
+    ...Object.values(principals.exact),
+    ...Object.values(principals.lacking),
+    principals.unauthenticated.unknown,
+    principals.unauthenticated.revoked,
+    principals.unauthenticated.expired,
+    b.token.secret,
+    b.partner.apiSecret,
+  ];
+}
+
+/** Asserts that neither the gateway's logs nor its data directory hold any presented secret. */
+export function expectNoSecretsWritten(s: SecurityGateway): void {
+  const secrets = presentedSecrets(s);
+  const logs = s.gw.logs();
+  expect(secrets.filter((secret) => logs.includes(secret)).map((secret) => `${secret.slice(0, 8)}…`)).toEqual([]);
+  expect(findSecrets(s.gw.dataDir, secrets)).toEqual([]);
 }
 
 export function codes(response: GraphQLResponse): string[] {

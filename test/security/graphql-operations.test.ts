@@ -2,7 +2,7 @@ import { Role, type KeyledgerRole } from '../../src/domain/access/roles';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
 import { SubscriberClient, TOKEN_REVOKED, waitForSubscriptions } from '../helpers/subscriptions';
-import { appendedBy, codes, startSecurityGateway, TENANT_A, TENANT_B, TENANT_NOBODY, type SecurityGateway } from './fixtures';
+import { appendedBy, expectNoSecretsWritten, codes, startSecurityGateway, TENANT_A, TENANT_B, TENANT_NOBODY, type SecurityGateway } from './fixtures';
 import { GRAPHQL_OPERATIONS, MUTATING, type Call, type OperationSecurity } from './graphql-operations';
 
 /**
@@ -178,5 +178,9 @@ describe('security of every GraphQL operation', () => {
       // Notices arrive in log order, so B's would have come first.
       expect(record.notices.map((notice) => [notice.tokenId, notice.tenantId])).toEqual([[ours.id, TENANT_A]]);
     });
+  });
+
+  it('after all of the above, no presented credential is in the logs or the data files', () => {
+    expectNoSecretsWritten(s);
   });
 });

@@ -110,7 +110,8 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
   'Query.tokens': {
     role: Role.tokensRead,
     own: async () => ({ query: TOKENS, variables: {} }),
-    foreign: async () => ({ query: TOKENS, variables: { filter: { search: 'tenant b' } }, expect: 'own only', path: 'tokens' }),
+    // Tenant B's token holds this role too: the filter must not reach across tenants.
+    foreign: async () => ({ query: TOKENS, variables: { filter: { role: 'orders:read' } }, expect: 'own only', path: 'tokens' }),
     escalations: namingOtherTenants(admin, async (tenantId) => ({ query: TOKENS, variables: { filter: { tenantId } } })),
   },
   'Query.verifyToken': {

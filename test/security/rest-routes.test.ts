@@ -1,4 +1,4 @@
-import { appendedBy, startSecurityGateway, TENANT_B, type SecurityGateway } from './fixtures';
+import { appendedBy, expectNoSecretsWritten, startSecurityGateway, TENANT_B, type SecurityGateway } from './fixtures';
 import { REST_ROUTES, type RouteSecurity } from './rest-routes';
 
 const NO_STACKS = /stacktrace|\bat [A-Za-z.<>]+ \(|\.ts:\d+|node_modules/;
@@ -54,5 +54,9 @@ describe('security of every REST route', () => {
         expect(appended).toEqual([]);
       });
     }
+  });
+
+  it('after all of the above, no presented credential is in the logs or the data files', () => {
+    expectNoSecretsWritten(s);
   });
 });
