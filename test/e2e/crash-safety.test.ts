@@ -537,10 +537,13 @@ describe('crash safety', () => {
       let stopped = false;
       const before = ledger.acknowledged;
       const driving = ledger.drive(gateway.url, () => stopped);
-      // The window opens with the first answer, so every kill lands in a running stream.
-      await eventually(() => ledger.acknowledged > before, 30_000, 5);
-      await new Promise((resolve) => setTimeout(resolve, windowMs));
-      stopped = true;
+      try {
+        // The window opens with the first answer, so every kill lands in a running stream.
+        await eventually(() => ledger.acknowledged > before, 30_000, 5);
+        await new Promise((resolve) => setTimeout(resolve, windowMs));
+      } finally {
+        stopped = true;
+      }
       expect(await gateway.kill('SIGKILL')).toBe('SIGKILL');
       await driving;
       expect({ cycle, seed, unexpected: ledger.unexpected }).toEqual({ cycle, seed, unexpected: [] });

@@ -94,6 +94,24 @@ describe('replayed and forged credentials', () => {
     expect(other.data!.verifyPartnerAccessToken).toMatchObject({ valid: false, code: 'NOT_FOUND', credentialId: null });
   });
 
+  it("another tenant's credentials, in every form and state, read as NOT_FOUND to verifyToken", async () => {
+    const key = await issueToken(s.gw.url, ROOT_SECRET, { name: 'b key', kind: 'INTEGRATION_KEY', integrationId: 'int-b-replay', tenantId: TENANT_B });
+    const jwt = await new SignJWT({ scope: 'app' }).setProtectedHeader({ alg: 'HS256', kid: key.id }).sign(new TextEncoder().encode(key.secret));
+    const revoked = await issueToken(s.gw.url, ROOT_SECRET, { name: 'b revoked', tenantId: TENANT_B });
+    await graphql(s.gw.url, REVOKE_TOKEN, { input: { id: revoked.id } }, ROOT_SECRET);
+    const forms = {
+      secret: key.secret,
+      keyIdAndSecret: `${key.id}:${key.secret}`,
+      basic: `Basic ${Buffer.from(`${key.id}:${key.secret}`).toString('base64')}`,
+      jwt,
+      revoked: revoked.secret,
+    };
+    const answers: Record<string, unknown> = {};
+    for (const [form, token] of Object.entries(forms)) answers[form] = (await graphql(s.gw.url, VERIFY_TOKEN, { token }, reader)).data!.verifyToken;
+    const notFound = { valid: false, code: 'NOT_FOUND', token: null };
+    expect(answers).toEqual(Object.fromEntries(Object.keys(forms).map((form) => [form, notFound])));
+  });
+
   describe('forged partner JWTs', () => {
     let genuine: string;
     const forgeries: Array<[string, () => Promise<string>]> = [
