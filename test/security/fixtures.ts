@@ -71,10 +71,7 @@ export async function startSecurityGateway(): Promise<SecurityGateway> {
   const lacking = {} as Record<KeyledgerRole, string>;
   for (const role of GATED_ROLES) {
     exact[role] = await token(TENANT_A, [role]);
-    lacking[role] = await token(
-      TENANT_A,
-      GATED_ROLES.filter((other) => !effectiveRoles([other]).has(role)),
-    );
+    lacking[role] = await token(TENANT_A, GATED_ROLES.filter((other) => !effectiveRoles([other]).has(role)));
   }
   const revoked = await issueToken(url, ROOT_SECRET, { name: 'revoked admin', tenantId: TENANT_A, roles: [Role.admin] });
   expect(errorCode(await graphql(url, REVOKE_TOKEN, { input: { id: revoked.id } }, ROOT_SECRET))).toBeUndefined();
