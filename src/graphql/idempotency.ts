@@ -3,6 +3,8 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Clock } from '../app/clock';
 import { requireIdempotencyKey, type IdempotentHandlers, type IdempotentRequests } from '../app/idempotency/idempotent-requests';
 import type { RequestContext } from '../app/request-context';
+import { requireRole } from '../app/tenant-access';
+import { Role, type KeyledgerRole } from '../domain/access/roles';
 import type { IdempotentOutcome } from '../domain/idempotency';
 import type { GraphQLContext } from './context';
 
@@ -35,6 +37,25 @@ export function outcomeOf<Type extends IdempotentOutcome['type']>(outcome: Idemp
 }
 
 /**
+ * The role each recorded mutation needs. It is checked before the key is claimed, so a
+ * caller that can never run the mutation (a token without the role, a partner access token)
+ * appends nothing, not even a claim and its release.
+ */
+const ROLE_OF_RECORDED_MUTATION: Readonly<Record<string, KeyledgerRole>> = {
+  issueToken: Role.tokensWrite,
+  importToken: Role.tokensWrite,
+  updateToken: Role.tokensWrite,
+  rotateToken: Role.tokensWrite,
+  revokeToken: Role.tokensWrite,
+  createPartnerCredential: Role.tokensWrite,
+  revokePartnerCredential: Role.tokensWrite,
+  createApiKeyConnection: Role.connectionsWrite,
+  updateApiKeyConnection: Role.connectionsWrite,
+  deleteApiKeyConnection: Role.connectionsWrite,
+  signAuditHead: Role.auditRead,
+};
+
+/**
  * How resolvers run a mutation with its optional `idempotencyKey`: without one, exactly as
  * before; with one, through `IdempotentRequests`, noting for the response's extensions
  * whether it was replayed. The operation is the mutation's field name.
@@ -54,7 +75,9 @@ export class IdempotentMutations {
   ): Promise<T> {
     if (key == null) return (await handlers.execute()).value;
     requireIdempotencyKey(key);
-    const principal = await ctx.principal();
+    const role = ROLE_OF_RECORDED_MUTATION[info.fieldName];
+    if (!role) throw new Error(`No role is declared for the recorded mutation ${info.fieldName}`);
+    const principal = await requireRole(ctx, role);
     const result = await this.requests.run(ctx, { principal, key, operation: info.fieldName, args }, handlers);
     note(ctx, info, { key, replayed: result.replayed, originalAt: result.originalAt.toISOString() });
     return result.value;
