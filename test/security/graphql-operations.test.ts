@@ -3,7 +3,7 @@ import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
 import { SubscriberClient, TOKEN_REVOKED, waitForSubscriptions } from '../helpers/subscriptions';
 import { appendedBy, expectNoSecretsWritten, codes, startSecurityGateway, TENANT_A, TENANT_B, TENANT_NOBODY, type SecurityGateway } from './fixtures';
-import { GRAPHQL_OPERATIONS, MUTATING, type Call, type OperationSecurity } from './graphql-operations';
+import { GRAPHQL_OPERATIONS, MUTATING, withIdempotencyKey, type Call, type OperationSecurity } from './graphql-operations';
 
 /**
  * Answers must never carry a stack trace or tenant B's identifiers, except those the caller
@@ -17,8 +17,25 @@ function expectClean(response: GraphQLResponse, s: SecurityGateway, call?: Call)
   }
 }
 
+let keys = 0;
+
+/** Sends the call; mutations carry a fresh idempotency key, which a refusal must not claim either. */
 async function run(s: SecurityGateway, call: Call, bearer?: string) {
-  return appendedBy(s.gw, () => graphql(s.gw.url, call.query, call.variables, bearer));
+  const sent = withIdempotencyKey(call, `security-suite-${++keys}`);
+  return appendedBy(s.gw, () => graphql(s.gw.url, sent.query, sent.variables, bearer));
+}
+
+const KEY_BOOKKEEPING = ['IdempotencyKeyClaimed', 'IdempotencyKeyReleased'];
+
+/**
+ * A refusal of a caller who holds the operation's role changes nothing: the idempotency key
+ * it sent may be claimed and released again (the refusal comes from the command itself), and
+ * nothing else is appended.
+ */
+function expectNothingChanged(appended: string[], allowed: string[] = []): void {
+  const bookkeeping = appended.filter((type) => KEY_BOOKKEEPING.includes(type));
+  expect(bookkeeping).toEqual(bookkeeping.length === 0 ? [] : KEY_BOOKKEEPING);
+  expect(appended.filter((type) => !KEY_BOOKKEEPING.includes(type) && !allowed.includes(type))).toEqual([]);
 }
 
 function at(data: unknown, path: string): unknown {
@@ -89,7 +106,7 @@ describe('security of every GraphQL operation', () => {
 
     if (op.foreign) {
       const foreign = op.foreign;
-      it(`tenant B's resource, by tenant A's admin: reads as missing, never FORBIDDEN; nothing appended`, async () => {
+      it(`tenant B's resource, by tenant A's admin: reads as missing, never FORBIDDEN; nothing changed`, async () => {
         const call = await foreign(s);
         const { result, appended } = await run(s, call, s.principals.adminA);
         if (call.expect === 'NOT_FOUND') {
@@ -102,17 +119,17 @@ describe('security of every GraphQL operation', () => {
           const nodes = (at(result.data, call.path) as { edges: Array<{ node: Record<string, unknown> }> }).edges.map((edge) => edge.node);
           expect(nodes.filter((node) => node.tenantId !== TENANT_A)).toEqual([]);
         }
-        expect(appended).toEqual([]);
+        expectNothingChanged(appended);
         expectClean(result, s, call);
       });
     }
 
     for (const escalation of op.escalations ?? []) {
-      it(`escalation: ${escalation.name}: ${escalation.code}, nothing appended`, async () => {
+      it(`escalation: ${escalation.name}: ${escalation.code}, nothing changed`, async () => {
         const call = await escalation.call(s);
         const { result, appended } = await run(s, call, escalation.bearer(s));
         expect(codes(result)).toEqual([escalation.code]);
-        expect(appended.filter((type) => !(escalation.code === 'UNAUTHENTICATED' && type === 'AuthenticationFailed'))).toEqual([]);
+        expectNothingChanged(appended, escalation.code === 'UNAUTHENTICATED' ? ['AuthenticationFailed'] : []);
         expectClean(result, s, call);
       });
     }

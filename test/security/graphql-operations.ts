@@ -1,3 +1,4 @@
+import { Kind, parse, print, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import { Role, type KeyledgerRole } from '../../src/domain/access/roles';
 import { createConnection } from '../helpers/connections-client';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
@@ -366,6 +367,33 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
     own: async () => ({ query: 'subscription { tokenRevoked { tokenId } }', variables: {} }),
   },
 };
+
+/**
+ * The call with an `idempotencyKey` on its mutation, so that refusals are also checked to
+ * claim no key. Queries are returned as they are.
+ */
+export function withIdempotencyKey(call: Call, key: string): Call {
+  const document = parse(call.query);
+  const operation = document.definitions[0] as OperationDefinitionNode;
+  if (operation.operation !== 'mutation') return call;
+  const name = (value: string) => ({ kind: Kind.NAME, value }) as const;
+  const [root, ...rest] = operation.selectionSet.selections as FieldNode[];
+  const keyed: OperationDefinitionNode = {
+    ...operation,
+    variableDefinitions: [
+      ...(operation.variableDefinitions ?? []),
+      { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: name('idempotencyKey') }, type: { kind: Kind.NAMED_TYPE, name: name('String') } },
+    ],
+    selectionSet: {
+      ...operation.selectionSet,
+      selections: [
+        { ...root, arguments: [...(root.arguments ?? []), { kind: Kind.ARGUMENT, name: name('idempotencyKey'), value: { kind: Kind.VARIABLE, name: name('idempotencyKey') } }] },
+        ...rest,
+      ],
+    },
+  };
+  return { query: print({ ...document, definitions: [keyed] }), variables: { ...call.variables, idempotencyKey: key } };
+}
 
 /** Fields whose successful call appends events by design, so a refused call is compared with that. */
 export const MUTATING = (field: string) => field.startsWith('Mutation.') && field !== 'Mutation.signAuditHead';
