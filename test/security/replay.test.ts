@@ -112,6 +112,25 @@ describe('replayed and forged credentials', () => {
     expect(answers).toEqual(Object.fromEntries(Object.keys(forms).map((form) => [form, notFound])));
   });
 
+  it("an idempotency key replays only to the credential that sent it; anyone else's request runs on its own", async () => {
+    const ISSUE = 'mutation($input: IssueTokenInput!, $k: String) { issueToken(input: $input, idempotencyKey: $k) { secret replayed token { id tenantId } } }';
+    const send = (bearer: string) => graphql(s.gw.url, ISSUE, { input: { name: 'keyed' }, k: 'shared-idempotency-key' }, bearer);
+    const first = (await send(s.principals.adminA)).data!.issueToken;
+    const again = (await send(s.principals.adminA)).data!.issueToken;
+    expect(again).toEqual({ secret: null, replayed: true, token: first.token });
+    for (const [bearer, tenantId] of [
+      [s.principals.exact[Role.tokensWrite], TENANT_A],
+      [s.principals.adminB, TENANT_B],
+    ]) {
+      const other = (await send(bearer)).data!.issueToken;
+      expect({ replayed: other.replayed, tenantId: other.token.tenantId, secret: typeof other.secret }).toEqual({ replayed: false, tenantId, secret: 'string' });
+      expect(other.token.id).not.toBe(first.token.id);
+    }
+    const { result, appended } = await appendedBy(s.gw, () => send(s.principals.lacking[Role.tokensWrite]));
+    expect(codes(result)).toEqual(['FORBIDDEN']);
+    expect(appended).toEqual([]);
+  });
+
   describe('forged partner JWTs', () => {
     let genuine: string;
     const forgeries: Array<[string, () => Promise<string>]> = [
