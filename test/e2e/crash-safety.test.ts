@@ -97,6 +97,8 @@ class Ledger {
   readonly connections: TrackedConnection[] = [];
   readonly partners: TrackedPartner[] = [];
   readonly unexpected: string[] = [];
+  /** Acknowledged mutations by root field. */
+  readonly done = new Map<string, number>();
   acknowledged = 0;
   lost = 0;
   private counter = 0;
@@ -125,6 +127,8 @@ class Ledger {
       return { kind: 'lost' };
     }
     this.acknowledged++;
+    const field = Object.keys(response.data)[0];
+    this.done.set(field, (this.done.get(field) ?? 0) + 1);
     return { kind: 'ok', data: response.data };
   }
 
@@ -575,13 +579,12 @@ describe('crash safety', () => {
 
     process.stdout.write(
       `crash-safety: ${ledger.acknowledged} acknowledged and ${ledger.lost} unanswered mutations; ` +
-        `${ledger.tokens.length} tokens, ${ledger.connections.length} connections, ${ledger.partners.length} partner credentials; ` +
+        `${JSON.stringify(Object.fromEntries(ledger.done))}; ` +
         `read models compared with a rebuild after cycles ${compared.join(', ')}\n`,
     );
-    // The workload really exercised every kind of change.
-    expect(ledger.tokens.some((t) => t.retiredSecrets.length > 0)).toBe(true);
-    expect(ledger.tokens.some((t) => t.revoked)).toBe(true);
-    expect(ledger.connections.some((c) => c.current === null)).toBe(true);
+    // The workload really exercised every kind of change, and kills really cut requests off.
+    const kinds = ['issueToken', 'updateToken', 'rotateToken', 'revokeToken', 'createApiKeyConnection', 'updateApiKeyConnection', 'deleteApiKeyConnection'];
+    expect(kinds.filter((kind) => !ledger.done.get(kind))).toEqual([]);
     expect(ledger.lost).toBeGreaterThan(0);
   }, 600_000);
 });
