@@ -397,5 +397,3 @@ export function withIdempotencyKey(call: Call, key: string): Call {
 
 /** Fields whose successful call appends events by design, so a refused call is compared with that. */
 export const MUTATING = (field: string) => field.startsWith('Mutation.') && field !== 'Mutation.signAuditHead';
-
-export { TENANT_A, TENANT_B };
