@@ -102,13 +102,7 @@ export class TokenResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<IssuedToken> {
-    return this.idempotency.run<IssuedToken>(ctx, info, idempotencyKey, { input }, {
-      execute: async () => {
-        const { record, secret } = await this.tokenService.issueToken(ctx, input);
-        return { value: { token: toApiToken(record, this.clock.now()), secret, replayed: false }, outcome: { type: 'token', id: record.id } };
-      },
-      replay: async (outcome) => ({ token: await this.tokenOf(ctx, outcome), secret: null, replayed: true }),
-    });
+    return this.withSecret(ctx, info, idempotencyKey, { input }, () => this.tokenService.issueToken(ctx, input));
   }
 
   @Mutation(() => ApiToken, { description: 'Takes over an existing secret (hashed with argon2id). The secret is never shown again.' })
@@ -140,13 +134,7 @@ export class TokenResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<IssuedToken> {
-    return this.idempotency.run<IssuedToken>(ctx, info, idempotencyKey, { input }, {
-      execute: async () => {
-        const { record, secret } = await this.tokenService.rotateToken(ctx, input);
-        return { value: { token: toApiToken(record, this.clock.now()), secret, replayed: false }, outcome: { type: 'token', id: record.id } };
-      },
-      replay: async (outcome) => ({ token: await this.tokenOf(ctx, outcome), secret: null, replayed: true }),
-    });
+    return this.withSecret(ctx, info, idempotencyKey, { input }, () => this.tokenService.rotateToken(ctx, input));
   }
 
   @Mutation(() => ApiToken, { description: 'Revokes a token at once. Revoking a revoked token changes nothing.' })
@@ -157,6 +145,23 @@ export class TokenResolver {
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiToken> {
     return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.revokeToken(ctx, input));
+  }
+
+  /** A mutation whose answer is a token and its new secret; a replay shows the token without it. */
+  private withSecret(
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+    idempotencyKey: string | null | undefined,
+    args: Record<string, unknown>,
+    run: () => Promise<{ record: TokenRecord; secret: string }>,
+  ): Promise<IssuedToken> {
+    return this.idempotency.run<IssuedToken>(ctx, info, idempotencyKey, args, {
+      execute: async () => {
+        const { record, secret } = await run();
+        return { value: { token: toApiToken(record, this.clock.now()), secret, replayed: false }, outcome: { type: 'token', id: record.id } };
+      },
+      replay: async (outcome) => ({ token: await this.tokenOf(ctx, outcome), secret: null, replayed: true }),
+    });
   }
 
   /** A mutation whose answer is the token it created or changed. */
