@@ -42,6 +42,8 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
         CREATE INDEX IF NOT EXISTS audit_entries_by_type ON audit_entries (chain, event_type, seq);
         CREATE INDEX IF NOT EXISTS audit_entries_by_request ON audit_entries (chain, request_id, seq);
         CREATE INDEX IF NOT EXISTS audit_entries_by_time ON audit_entries (chain, occurred_at, seq);
+        -- Event types within a time range, without reading the entries.
+        CREATE INDEX IF NOT EXISTS audit_entries_by_type_time ON audit_entries (chain, event_type, occurred_at);
         CREATE TABLE IF NOT EXISTS audit_fingerprints (
           chain TEXT NOT NULL,
           fingerprint TEXT NOT NULL,

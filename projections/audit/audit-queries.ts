@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { canonicalJson, chainHash, DEPLOYMENT_CHAIN, GENESIS_HASH, type AuditEntry } from './audit-entry';
 
 export interface AuditFilter {
@@ -71,8 +71,23 @@ interface Row {
   hash: string;
 }
 
+const MAX_CACHED_STATEMENTS = 512;
+
 export class AuditQueries {
+  /** `list` builds one statement per combination of filters; each is compiled once. */
+  private readonly statements = new Map<string, Statement<Record<string, unknown>, Row>>();
+
   constructor(private readonly db: Database) {}
+
+  private statement(sql: string): Statement<Record<string, unknown>, Row> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<Record<string, unknown>, Row>(sql);
+      // Long event type lists each make a statement of their own; those few are not kept.
+      if (this.statements.size < MAX_CACHED_STATEMENTS) this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   /** A chain's entries, newest first, each filter narrowing through its own index. */
   list(chain: string, filter: AuditFilter, first: number, beforeSeq: number | null): AuditPage {
@@ -117,9 +132,14 @@ export class AuditQueries {
       where.push('seq IN (SELECT seq FROM audit_fingerprints WHERE chain = @chain AND fingerprint = @fingerprint)');
       params.fingerprint = filter.fingerprint;
     }
-    const rows = this.db
-      .prepare<Record<string, unknown>, Row>(`SELECT * FROM audit_entries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-      .all(params);
+    /*
+     * The page's seqs are chosen first, from the filters' indexes alone where they cover them,
+     * and only those rows are read: a time range that has to be sorted then sorts integers,
+     * not whole entries.
+     */
+    const rows = this.statement(
+      `SELECT * FROM audit_entries WHERE seq IN (SELECT seq FROM audit_entries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit) ORDER BY seq DESC`,
+    ).all(params);
     return { records: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first };
   }
 
