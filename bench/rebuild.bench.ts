@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openReadModelDatabase, readModelProjections, rebuildReadModels } from '../projections';
+import { systemClock } from '../src/app/clock';
+import { openKeyRing } from '../src/app/deployment-keys/open-key-ring';
+import { AuditFingerprinter } from '../src/crypto/audit-fingerprint';
+import { SqliteEventStore } from '../src/eventstore/sqlite';
+import { dataset, masterKeysOf } from './lib/store/dataset';
+import type { Benchmark } from './types';
+
+/*
+ * Events/s of a full rebuild (`keyledger rebuild`: every read model dropped and replayed from
+ * the log in one transaction) over a log of every event kind the gateway writes, beside the
+ * floor measured in the same run: reading the same rows from SQLite and parsing their JSON,
+ * without applying them.
+ */
+
+const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+interface Floor {
+  events: number;
+  seconds: number;
+}
+
+function readFloor(eventsPath: string): Floor {
+  const db = new Database(eventsPath, { readonly: true });
+  try {
+    const rows = db
+      .prepare<[], { position: bigint; id: string; stream_id: string; revision: bigint; type: string; recorded_at: bigint; data: string; metadata: string }>(
+        'SELECT position, id, stream_id, revision, type, recorded_at, data, metadata FROM events ORDER BY position',
+      )
+      .safeIntegers(true);
+    const started = process.hrtime.bigint();
+    let events = 0;
+    let checksum = 0;
+    for (const row of rows.iterate()) {
+      const data = JSON.parse(row.data) as Record<string, unknown>;
+      const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+      checksum += Object.keys(data).length + Object.keys(metadata).length;
+      events++;
+    }
+    if (checksum === 0 && events > 0) throw new Error('parsed events hold no fields');
+    return { events, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+  } finally {
+    db.close();
+  }
+}
+
+export const rebuildBenchmark: Benchmark = {
+  id: 'rebuild',
+  title: 'Rebuild of every read model from the log, events/s, against reading and parsing the same events',
+  async run({ quick, workDir }) {
+    const data = await dataset('mixed', quick ? 100_000 : 1_000_000, (line) => process.stderr.write(`  rebuild: ${line}\n`));
+    // A first pass brings the log into the page cache, so neither measurement pays for the disk alone.
+    readFloor(data.eventsPath);
+
+    const store = SqliteEventStore.open(data.eventsPath);
+    const readModels = openReadModelDatabase(join(workDir, 'readmodels.db'));
+    let result;
+    try {
+      const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
+      const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+      result = { ...(await rebuildReadModels(store, readModels, projections, QUIET)), readModels: projections.length };
+    } finally {
+      await store.close();
+      readModels.close();
+    }
+    const floor = readFloor(data.eventsPath);
+    if (result.events !== floor.events) throw new Error(`the rebuild applied ${result.events} events, the log holds ${floor.events}`);
+
+    return [
+      {
+        name: `rebuild events/s (${result.readModels} read models, ${result.events} events)`,
+        value: result.events / result.seconds,
+        unit: 'events/s',
+        baseline: { name: 'read + JSON.parse the same events', value: floor.events / floor.seconds },
+        target: { kind: 'at-least', value: 100_000 },
+        detail: { events: result.events, 'rebuild s': Math.round(result.seconds * 100) / 100, 'floor s': Math.round(floor.seconds * 100) / 100 },
+      },
+    ];
+  },
+};
