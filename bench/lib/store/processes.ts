@@ -87,7 +87,7 @@ export interface BenchGateway extends ServerProcess {
  * The gateway on the embedded store in `dataDir`. Ready means caught up with the log, which
  * for a million events takes a while, hence the long default wait.
  */
-export async function startGateway(dataDir: string, masterKey: string, readyTimeoutMs = 15 * 60_000): Promise<BenchGateway> {
+export async function startGateway(dataDir: string, masterKey: string, readyTimeoutMs = 45 * 60_000): Promise<BenchGateway> {
   const rootSecret = `klbench-${randomBytes(24).toString('hex')}`;
   const gateway = await startServerProcess(
     GATEWAY_MAIN,
