@@ -64,14 +64,20 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 
+/*
+ * Every entry of the log goes through here, so it builds the copy in plain loops. The copy has
+ * no prototype, so a `__proto__` key stays an ordinary key, as `Object.fromEntries` keeps it.
+ */
 function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
+  if (Array.isArray(value)) {
+    const copy = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = sortKeys(value[i]);
+    return copy;
+  }
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-    );
+    const copy: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(value).sort()) copy[key] = sortKeys((value as Record<string, unknown>)[key]);
+    return copy;
   }
   return value;
 }

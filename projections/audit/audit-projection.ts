@@ -71,20 +71,19 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
     },
 
     handler(db: Database): ProjectionHandler {
-      const exists = db.prepare<[string], { seq: number }>('SELECT seq FROM audit_entries WHERE event_id = ?');
       const head = db.prepare<[string], { hash: string }>('SELECT hash FROM audit_entries WHERE chain = ? ORDER BY seq DESC LIMIT 1');
+      // An event seen before is not inserted again: a second entry would fork the chain.
       const insert = db.prepare(`
         INSERT INTO audit_entries
           (event_id, position, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
-        VALUES (@eventId, @position, @chain, @occurredAt, @eventType, @resourceType, @resourceId, @actorId, @requestId, @entry, @hash)`);
+        VALUES (@eventId, @position, @chain, @occurredAt, @eventType, @resourceType, @resourceId, @actorId, @requestId, @entry, @hash)
+        ON CONFLICT (event_id) DO NOTHING`);
       const insertFingerprint = db.prepare('INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq) VALUES (?, ?, ?)');
       const insertSignedHead = db.prepare(`
         INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
         VALUES (@eventId, @tenantId, @position, @hash, @entries, @signedAt, @kid, @jws)`);
       return {
         apply(event: RecordedEvent) {
-          // Seen before: a second entry would fork the chain.
-          if (exists.get(event.id)) return;
           const entry = toAuditEntry(event, fingerprints);
           const chain = chainOf(entry);
           const canonical = canonicalJson(entry);
@@ -101,6 +100,7 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
             entry: canonical,
             hash: chainHash(head.get(chain)?.hash ?? GENESIS_HASH, canonical),
           });
+          if (result.changes === 0) return;
           for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
           if (event.type === 'AuditHeadSigned') {
             const data = event.data as AuditHeadSigned['data'];
