@@ -137,12 +137,7 @@ export function masterKeysOf(data: DatasetFacts): { current: Buffer; previous: n
  * projection's version and schema: a changed projection gets read models of its own.
  */
 export async function cachedReadModels(data: Dataset, log: (line: string) => void = () => undefined): Promise<string> {
-  const fingerprinterless = readModelProjections({ ofStored: () => '', ofSecret: () => '' });
-  const versions = createHash('sha256')
-    .update(fingerprinterless.map((projection) => `${projection.name}@${projection.version}:${projection.migrate.toString()}`).join(','))
-    .digest('hex')
-    .slice(0, 8);
-  const path = join(data.dir, `readmodels-${versions}.db`);
+  const path = readModelsCachePath(data);
   if (existsSync(path)) return path;
   const building = `${path}.building-${process.pid}`;
   const started = Date.now();
@@ -165,6 +160,24 @@ export async function cachedReadModels(data: Dataset, log: (line: string) => voi
   renameSync(building, path);
   log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return path;
+}
+
+function readModelsCachePath(data: Dataset): string {
+  const projections = readModelProjections({ ofStored: () => '', ofSecret: () => '' });
+  const versions = createHash('sha256')
+    .update(projections.map((projection) => `${projection.name}@${projection.version}:${projection.migrate.toString()}`).join(','))
+    .digest('hex')
+    .slice(0, 8);
+  return join(data.dir, `readmodels-${versions}.db`);
+}
+
+/** Keeps read models a benchmark rebuilt from the whole log (and closed) as the cached ones, when there are none yet. */
+export function offerReadModels(data: Dataset, path: string): void {
+  const cached = readModelsCachePath(data);
+  if (existsSync(cached)) return;
+  const building = `${cached}.building-${process.pid}`;
+  copyFileSync(path, building);
+  renameSync(building, cached);
 }
 
 /** A data directory of its own holding a copy of the log (and of cached read models), for a gateway that will append to it. */
