@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { appendToStream, createEventStoreSchema, sqliteConnection } from '@event-driven-io/emmett-sqlite';
 import type { NewEvent } from '../src/eventstore/port';
 import { SqliteEventStore } from '../src/eventstore/sqlite';
-import { median } from './lib/store/stats';
+import { percentile } from './lib/stats';
 import type { Benchmark, Figure } from './types';
 
 /*
@@ -138,7 +138,7 @@ async function measure(workDir: string, batchSize: number, appends: number): Pro
       samples.push(appends / (await contender.run(file, batches)));
     }
   }
-  return new Map([...rates].map(([contender, samples]) => [contender, median(samples)]));
+  return new Map([...rates].map(([contender, samples]) => [contender, percentile(samples, 0.5)]));
 }
 
 export const appendBenchmark: Benchmark = {

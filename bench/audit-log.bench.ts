@@ -1,8 +1,11 @@
 import { join } from 'node:path';
 import { encodeCursor } from '../src/graphql/pagination';
 import { cachedReadModels, copyDataDir, dataset, type Dataset } from './lib/store/dataset';
-import { graphql, startBareApollo, startGateway, type ServerProcess } from './lib/store/processes';
-import { percentile, round } from './lib/store/stats';
+import { startBareApollo } from './lib/bare-apollo';
+import { newGatewayCredentials, startGateway } from './lib/gateway';
+import { graphqlRequest as graphql } from './lib/graphql';
+import type { ServerProcess } from './lib/server-process';
+import { percentile, round } from './lib/stats';
 import type { Benchmark } from './types';
 
 /*
@@ -66,25 +69,26 @@ export const auditLogBenchmark: Benchmark = {
     copyDataDir(data, dataDir, await cachedReadModels(data, log));
     const perQuery = quick ? 40 : 150;
 
-    let gateway: Awaited<ReturnType<typeof startGateway>> | null = null;
+    const credentials = { ...newGatewayCredentials(), masterKey: data.masterKey };
+    let gateway: ServerProcess | null = null;
     let bare: ServerProcess | null = null;
     try {
-      gateway = await startGateway(dataDir, data.masterKey);
-      const { url, rootSecret } = gateway;
+      gateway = await startGateway(dataDir, credentials);
+      const { url } = gateway;
       // The newest entry's seq is the chain's length; half of it is the middle.
-      const newest = await graphql<AuditLogPage>(url, AUDIT_LOG, { tenantId: data.largeTenant, first: 1 }, rootSecret);
+      const newest = await graphql<AuditLogPage>(url, AUDIT_LOG, { tenantId: data.largeTenant, first: 1 }, credentials.rootSecret);
       const chainLength = Number(Buffer.from(newest.auditLog.edges[0]!.cursor, 'base64url').toString().split(':')[1]) / 2;
       const list = queries(data, chainLength);
       // Warm up, and make sure every query finds entries: an empty page would measure nothing.
       for (const query of list) {
-        const page = await graphql<AuditLogPage>(url, AUDIT_LOG, query.variables, rootSecret);
+        const page = await graphql<AuditLogPage>(url, AUDIT_LOG, query.variables, credentials.rootSecret);
         if (page.auditLog.edges.length === 0) throw new Error(`auditLog query "${query.label}" found no entries`);
       }
       const samples: number[] = [];
       const byQuery = new Map<string, number[]>();
       for (let round = 0; round < perQuery; round++) {
         for (const query of list) {
-          const ms = await timed(() => graphql(url, AUDIT_LOG, query.variables, rootSecret));
+          const ms = await timed(() => graphql(url, AUDIT_LOG, query.variables, credentials.rootSecret));
           samples.push(ms);
           byQuery.set(query.label, [...(byQuery.get(query.label) ?? []), ms]);
         }

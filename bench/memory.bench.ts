@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { cachedReadModels, copyDataDir, dataset } from './lib/store/dataset';
-import { graphql, residentMiB, startBareApollo, startGateway, type BenchGateway, type ServerProcess } from './lib/store/processes';
-import { round } from './lib/store/stats';
+import { startBareApollo } from './lib/bare-apollo';
+import { newGatewayCredentials, startGateway } from './lib/gateway';
+import { graphqlRequest as graphql } from './lib/graphql';
+import type { ServerProcess } from './lib/server-process';
+import { round } from './lib/stats';
+import { residentMiB } from './lib/store/resident';
 import type { Benchmark } from './types';
 
 /*
@@ -27,14 +31,15 @@ export const memoryBenchmark: Benchmark = {
     copyDataDir(data, dataDir, await cachedReadModels(data, log));
     const sample = quick ? data.verifiable.slice(0, 200) : data.verifiable;
 
-    let gateway: BenchGateway | null = null;
+    const credentials = { ...newGatewayCredentials(), masterKey: data.masterKey };
+    let gateway: ServerProcess | null = null;
     let bare: ServerProcess | null = null;
     try {
       const started = Date.now();
-      gateway = await startGateway(dataDir, data.masterKey);
+      gateway = await startGateway(dataDir, credentials);
       const readySeconds = (Date.now() - started) / 1000;
       for (const token of sample) {
-        const { verifyToken } = await graphql<Verification>(gateway.url, VERIFY_TOKEN, { token: token.secret }, gateway.rootSecret);
+        const { verifyToken } = await graphql<Verification>(gateway.url, VERIFY_TOKEN, { token: token.secret }, credentials.rootSecret);
         if (!verifyToken.valid || verifyToken.code !== 'VALID' || verifyToken.token?.id !== token.tokenId) {
           throw new Error(`token ${token.tokenId} did not verify: ${JSON.stringify(verifyToken)}`);
         }
