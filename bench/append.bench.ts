@@ -11,8 +11,8 @@ import type { Benchmark, Figure } from './types';
  * Appends/s of the embedded store, one append per stream as the gateway writes a new
  * aggregate (`no_stream`), beside two baselines on the same rows in the same run: plain
  * better-sqlite3 inserts in one `BEGIN IMMEDIATE … COMMIT` per append (the floor), and
- * Emmett's SQLite event store. Each contender runs in alternating rounds on a fresh file
- * and keeps its median round, so a busy neighbour slows all of them alike.
+ * Emmett's SQLite event store. Each contender runs in rounds, in a rotating order, on a fresh
+ * file and keeps its median round, so a busy neighbour slows all of them alike.
  */
 
 const ROUNDS = 3;
@@ -131,11 +131,14 @@ const emmett: Contender = {
 
 async function measure(workDir: string, batchSize: number, appends: number): Promise<Map<Contender, number>> {
   const batches = Array.from({ length: appends }, () => Array.from({ length: batchSize }, tokenEvent));
-  const rates = new Map<Contender, number[]>([keyledger, raw, emmett].map((contender) => [contender, []]));
+  const contenders = [keyledger, raw, emmett];
+  const rates = new Map<Contender, number[]>(contenders.map((contender) => [contender, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [contender, samples] of rates) {
-      const file = join(workDir, `append-${batchSize}-${round}-${contender === keyledger ? 'keyledger' : contender === raw ? 'raw' : 'emmett'}.db`);
-      samples.push(appends / (await contender.run(file, batches)));
+    // Each round starts with another contender: the one after a writer pays for the disk flushing that writer's pages.
+    for (let k = 0; k < contenders.length; k++) {
+      const index = (round + k) % contenders.length;
+      const file = join(workDir, `append-${batchSize}-${round}-${index}.db`);
+      rates.get(contenders[index]!)!.push(appends / (await contenders[index]!.run(file, batches)));
     }
   }
   return new Map([...rates].map(([contender, samples]) => [contender, percentile(samples, 0.5)]));
