@@ -64,7 +64,7 @@ export const auditLogBenchmark: Benchmark = {
   title: 'Filtered auditLog page p99 over GraphQL HTTP against a bare Apollo `{ __typename }`',
   async run({ quick, workDir }) {
     const log = (line: string) => process.stderr.write(`  audit-log: ${line}\n`);
-    const data = await dataset('mixed', quick ? 100_000 : 1_000_000, log);
+    const data = await dataset('mixed', quick ? 100_000 : 1_000_000, { log });
     const dataDir = join(workDir, 'data');
     copyDataDir(data, dataDir, await cachedReadModels(data, log));
     const perQuery = quick ? 40 : 150;

@@ -26,7 +26,7 @@ export const memoryBenchmark: Benchmark = {
   title: 'Gateway RSS with 1M active tokens (quick: 100k) against the bare Apollo process',
   async run({ quick, workDir }) {
     const log = (line: string) => process.stderr.write(`  memory: ${line}\n`);
-    const data = await dataset('tokens', quick ? 100_000 : 1_000_000, log);
+    const data = await dataset('tokens', quick ? 100_000 : 1_000_000, { log });
     const dataDir = join(workDir, 'data');
     copyDataDir(data, dataDir, await cachedReadModels(data, log));
     const sample = quick ? data.verifiable.slice(0, 200) : data.verifiable;

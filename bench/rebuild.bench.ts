@@ -50,7 +50,7 @@ export const rebuildBenchmark: Benchmark = {
   id: 'rebuild',
   title: 'Rebuild of every read model from the log, events/s, against reading and parsing the same events',
   async run({ quick, workDir }) {
-    const data = await dataset('mixed', quick ? 100_000 : 1_000_000, (line) => process.stderr.write(`  rebuild: ${line}\n`));
+    const data = await dataset('mixed', quick ? 100_000 : 1_000_000, { log: (line) => process.stderr.write(`  rebuild: ${line}\n`) });
     // A first pass brings the log into the page cache, so neither measurement pays for the disk alone.
     readFloor(data.eventsPath);
 

@@ -100,12 +100,20 @@ function cacheKey(kind: DatasetKind, size: number): string {
   return `${kind}-${size}-${hash}`;
 }
 
+export interface DatasetOptions {
+  log?: (line: string) => void;
+  /** Where the cache lives; `DATASET_CACHE_ROOT` unless a test keeps its own. */
+  root?: string;
+}
+
 /** The cached log of this kind and size, generating it first when missing. */
-export async function dataset(kind: DatasetKind, size: number, log: (line: string) => void = () => undefined): Promise<Dataset> {
-  const dir = join(DATASET_CACHE_ROOT, cacheKey(kind, size));
+export async function dataset(kind: DatasetKind, size: number, options: DatasetOptions = {}): Promise<Dataset> {
+  const log = options.log ?? (() => undefined);
+  const root = options.root ?? DATASET_CACHE_ROOT;
+  const dir = join(root, cacheKey(kind, size));
   const factsPath = join(dir, 'dataset.json');
   if (!existsSync(factsPath)) {
-    mkdirSync(DATASET_CACHE_ROOT, { recursive: true });
+    mkdirSync(root, { recursive: true });
     const building = `${dir}.building-${process.pid}`;
     rmSync(building, { recursive: true, force: true });
     mkdirSync(building, { recursive: true, mode: 0o700 });
