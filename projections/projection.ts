@@ -18,6 +18,13 @@ export interface Projection {
   readonly eventTypes: readonly string[];
   /** Create the read model's tables if missing. */
   migrate(db: Database): void;
+  /**
+   * Indexes `migrate` creates that the handler never reads while applying events. A full
+   * rebuild drops them for the replay and has `migrate` create them again before it commits:
+   * building an index once from the finished table is far cheaper than growing it an entry
+   * at a time.
+   */
+  readonly indexesBuiltAfterReplay?: readonly string[];
   /** Drop the read model's tables. */
   drop(db: Database): void;
   /** Prepare statements once per database connection. */

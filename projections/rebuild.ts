@@ -32,6 +32,9 @@ export async function rebuildReadModels(
   try {
     resetProjections(db, projections);
     const runner = new ProjectionRunner(store, db, projections, logger);
+    for (const projection of projections) {
+      for (const index of projection.indexesBuiltAfterReplay ?? []) db.exec(`DROP INDEX IF EXISTS ${index}`);
+    }
     runner.onEvents((batch) => {
       events += batch.length;
     });
@@ -43,6 +46,7 @@ export async function rebuildReadModels(
     } finally {
       await runner.stop();
     }
+    for (const projection of projections) projection.migrate(db);
     db.exec('COMMIT');
     return { events, position: runner.appliedPosition, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
   } catch (error) {

@@ -19,6 +19,16 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
     name: AUDIT_PROJECTION_NAME,
     version: 2,
     eventTypes: ALL_EVENT_TYPES,
+    // The handler reads only the chain head (audit_entries_by_chain) and event ids.
+    indexesBuiltAfterReplay: [
+      'audit_entries_by_resource',
+      'audit_entries_by_actor',
+      'audit_entries_by_type',
+      'audit_entries_by_request',
+      'audit_entries_by_time',
+      'audit_entries_by_type_time',
+      'audit_entries_by_position',
+    ],
 
     migrate(db: Database) {
       db.exec(`

@@ -20,6 +20,8 @@ export const tokensProjection: Projection = {
   name: 'tokens',
   version: 2,
   eventTypes: ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked'],
+  // The handler finds rows by token id and secret hash, and a token's secrets through token_secrets_by_token.
+  indexesBuiltAfterReplay: ['tokens_by_tenant', 'tokens_by_owner', 'tokens_by_code', 'tokens_by_integration', 'token_secrets_by_lookup_tag'],
 
   migrate(db: Database) {
     db.exec(`
