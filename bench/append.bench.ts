@@ -150,7 +150,7 @@ export const appendBenchmark: Benchmark = {
   async run({ quick, workDir }) {
     const figures: Figure[] = [];
     for (const batchSize of [1, 10]) {
-      const appends = (quick ? 800 : 20_000) / (batchSize === 1 ? 1 : 4);
+      const appends = (quick ? 2000 : 20_000) / (batchSize === 1 ? 1 : 4);
       const rates = await measure(workDir, batchSize, appends);
       const value = rates.get(keyledger)!;
       const detail = { appends, rounds: ROUNDS, 'events/s': Math.round(value * batchSize) };
