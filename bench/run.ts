@@ -1,15 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as append from './append.bench';
+import * as auditLog from './audit-log.bench';
 import * as issueToken from './issue-token.bench';
 import { describeEnvironment, machineSummary } from './lib/environment';
 import { BENCH_GATEWAY_ENV } from './lib/gateway';
 import { formatMarkdown, formatTable, verdictOf, type BenchmarkOutcome } from './lib/report';
 import { benchmarksOf, runBenchmark } from './lib/runner';
+import * as memory from './memory.bench';
+import * as rebuild from './rebuild.bench';
 import * as revocationFanout from './revocation-fanout.bench';
 import * as verifyToken from './verify-token.bench';
 
 /** The benchmark modules, in the order they run. */
-const MODULES: readonly object[] = [verifyToken, issueToken, revocationFanout];
+const MODULES: readonly object[] = [verifyToken, issueToken, revocationFanout, append, rebuild, auditLog, memory];
 
 const ROOT = join(__dirname, '../..');
 const RESULTS_FILE = join(ROOT, 'bench/results/latest.json');
