@@ -19,12 +19,19 @@ const pageEstimator: ComplexityEstimator = ({ field, args, childComplexity }) =>
   return 1 + items * childComplexity;
 };
 
+/** Built once per schema, not on every priced request. */
+const estimatorsBySchema = new WeakMap<GraphQLSchema, ComplexityEstimator[]>();
+
 function estimatorsFor(schema: GraphQLSchema): ComplexityEstimator[] {
+  let estimators = estimatorsBySchema.get(schema);
+  if (estimators) return estimators;
   const mutationType = schema.getMutationType();
   const mutationEstimator: ComplexityEstimator = ({ type, childComplexity }) =>
     mutationType && type === mutationType ? FIELD_COSTS.mutation + childComplexity : undefined;
   // The first estimator that returns a number prices the field.
-  return [mutationEstimator, pageEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
+  estimators = [mutationEstimator, pageEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
+  estimatorsBySchema.set(schema, estimators);
+  return estimators;
 }
 
 function refusal(message: string): GraphQLError {
