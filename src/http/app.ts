@@ -15,7 +15,7 @@ export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: string;
   /** `ip` is the client's address, for per-client limits. */
-  authenticate(bearer: string, ip?: string, request?: { requestId: string; userAgent?: string }): Promise<Principal>;
+  authenticate(bearer: string, ip?: string, request?: { requestId: string; userAgent?: string; addressChecked?: boolean }): Promise<Principal>;
   /** Which proxies may name the client in X-Forwarded-For; `req.ip` is the address limits charge. */
   trustProxy: TrustProxy;
   mutations: MutationLimiter;
@@ -62,7 +62,8 @@ export function bearerOf(header: string | undefined): string {
   return match[1];
 }
 
-function requestContext(req: Request, requestId: string, authenticate: HttpAppOptions['authenticate']): RequestContext {
+function requestContext(req: Request, res: Response, authenticate: HttpAppOptions['authenticate']): RequestContext {
+  const requestId = res.locals.requestId as string;
   let principal: Promise<Principal> | undefined;
   return {
     requestId,
@@ -70,7 +71,11 @@ function requestContext(req: Request, requestId: string, authenticate: HttpAppOp
     userAgent: req.get('user-agent') ?? undefined,
     principal() {
       principal ??= Promise.resolve().then(() =>
-        authenticate(bearerOf(req.get('authorization')), req.ip, { requestId, userAgent: req.get('user-agent') ?? undefined }),
+        authenticate(bearerOf(req.get('authorization')), req.ip, {
+          requestId,
+          userAgent: req.get('user-agent') ?? undefined,
+          addressChecked: res.locals.addressChecked === true,
+        }),
       );
       return principal;
     },
@@ -81,7 +86,7 @@ function requestContext(req: Request, requestId: string, authenticate: HttpAppOp
 function memoizedContext(req: Request, res: Response, authenticate: HttpAppOptions['authenticate']): RequestContext {
   const existing = res.locals.requestContext as RequestContext | undefined;
   if (existing) return existing;
-  const created = requestContext(req, res.locals.requestId as string, authenticate);
+  const created = requestContext(req, res, authenticate);
   res.locals.requestContext = created;
   return created;
 }
@@ -136,7 +141,11 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   const refuseLockedAddresses: RequestHandler = async (req, res, next) => {
     if (req.get('authorization') === undefined) return next();
     const retryAfter = await options.authFailures.lockedFor(req.ip);
-    if (retryAfter === null) return next();
+    if (retryAfter === null) {
+      // Authentication later in this request need not read the counter again.
+      res.locals.addressChecked = true;
+      return next();
+    }
     const refusal = authFailureLocked(retryAfter);
     res
       .status(429)

@@ -13,6 +13,8 @@ import type { AuthFailureLimiter } from '../rate-limits';
 export interface PresentedWith {
   requestId: string;
   userAgent?: string;
+  /** The transport already found the address not locked out for this request. */
+  addressChecked?: boolean;
 }
 
 /** Who a failed authentication is recorded as: the caller proved nothing, so no identity is claimed for it. */
@@ -47,7 +49,7 @@ export class CredentialVerifier implements OtherCredentialVerifier {
    */
   authenticate(presented: string, ip?: string, request?: PresentedWith): Promise<Principal> {
     if (!this.failureLimit) return this.verify(presented, ip, request);
-    return this.failureLimit.guard(ip, () => this.verify(presented, ip, request));
+    return this.failureLimit.guard(ip, () => this.verify(presented, ip, request), request?.addressChecked);
   }
 
   private async verify(presented: string, ip: string | undefined, request: PresentedWith | undefined): Promise<Principal> {

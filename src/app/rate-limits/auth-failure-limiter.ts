@@ -30,10 +30,16 @@ export class AuthFailureLimiter {
     return this.limiter ? spentFor(this.limiter, ip ?? UNKNOWN_ADDRESS) : null;
   }
 
-  /** RATE_LIMITED when the address is locked; otherwise runs `authenticate` and charges the address if it refuses. */
-  async guard<T>(ip: string | undefined, authenticate: () => Promise<T>): Promise<T> {
-    const locked = await this.lockedFor(ip);
-    if (locked !== null) throw authFailureLocked(locked);
+  /**
+   * RATE_LIMITED when the address is locked; otherwise runs `authenticate` and charges the
+   * address if it refuses. `addressChecked`: the transport has just asked `lockedFor` for this
+   * request and turned a locked address away, so the counter is not read a second time.
+   */
+  async guard<T>(ip: string | undefined, authenticate: () => Promise<T>, addressChecked = false): Promise<T> {
+    if (!addressChecked) {
+      const locked = await this.lockedFor(ip);
+      if (locked !== null) throw authFailureLocked(locked);
+    }
     try {
       return await authenticate();
     } catch (error) {
