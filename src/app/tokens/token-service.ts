@@ -345,8 +345,11 @@ export class TokenService {
 
   private verificationOutcome(verification: Verification, requiredRoles: readonly string[]): Verification {
     if (verification.code !== 'VALID' || !verification.record) return verification;
-    const held = new Set([...verification.record.roles, ...effectiveRoles(verification.record.roles)]);
-    if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
+    if (requiredRoles.length > 0) {
+      const held = effectiveRoles(verification.record.roles);
+      for (const role of verification.record.roles) held.add(role);
+      if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
+    }
     this.usage.record(verification.record.id, this.clock.now());
     return { code: 'VALID', record: this.withUsage(verification.record) };
   }
