@@ -8,6 +8,7 @@ import {
   type IssueToken,
   type SealedSecret,
   type SecretOrigin,
+  type TokenCommand,
   type TokenEvent,
   type TokenKind,
   type TokenState,
@@ -231,31 +232,17 @@ export class TokenService {
 
   async updateToken(ctx: RequestContext, input: UpdateTokenInput): Promise<TokenRecord> {
     const caller = await requireRole(ctx, Role.tokensWrite);
-    const now = this.clock.now();
-    await this.writer.execute<TokenState, TokenEvent>({
-      streamId: streamOfNamedToken(input.id),
-      initial: initialTokenState,
-      evolve,
-      metadata: eventMetadata(ctx, actorOf(caller), now),
-      decide: (state) => {
-        this.requireManageable(caller, state, input.id);
-        return decide(
-          {
-            type: 'UpdateToken',
-            tokenId: input.id,
-            changes: {
-              name: input.name ?? undefined,
-              roles: input.roles ?? undefined,
-              botName: input.botName,
-              avatarUrl: input.avatarUrl,
-              expiresAt: input.expiresAt,
-            },
-            grantorRoles: caller.roles,
-          },
-          state,
-          now,
-        );
+    await this.changeNamedToken(ctx, caller, input.id, this.clock.now(), {
+      type: 'UpdateToken',
+      tokenId: input.id,
+      changes: {
+        name: input.name ?? undefined,
+        roles: input.roles ?? undefined,
+        botName: input.botName,
+        avatarUrl: input.avatarUrl,
+        expiresAt: input.expiresAt,
       },
+      grantorRoles: caller.roles,
     });
     return this.readBack(input.id);
   }
@@ -264,8 +251,7 @@ export class TokenService {
   async rotateToken(ctx: RequestContext, input: RotateTokenInput): Promise<IssuedToken> {
     const caller = await requireRole(ctx, Role.tokensWrite);
     const now = this.clock.now();
-    const streamId = streamOfNamedToken(input.id);
-    const { state: current } = await this.writer.load<TokenState, TokenEvent>(streamId, initialTokenState, evolve);
+    const { state: current } = await this.writer.load<TokenState, TokenEvent>(streamOfNamedToken(input.id), initialTokenState, evolve);
     this.requireManageable(caller, current, input.id);
     if (current.status !== 'active' && current.status !== 'revoked') throw notFound(`Token ${input.id} not found`);
     const prefix = TOKEN_PREFIXES[current.kind];
@@ -282,31 +268,16 @@ export class TokenService {
     const placeholder = current.kind === 'INTEGRATION_KEY' ? { dataKeyId: input.id, ciphertext: '' } : null;
     decide(command(placeholder), current, now);
     const sealedSecret = current.kind === 'INTEGRATION_KEY' ? await this.sealRotatedSecret(input.id, secret) : null;
-    await this.writer.execute<TokenState, TokenEvent>({
-      streamId,
-      initial: initialTokenState,
-      evolve,
-      metadata: eventMetadata(ctx, actorOf(caller), now),
-      decide: (state) => {
-        this.requireManageable(caller, state, input.id);
-        return decide(command(sealedSecret), state, now);
-      },
-    });
+    await this.changeNamedToken(ctx, caller, input.id, now, command(sealedSecret));
     return { record: this.readBack(input.id), secret };
   }
 
   async revokeToken(ctx: RequestContext, input: { id: string; reason?: string | null }): Promise<TokenRecord> {
     const caller = await requireRole(ctx, Role.tokensWrite);
-    const now = this.clock.now();
-    const { state } = await this.writer.execute<TokenState, TokenEvent>({
-      streamId: streamOfNamedToken(input.id),
-      initial: initialTokenState,
-      evolve,
-      metadata: eventMetadata(ctx, actorOf(caller), now),
-      decide: (current) => {
-        this.requireManageable(caller, current, input.id);
-        return decide({ type: 'RevokeToken', tokenId: input.id, reason: input.reason ?? null }, current, now);
-      },
+    const { state } = await this.changeNamedToken(ctx, caller, input.id, this.clock.now(), {
+      type: 'RevokeToken',
+      tokenId: input.id,
+      reason: input.reason ?? null,
     });
     if (state.status !== 'active' && state.status !== 'revoked') throw notFound(`Token ${input.id} not found`);
     // Also on a repeated revoke, so that a retry finishes a shredding that failed the first time.
@@ -678,6 +649,20 @@ export class TokenService {
     const beyond = rolesBeyondCaller(caller.roles, roles);
     if (beyond.length > 0) throw forbidden(`You cannot grant role(s) you do not hold: ${beyond.join(', ')}`);
     return roles;
+  }
+
+  /** Applies a command to a token the caller names, each attempt checking that the caller may manage it. */
+  private changeNamedToken(ctx: RequestContext, caller: Principal, tokenId: string, now: Date, command: TokenCommand) {
+    return this.writer.execute<TokenState, TokenEvent>({
+      streamId: streamOfNamedToken(tokenId),
+      initial: initialTokenState,
+      evolve,
+      metadata: eventMetadata(ctx, actorOf(caller), now),
+      decide: (state) => {
+        this.requireManageable(caller, state, tokenId);
+        return decide(command, state, now);
+      },
+    });
   }
 
   /** Foreign tokens read as missing; a token holding keyledger roles the caller lacks is off limits. */
