@@ -1,12 +1,10 @@
-import { join } from 'node:path';
 import type { Benchmark, Figure } from './types';
-import { startBareApollo } from './lib/bare-apollo';
-import { issueToken, newGatewayCredentials, startGateway } from './lib/gateway';
+import { issueToken } from './lib/gateway';
 import { graphqlRequest, mapConcurrently } from './lib/graphql';
 import { hasNoGraphQLErrors } from './lib/load';
 import { ProcessGroup } from './lib/server-process';
 import { round } from './lib/stats';
-import { BASELINE_NAME, compareWithBareApollo, comparisonDetail } from './lib/throughput';
+import { BASELINE_NAME, compareWithBareApollo, comparisonDetail, startComparedGateway } from './lib/throughput';
 
 /** Distinct tokens verified in turn; fewer with `--quick`, where issuing them would take much of the budget. */
 const tokenCount = (quick: boolean) => (quick ? 500 : 1000);
@@ -21,12 +19,9 @@ export const verifyTokenBenchmark: Benchmark = {
   id: 'verify-token',
   title: 'verifyToken throughput over HTTP, rotating through distinct tokens',
   async run({ quick, workDir }) {
-    const credentials = newGatewayCredentials();
     const processes = new ProcessGroup();
     try {
-      const bare = processes.add(startBareApollo());
-      const gateway = await processes.add(startGateway(join(workDir, 'data'), credentials));
-      const caller = await issueToken(gateway.url, credentials.rootSecret, {
+      const { bare, gateway, credentials, caller } = await startComparedGateway(processes, workDir, {
         name: 'bench verifier',
         tenantId: TENANT,
         roles: ['keyledger:tokens:read'],
@@ -48,7 +43,7 @@ export const verifyTokenBenchmark: Benchmark = {
 
       const bodies = tokens.map((token) => JSON.stringify({ query: VERIFY, variables: { token: token.secret } }));
       let next = 0;
-      const comparison = await compareWithBareApollo(quick, await bare, {
+      const comparison = await compareWithBareApollo(quick, bare, {
         url: gateway.url,
         server: gateway,
         bearer: caller.secret,

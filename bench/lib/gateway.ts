@@ -47,7 +47,8 @@ export async function startGateway(dataDir: string, credentials: GatewayCredenti
   );
 }
 
-const ISSUE_TOKEN = `mutation Issue($input: IssueTokenInput!) { issueToken(input: $input) { secret token { id } } }`;
+/** `issueToken`, answering the new token's id and its secret. */
+export const ISSUE_TOKEN = `mutation Issue($input: IssueTokenInput!) { issueToken(input: $input) { secret token { id } } }`;
 
 export interface IssuedToken {
   id: string;

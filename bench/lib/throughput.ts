@@ -1,5 +1,8 @@
+import { join } from 'node:path';
+import { startBareApollo } from './bare-apollo';
+import { issueToken, newGatewayCredentials, startGateway, type GatewayCredentials, type IssuedToken } from './gateway';
 import { hasNoGraphQLErrors, runLoad, type LoadOptions, type LoadResult } from './load';
-import type { ServerProcess } from './server-process';
+import type { ProcessGroup, ServerProcess } from './server-process';
 import { round } from './stats';
 
 /** Concurrent keep-alive connections in every HTTP load phase, gateway and baseline alike. */
@@ -12,6 +15,30 @@ export function loadPhaseSeconds(quick: boolean): { warmup: number; measure: num
 
 export const BASELINE_NAME = 'bare Apollo { __typename }';
 const BASELINE_BODY = JSON.stringify({ query: '{ __typename }' });
+
+export interface ComparedGateway {
+  bare: ServerProcess;
+  gateway: ServerProcess;
+  credentials: GatewayCredentials;
+  /** The token the measured requests are sent with. */
+  caller: IssuedToken;
+}
+
+/**
+ * Starts, in `processes`, the bare Apollo baseline and a gateway on a fresh data directory in
+ * `workDir` side by side, and issues the caller token (`name`, `tenantId`, `roles`) with the root token.
+ */
+export async function startComparedGateway(
+  processes: ProcessGroup,
+  workDir: string,
+  caller: { name: string; tenantId: string; roles: string[] },
+): Promise<ComparedGateway> {
+  const credentials = newGatewayCredentials();
+  const bare = processes.add(startBareApollo());
+  const gateway = await processes.add(startGateway(join(workDir, 'data'), credentials));
+  const issued = await issueToken(gateway.url, credentials.rootSecret, caller);
+  return { bare: await bare, gateway, credentials, caller: issued };
+}
 
 export interface Comparison {
   measured: LoadResult;
