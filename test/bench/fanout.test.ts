@@ -32,52 +32,37 @@ describe('measuring a fan-out', () => {
     expect(measurement.sinceSentMs.filter((latency) => latency === 1)).toHaveLength(4);
   });
 
-  it('fails when a subscriber misses a notice', async () => {
+  /** One unwarmed round of notice `a` to one group, whose trigger delivers to it as `deliver` says. */
+  const oneRound = (subscribersPerGroup: number, timeoutMs: number, deliver: (group: Receipts, id: string) => void) => {
     const group = new Receipts();
-    const run = measureFanout({
+    return measureFanout({
       groups: [group],
-      subscribersPerGroup: 2,
+      subscribersPerGroup,
       ids: ['a'],
       warmupRounds: 0,
-      timeoutMs: 200,
+      timeoutMs,
       trigger: async (id) => {
-        group.record(id, performance.now());
+        deliver(group, id);
         return { sentAt: performance.now(), respondedAt: performance.now() };
       },
     });
+  };
+
+  it('fails when a subscriber misses a notice', async () => {
+    const run = oneRound(2, 200, (group, id) => group.record(id, performance.now()));
     await expect(run).rejects.toThrow('notice a reached 1 of 2 subscribers per group');
   });
 
   it('fails when a notice arrives twice at one group', async () => {
-    const group = new Receipts();
-    const run = measureFanout({
-      groups: [group],
-      subscribersPerGroup: 1,
-      ids: ['a'],
-      warmupRounds: 0,
-      timeoutMs: 1000,
-      trigger: async (id) => {
-        group.record(id, performance.now());
-        later(10, () => group.record(id, performance.now()));
-        return { sentAt: performance.now(), respondedAt: performance.now() };
-      },
+    const run = oneRound(1, 1000, (group, id) => {
+      group.record(id, performance.now());
+      later(10, () => group.record(id, performance.now()));
     });
     await expect(run).rejects.toThrow('notice a arrived 2 times for 1 subscribers');
   });
 
   it('fails when a subscriber reports an error', async () => {
-    const group = new Receipts();
-    const run = measureFanout({
-      groups: [group],
-      subscribersPerGroup: 1,
-      ids: ['a'],
-      warmupRounds: 0,
-      timeoutMs: 1000,
-      trigger: async () => {
-        group.failures.push('FORBIDDEN');
-        return { sentAt: performance.now(), respondedAt: performance.now() };
-      },
-    });
+    const run = oneRound(1, 1000, (group) => group.failures.push('FORBIDDEN'));
     await expect(run).rejects.toThrow('a subscriber failed: FORBIDDEN');
   });
 });
