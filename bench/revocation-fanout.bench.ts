@@ -1,32 +1,18 @@
 import { join } from 'node:path';
 import type { Benchmark, Figure } from './types';
-import { startBareGraphqlWs } from './lib/bare-graphql-ws';
+import { bareSubscriptionCount, publishBareNotice, startBareGraphqlWs } from './lib/bare-graphql-ws';
 import { measureFanout, type FanoutMeasurement } from './lib/fanout';
 import { issueToken, newGatewayCredentials, startGateway } from './lib/gateway';
 import { graphqlRequest, mapConcurrently } from './lib/graphql';
 import { ProcessGroup, type ServerProcess } from './lib/server-process';
 import { percentile, round } from './lib/stats';
-import { openSubscribers, Receipts, type SubscriberPool } from './lib/subscribers';
+import { openSubscribers, Receipts, waitForCount, wsUrl, type SubscriberPool } from './lib/subscribers';
 
 const TENANT = 'bench';
 const SUBSCRIBERS_PER_PROCESS = 500;
 const WARMUP_ROUNDS = 1;
 const RECEIPT_TIMEOUT_MS = 10_000;
 const REVOKE = 'mutation Revoke($input: RevokeTokenInput!) { revokeToken(input: $input) { id status } }';
-
-const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, 'ws')}/graphql`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls a count the server reports until it reaches `count`: subscribe messages get no acknowledgement. */
-async function waitForCount(read: () => Promise<number | null>, count: number, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const current = await read();
-    if (current !== null && current >= count) return;
-    if (Date.now() > deadline) throw new Error(`expected ${count} ${what}, found ${current}`);
-    await sleep(50);
-  }
-}
 
 async function gatewaySubscriptions(gateway: ServerProcess): Promise<number | null> {
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
@@ -89,11 +75,7 @@ async function measureBareBroadcast(server: ServerProcess, rounds: number): Prom
   const subscribers = 2 * SUBSCRIBERS_PER_PROCESS;
   const pool = await openSubscribers(wsUrl(server.url), subscribers, {}, receipts);
   try {
-    await waitForCount(
-      async () => ((await (await fetch(`${server.url}/subscriptions`)).json()) as { subscriptions: number }).subscriptions,
-      subscribers,
-      'subscriptions on the bare graphql-ws server',
-    );
+    await waitForCount(() => bareSubscriptionCount(server.url), subscribers, 'subscriptions on the bare graphql-ws server');
     return await measureFanout({
       groups: [receipts],
       subscribersPerGroup: subscribers,
@@ -102,11 +84,8 @@ async function measureBareBroadcast(server: ServerProcess, rounds: number): Prom
       timeoutMs: RECEIPT_TIMEOUT_MS,
       trigger: async (id) => {
         const sentAt = performance.now();
-        const response = await fetch(`${server.url}/publish?tokenId=${encodeURIComponent(id)}`, { method: 'POST' });
-        await response.arrayBuffer();
-        const respondedAt = performance.now();
-        if (response.status !== 204) throw new Error(`publish answered HTTP ${response.status}`);
-        return { sentAt, respondedAt };
+        await publishBareNotice(server.url, id);
+        return { sentAt, respondedAt: performance.now() };
       },
     });
   } finally {

@@ -98,6 +98,18 @@ export async function serveBareGraphqlWs(port: number, host: string): Promise<{ 
   };
 }
 
+/** The live subscriptions a bare graphql-ws server at `url` counts. */
+export async function bareSubscriptionCount(url: string): Promise<number> {
+  return ((await (await fetch(`${url}/subscriptions`)).json()) as { subscriptions: number }).subscriptions;
+}
+
+/** Has the bare graphql-ws server at `url` broadcast the notice for `tokenId`; resolves once it has answered. */
+export async function publishBareNotice(url: string, tokenId: string): Promise<void> {
+  const response = await fetch(`${url}/publish?tokenId=${encodeURIComponent(tokenId)}`, { method: 'POST' });
+  await response.arrayBuffer();
+  if (response.status !== 204) throw new Error(`publish answered HTTP ${response.status}`);
+}
+
 /** Runs `dist/bench/lib/bare-graphql-ws.js` as its own process, as the gateway is. */
 export function startBareGraphqlWs(): Promise<ServerProcess> {
   return startServerProcess(__filename, { NODE_ENV: 'production' }, '/readyz');

@@ -6,6 +6,22 @@ export const TOKEN_REVOKED = `subscription Revocations {
   tokenRevoked { tokenId tenantId kind reason effectiveAt actor { type id } eventId position }
 }`;
 
+/** The GraphQL-over-WebSocket endpoint of the server at `httpUrl`. */
+export const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, 'ws')}/graphql`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls a count the server reports until it reaches `count`: subscribe messages get no acknowledgement. */
+export async function waitForCount(read: () => Promise<number | null>, count: number, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const current = await read();
+    if (current !== null && current >= count) return;
+    if (Date.now() > deadline) throw new Error(`expected ${count} ${what}, found ${current}`);
+    await sleep(50);
+  }
+}
+
 /** When each notice reached the subscribers, by token id, on the bench process's clock. */
 export class Receipts {
   private readonly byId = new Map<string, number[]>();

@@ -1,6 +1,6 @@
-import { serveBareGraphqlWs } from '../../bench/lib/bare-graphql-ws';
+import { bareSubscriptionCount, publishBareNotice, serveBareGraphqlWs } from '../../bench/lib/bare-graphql-ws';
 import { measureFanout } from '../../bench/lib/fanout';
-import { openSubscribers, Receipts } from '../../bench/lib/subscribers';
+import { openSubscribers, Receipts, waitForCount, wsUrl } from '../../bench/lib/subscribers';
 
 const later = (ms: number, action: () => void) => setTimeout(action, ms);
 
@@ -71,14 +71,11 @@ describe('the bare graphql-ws baseline', () => {
   it('broadcasts each published notice once to every subscriber over real sockets', async () => {
     const server = await serveBareGraphqlWs(0, '127.0.0.1');
     const receipts = new Receipts();
-    const pool = await openSubscribers(`${server.url.replace('http', 'ws')}/graphql`, 60, {}, receipts);
+    const pool = await openSubscribers(wsUrl(server.url), 60, {}, receipts);
     try {
       expect(pool.size).toBe(60);
-      for (;;) {
-        const { subscriptions } = (await (await fetch(`${server.url}/subscriptions`)).json()) as { subscriptions: number };
-        if (subscriptions === 60) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitForCount(() => bareSubscriptionCount(server.url), 60, 'subscriptions');
+      expect(await bareSubscriptionCount(server.url)).toBe(60);
       const measurement = await measureFanout({
         groups: [receipts],
         subscribersPerGroup: 60,
@@ -87,8 +84,7 @@ describe('the bare graphql-ws baseline', () => {
         timeoutMs: 10_000,
         trigger: async (id) => {
           const sentAt = performance.now();
-          const response = await fetch(`${server.url}/publish?tokenId=${id}`, { method: 'POST' });
-          expect(response.status).toBe(204);
+          await publishBareNotice(server.url, id);
           return { sentAt, respondedAt: performance.now() };
         },
       });
