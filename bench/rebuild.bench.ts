@@ -1,11 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openReadModelDatabase, readModelProjections, rebuildReadModels } from '../projections';
-import { systemClock } from '../src/app/clock';
-import { openKeyRing } from '../src/app/deployment-keys/open-key-ring';
-import { AuditFingerprinter } from '../src/crypto/audit-fingerprint';
+import { openReadModelDatabase } from '../projections';
 import { SqliteEventStore } from '../src/eventstore/sqlite';
-import { dataset, masterKeysOf, offerReadModels } from './lib/store/dataset';
+import { dataset, offerReadModels, rebuildFromLog } from './lib/store/dataset';
 import type { Benchmark } from './types';
 
 /*
@@ -14,8 +11,6 @@ import type { Benchmark } from './types';
  * floor measured in the same run: reading the same rows from SQLite and parsing their JSON,
  * without applying them.
  */
-
-const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 interface Floor {
   events: number;
@@ -59,9 +54,7 @@ export const rebuildBenchmark: Benchmark = {
     const readModels = openReadModelDatabase(readModelsPath);
     let result;
     try {
-      const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
-      const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
-      result = { ...(await rebuildReadModels(store, readModels, projections, QUIET)), readModels: projections.length };
+      result = await rebuildFromLog(data, store, readModels);
     } finally {
       await store.close();
       readModels.close();

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openReadModelDatabase, readModelProjections, rebuildReadModels } from '../../../projections';
+import { openReadModelDatabase, readModelProjections, rebuildReadModels, type ReadModelDatabase, type RebuildResult } from '../../../projections';
 import { openKeyRing } from '../../../src/app/deployment-keys/open-key-ring';
 import { AuditFingerprinter } from '../../../src/crypto/audit-fingerprint';
 import { systemClock } from '../../../src/app/clock';
@@ -135,8 +135,19 @@ export async function dataset(kind: DatasetKind, size: number, options: DatasetO
 }
 
 /** The master keys the dataset's deployment secret opens with. */
-export function masterKeysOf(data: DatasetFacts): { current: Buffer; previous: null } {
+function masterKeysOf(data: DatasetFacts): { current: Buffer; previous: null } {
   return { current: Buffer.from(data.masterKey, 'base64'), previous: null };
+}
+
+/** Runs the real rebuild of every read model over the dataset's log, as `keyledger rebuild` does, quietly. */
+export async function rebuildFromLog(
+  data: DatasetFacts,
+  store: SqliteEventStore,
+  db: ReadModelDatabase,
+): Promise<RebuildResult & { readModels: number }> {
+  const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
+  const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+  return { ...(await rebuildReadModels(store, db, projections, QUIET)), readModels: projections.length };
 }
 
 /**
@@ -153,8 +164,7 @@ export async function cachedReadModels(data: Dataset, log: (line: string) => voi
   const store = SqliteEventStore.open(data.eventsPath);
   const db = openReadModelDatabase(building);
   try {
-    const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
-    await rebuildReadModels(store, db, readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper)), QUIET);
+    await rebuildFromLog(data, store, db);
     db.pragma('wal_checkpoint(TRUNCATE)');
   } catch (error) {
     rmSync(building, { force: true });
