@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openReadModelDatabase } from '../projections';
 import { SqliteEventStore } from '../src/eventstore/sqlite';
+import { round } from './lib/stats';
 import { dataset, offerReadModels, rebuildFromLog } from './lib/store/dataset';
 import type { Benchmark } from './types';
 
@@ -71,7 +72,7 @@ export const rebuildBenchmark: Benchmark = {
         unit: 'events/s',
         baseline: { name: 'read + JSON.parse the same events', value: floor.events / floor.seconds },
         target: { kind: 'at-least', value: 100_000 },
-        detail: { events: result.events, 'rebuild s': Math.round(result.seconds * 100) / 100, 'floor s': Math.round(floor.seconds * 100) / 100 },
+        detail: { events: result.events, 'rebuild s': round(result.seconds), 'floor s': round(floor.seconds) },
       },
     ];
   },
