@@ -1,20 +1,10 @@
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { AuditExportFormat, AuditService } from '../app/audit/audit-service';
-import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
+import { badInput, KeyledgerError } from '../domain/errors';
 import type { RouteHelpers } from './app';
+import { HTTP_STATUS } from './rest-errors';
 
 export const AUDIT_EXPORT_PATH = '/audit/export';
-
-const STATUS: Record<ErrorCode, number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  RATE_LIMITED: 429,
-  UNAVAILABLE: 503,
-  INTERNAL_SERVER_ERROR: 500,
-};
 
 export interface AuditRouterOptions {
   audit: AuditService;
@@ -61,7 +51,7 @@ export const auditRouter = (options: AuditRouterOptions) => (helpers: RouteHelpe
     res.removeHeader('content-disposition');
     if (error instanceof KeyledgerError) {
       if (error.code === 'UNAUTHENTICATED') res.setHeader('www-authenticate', 'Bearer');
-      res.status(STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+      res.status(HTTP_STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
       return;
     }
     options.reportError(error);

@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { ConnectionService } from '../app/connections/connection-service';
 import { consumePoint, rateLimited, type LimiterFactory } from '../app/rate-limits';
 import type { RequestContext } from '../app/request-context';
@@ -6,19 +6,20 @@ import { CONNECTION_NOT_FOUND } from '../domain/connections';
 import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
 import type { ConnectionRecord } from '../../projections/connections';
 import type { RouteHelpers } from './app';
+import { errorBody, restErrorHandler } from './rest-errors';
 
 export const CONNECTIONS_PATH = '/api/services/zis/integrations/:integration/connections/api_key';
 
-/** Status and error code per keyledger error, in the vocabulary of the Zendesk ZIS Connections API. */
-const OUTCOME: Record<ErrorCode, { status: number; code: string }> = {
-  BAD_USER_INPUT: { status: 400, code: 'InvalidInput' },
-  UNAUTHENTICATED: { status: 401, code: 'InvalidCredentials' },
-  FORBIDDEN: { status: 403, code: 'Forbidden' },
-  NOT_FOUND: { status: 404, code: 'NotFound' },
-  CONFLICT: { status: 409, code: 'Conflict' },
-  RATE_LIMITED: { status: 429, code: 'TooManyRequests' },
-  UNAVAILABLE: { status: 503, code: 'ServiceUnavailable' },
-  INTERNAL_SERVER_ERROR: { status: 500, code: 'InternalServerError' },
+/** Error code per keyledger error, in the vocabulary of the Zendesk ZIS Connections API. */
+const CODES: Record<ErrorCode, string> = {
+  BAD_USER_INPUT: 'InvalidInput',
+  UNAUTHENTICATED: 'InvalidCredentials',
+  FORBIDDEN: 'Forbidden',
+  NOT_FOUND: 'NotFound',
+  CONFLICT: 'Conflict',
+  RATE_LIMITED: 'TooManyRequests',
+  UNAVAILABLE: 'ServiceUnavailable',
+  INTERNAL_SERVER_ERROR: 'InternalServerError',
 };
 
 /** Domain fields by their name in this API's JSON, so that messages name what the client sent. */
@@ -32,10 +33,6 @@ export interface ConnectionsRouterOptions {
   /** Where the per-caller counters live. */
   limiters: LimiterFactory;
   reportError(error: unknown, req: Request): void;
-}
-
-function errorBody(code: string, title: string) {
-  return { errors: [{ code, title }] };
 }
 
 /** The connection in Zendesk's JSON: snake_case, the key redacted. */
@@ -130,32 +127,18 @@ export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers
     res.status(405).json(errorBody('MethodNotAllowed', 'This method is not supported here'));
   });
 
-  const errors: ErrorRequestHandler = (error, req, res, _next) => {
-    if (error instanceof KeyledgerError) {
-      const { status, code } = OUTCOME[error.code] ?? OUTCOME.INTERNAL_SERVER_ERROR;
-      const fieldName = typeof error.details.field === 'string' ? error.details.field : null;
-      if (status === 401) res.setHeader('www-authenticate', 'Bearer');
-      if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));
-      if (error.code === 'INTERNAL_SERVER_ERROR') options.reportError(error, req);
-      const title = fieldName && JSON_NAMES[fieldName] ? error.message.replace(fieldName, JSON_NAMES[fieldName]) : error.message;
-      res.status(status).json(errorBody(fieldName === 'integration' ? 'InvalidIntegration' : code, title));
-      return;
-    }
-    if (error?.type === 'entity.parse.failed') {
-      res.status(400).json(errorBody('InvalidInput', 'The request body is not valid JSON'));
-      return;
-    }
-    if (error?.type === 'entity.too.large') {
-      res.status(413).json(errorBody('PayloadTooLarge', `The request body exceeds the limit of ${options.bodyLimit}`));
-      return;
-    }
-    if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
-      res.status(error.status).json(errorBody('InvalidInput', 'The request is malformed'));
-      return;
-    }
-    options.reportError(error, req);
-    res.status(500).json(errorBody('InternalServerError', 'Internal server error'));
-  };
-  router.use(errors);
+  router.use(
+    restErrorHandler({
+      codes: CODES,
+      payloadTooLarge: 'PayloadTooLarge',
+      bodyLimit: options.bodyLimit,
+      reportError: options.reportError,
+      describe: (error, code) => {
+        const fieldName = typeof error.details.field === 'string' ? error.details.field : null;
+        const title = fieldName && JSON_NAMES[fieldName] ? error.message.replace(fieldName, JSON_NAMES[fieldName]) : error.message;
+        return { code: fieldName === 'integration' ? 'InvalidIntegration' : code, title };
+      },
+    }),
+  );
   return router;
 };

@@ -1,31 +1,27 @@
-import express, { type ErrorRequestHandler, type Request, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import type { IntegrationKeyAddress, IntegrationKeyService } from '../app/tokens/integration-key-service';
-import { KeyledgerError, type ErrorCode } from '../domain/errors';
+import type { ErrorCode } from '../domain/errors';
 import type { RouteHelpers } from './app';
+import { errorBody, restErrorHandler } from './rest-errors';
 
 export const INTEGRATION_KEYS_PATH = '/v2/apps/:appId/integrations/:integrationId/keys';
 
-/** Status and error code per keyledger error, in the seed API's vocabulary. */
-const OUTCOME: Record<ErrorCode, { status: number; code: string }> = {
-  BAD_USER_INPUT: { status: 400, code: 'bad_request' },
-  UNAUTHENTICATED: { status: 401, code: 'unauthorized' },
-  FORBIDDEN: { status: 403, code: 'forbidden' },
-  NOT_FOUND: { status: 404, code: 'not_found' },
-  CONFLICT: { status: 409, code: 'conflict' },
-  RATE_LIMITED: { status: 429, code: 'too_many_requests' },
-  UNAVAILABLE: { status: 503, code: 'service_unavailable' },
-  INTERNAL_SERVER_ERROR: { status: 500, code: 'internal_server_error' },
+/** Error code per keyledger error, in the seed API's vocabulary. */
+const CODES: Record<ErrorCode, string> = {
+  BAD_USER_INPUT: 'bad_request',
+  UNAUTHENTICATED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  NOT_FOUND: 'not_found',
+  CONFLICT: 'conflict',
+  RATE_LIMITED: 'too_many_requests',
+  UNAVAILABLE: 'service_unavailable',
+  INTERNAL_SERVER_ERROR: 'internal_server_error',
 };
 
 export interface IntegrationKeysRouterOptions {
   integrationKeys: IntegrationKeyService;
   bodyLimit: string;
   reportError(error: unknown, req: Request): void;
-}
-
-/** Errors in the shape the seed API uses: a list of `{code, title}`. */
-function errorBody(code: string, title: string) {
-  return { errors: [{ code, title }] };
 }
 
 /**
@@ -65,29 +61,8 @@ export const integrationKeysRouter = (options: IntegrationKeysRouterOptions) => 
     res.status(405).json(errorBody('method_not_allowed', 'This method is not supported here'));
   });
 
-  const errors: ErrorRequestHandler = (error, req, res, _next) => {
-    if (error instanceof KeyledgerError) {
-      const { status, code } = OUTCOME[error.code] ?? OUTCOME.INTERNAL_SERVER_ERROR;
-      if (status === 401) res.setHeader('www-authenticate', 'Bearer');
-      if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));
-      res.status(status).json(errorBody(code, error.message));
-      return;
-    }
-    if (error?.type === 'entity.parse.failed') {
-      res.status(400).json(errorBody('bad_request', 'The request body is not valid JSON'));
-      return;
-    }
-    if (error?.type === 'entity.too.large') {
-      res.status(413).json(errorBody('payload_too_large', `The request body exceeds the limit of ${options.bodyLimit}`));
-      return;
-    }
-    if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
-      res.status(error.status).json(errorBody('bad_request', 'The request is malformed'));
-      return;
-    }
-    options.reportError(error, req);
-    res.status(500).json(errorBody('internal_server_error', 'Internal server error'));
-  };
-  router.use(errors);
+  router.use(
+    restErrorHandler({ codes: CODES, payloadTooLarge: 'payload_too_large', bodyLimit: options.bodyLimit, reportError: options.reportError }),
+  );
   return router;
 };

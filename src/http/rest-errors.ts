@@ -1,0 +1,61 @@
+import type { ErrorRequestHandler, Request } from 'express';
+import { KeyledgerError, type ErrorCode } from '../domain/errors';
+
+/** The HTTP status of each keyledger error code, the same in every REST shape. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+/** Errors in the shape the seed-compatible APIs use: a list of `{code, title}`. */
+export function errorBody(code: string, title: string) {
+  return { errors: [{ code, title }] };
+}
+
+export interface RestErrorOptions {
+  /** The API's own error code for each keyledger error code. */
+  codes: Record<ErrorCode, string>;
+  /** The API's error code for a body over the limit. */
+  payloadTooLarge: string;
+  bodyLimit: string;
+  reportError(error: unknown, req: Request): void;
+  /** The code and title for a keyledger error, where the API words it differently from the message. */
+  describe?(error: KeyledgerError, code: string): { code: string; title: string };
+}
+
+/** Maps keyledger errors and body-parser failures to a `{code, title}` error response in the API's vocabulary. */
+export function restErrorHandler(options: RestErrorOptions): ErrorRequestHandler {
+  const { codes } = options;
+  return (error, req, res, _next) => {
+    if (error instanceof KeyledgerError) {
+      const status = HTTP_STATUS[error.code] ?? HTTP_STATUS.INTERNAL_SERVER_ERROR;
+      const code = codes[error.code] ?? codes.INTERNAL_SERVER_ERROR;
+      if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+      if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));
+      if (error.code === 'INTERNAL_SERVER_ERROR') options.reportError(error, req);
+      const described = options.describe ? options.describe(error, code) : { code, title: error.message };
+      res.status(status).json(errorBody(described.code, described.title));
+      return;
+    }
+    if (error?.type === 'entity.parse.failed') {
+      res.status(400).json(errorBody(codes.BAD_USER_INPUT, 'The request body is not valid JSON'));
+      return;
+    }
+    if (error?.type === 'entity.too.large') {
+      res.status(413).json(errorBody(options.payloadTooLarge, `The request body exceeds the limit of ${options.bodyLimit}`));
+      return;
+    }
+    if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500) {
+      res.status(error.status).json(errorBody(codes.BAD_USER_INPUT, 'The request is malformed'));
+      return;
+    }
+    options.reportError(error, req);
+    res.status(500).json(errorBody(codes.INTERNAL_SERVER_ERROR, 'Internal server error'));
+  };
+}
