@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { EventStoreDbEventStore } from '../../src/eventstore/eventstoredb';
 import { EsdbDouble } from '../helpers/esdb-double';
 import { eventually, issueToken, ROOT_SECRET } from '../helpers/gateway';
-import { MAIN_JS, spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { MAIN_JS, GatewayFleet, type GatewayProcess } from '../helpers/gateway-process';
 import { graphql, REVOKE_TOKEN, VERIFY_TOKEN } from '../helpers/graphql-client';
-import { makeTempDir } from '../helpers/temp-dir';
 
 const MASTER_KEY = Buffer.alloc(32, 42).toString('base64');
 const OTHER_MASTER_KEY = Buffer.alloc(32, 43).toString('base64');
@@ -22,23 +21,10 @@ async function verificationCode(url: string, secret: string): Promise<string | u
 /** Gateway processes of the compiled build, each with its own data directory, sharing one EventStoreDB (the double). */
 describe('gateway replicas on one EventStoreDB', () => {
   let double: EsdbDouble;
-  const running: GatewayProcess[] = [];
-  const temps: Array<{ remove(): void }> = [];
+  const fleet = new GatewayFleet('keyledger-replica');
 
-  const tempDir = () => {
-    const temp = makeTempDir('keyledger-replica');
-    temps.push(temp);
-    return temp.path;
-  };
-
-  async function replica(env: Record<string, string> = {}, dataDir = tempDir()): Promise<GatewayProcess> {
-    const gateway = await spawnGateway(dataDir, {
-      EVENTSTORE_CONNECTION_STRING: double.connectionString,
-      KEYLEDGER_MASTER_KEY: MASTER_KEY,
-      ...env,
-    });
-    running.push(gateway);
-    return gateway;
+  function replica(env: Record<string, string> = {}, dataDir = fleet.tempDir()): Promise<GatewayProcess> {
+    return fleet.start(dataDir, { EVENTSTORE_CONNECTION_STRING: double.connectionString, KEYLEDGER_MASTER_KEY: MASTER_KEY, ...env });
   }
 
   beforeEach(async () => {
@@ -46,9 +32,8 @@ describe('gateway replicas on one EventStoreDB', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(running.splice(0).map((gateway) => gateway.kill('SIGKILL')));
+    await fleet.stop();
     await double.close();
-    temps.splice(0).forEach((temp) => temp.remove());
   });
 
   it('a token issued through one replica verifies through the other, and a revocation reaches the other', async () => {
@@ -76,7 +61,7 @@ describe('gateway replicas on one EventStoreDB', () => {
     await graphql(one.url, REVOKE_TOKEN, { input: { id: revoked.id } }, ROOT_SECRET);
     await one.kill('SIGTERM');
 
-    const emptyDir = tempDir();
+    const emptyDir = fleet.tempDir();
     expect(existsSync(join(emptyDir, 'readmodels.db'))).toBe(false);
     const fresh = await replica({}, emptyDir);
     expect(existsSync(join(emptyDir, 'readmodels.db'))).toBe(true);
@@ -97,7 +82,7 @@ describe('gateway replicas on one EventStoreDB', () => {
   }, PROCESS_TEST_TIMEOUT_MS);
 
   it('refuses to start with EVENTSTORE_CONNECTION_STRING but no KEYLEDGER_MASTER_KEY: exit code 78 and a message naming the variable', async () => {
-    const dataDir = tempDir();
+    const dataDir = fleet.tempDir();
     const child = spawn(process.execPath, [MAIN_JS], {
       env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', KEYLEDGER_DATA_DIR: dataDir, EVENTSTORE_CONNECTION_STRING: double.connectionString },
       stdio: ['ignore', 'pipe', 'pipe'],

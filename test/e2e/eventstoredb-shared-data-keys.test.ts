@@ -2,9 +2,8 @@ import { SignJWT } from 'jose';
 import { createConnection, DELETE_CONNECTION, useConnection } from '../helpers/connections-client';
 import { EsdbDouble } from '../helpers/esdb-double';
 import { eventually, ROOT_SECRET } from '../helpers/gateway';
-import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { GatewayFleet, type GatewayProcess } from '../helpers/gateway-process';
 import { graphql, ISSUE_TOKEN, REVOKE_TOKEN, VERIFY_TOKEN } from '../helpers/graphql-client';
-import { makeTempDir } from '../helpers/temp-dir';
 
 const MASTER_KEY = Buffer.alloc(32, 42).toString('base64');
 /** Two gateway processes start per test; on a loaded machine that alone can take most of jest's default 30 s. */
@@ -18,15 +17,10 @@ const TOKEN_KEY_STREAMS = 'datakey-data_keys-';
  */
 describe('data keys shared by gateway replicas on one EventStoreDB', () => {
   let double: EsdbDouble;
-  const running: GatewayProcess[] = [];
-  const temps: Array<{ remove(): void }> = [];
+  const fleet = new GatewayFleet('keyledger-replica');
 
-  async function replica(): Promise<GatewayProcess> {
-    const temp = makeTempDir('keyledger-replica');
-    temps.push(temp);
-    const gateway = await spawnGateway(temp.path, { EVENTSTORE_CONNECTION_STRING: double.connectionString, KEYLEDGER_MASTER_KEY: MASTER_KEY });
-    running.push(gateway);
-    return gateway;
+  function replica(): Promise<GatewayProcess> {
+    return fleet.start(fleet.tempDir(), { EVENTSTORE_CONNECTION_STRING: double.connectionString, KEYLEDGER_MASTER_KEY: MASTER_KEY });
   }
 
   const dataKeyStreams = (prefix: string) => [...new Set(double.events().map((event) => event.streamName))].filter((name) => name.startsWith(prefix));
@@ -36,9 +30,8 @@ describe('data keys shared by gateway replicas on one EventStoreDB', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(running.splice(0).map((gateway) => gateway.kill('SIGKILL')));
+    await fleet.stop();
     await double.close();
-    temps.splice(0).forEach((temp) => temp.remove());
   });
 
   it('a connection created through one replica is used through the other; deleted through the other, it is shredded for both', async () => {

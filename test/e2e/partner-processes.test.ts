@@ -10,7 +10,7 @@ import { openCore } from '../../src/gateway';
 import { createLogger } from '../../src/logger';
 import { graphql } from '../helpers/graphql-client';
 import { eventually, issueToken, ROOT_SECRET } from '../helpers/gateway';
-import { runCli, spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { runCli, GatewayFleet } from '../helpers/gateway-process';
 import {
   basic,
   createPartnerCredential,
@@ -20,7 +20,6 @@ import {
   sourceExchange,
   sourceHeaders,
 } from '../helpers/partner-client';
-import { makeTempDir } from '../helpers/temp-dir';
 
 async function jwks(url: string): Promise<Array<Record<string, string>>> {
   return ((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, string>> }).keys;
@@ -55,29 +54,12 @@ function textForms(label: string, value: string) {
 }
 
 describe('partner exchange across gateway processes', () => {
-  const running: GatewayProcess[] = [];
-  const temps: Array<{ remove(): void }> = [];
-
-  function tempDir(): string {
-    const temp = makeTempDir();
-    temps.push(temp);
-    return temp.path;
-  }
-
-  async function start(dataDir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
-    const gateway = await spawnGateway(dataDir, env);
-    running.push(gateway);
-    return gateway;
-  }
-
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((gateway) => gateway.kill('SIGKILL')));
-  });
-  afterAll(() => temps.forEach((temp) => temp.remove()));
+  const fleet = new GatewayFleet();
+  afterEach(() => fleet.stop());
 
   it('two processes starting at once on a fresh data directory publish the same single key', async () => {
-    const dataDir = tempDir();
-    const [one, two] = await Promise.all([start(dataDir), start(dataDir)]);
+    const dataDir = fleet.tempDir();
+    const [one, two] = await Promise.all([fleet.start(dataDir), fleet.start(dataDir)]);
     const [keysOne, keysTwo] = await Promise.all([jwks(one.url), jwks(two.url)]);
     expect(keysOne).toHaveLength(1);
     expect(keysTwo).toEqual(keysOne);
@@ -98,8 +80,8 @@ describe('partner exchange across gateway processes', () => {
   });
 
   it('rotate-signing-key through the CLI: running gateways sign with the new key and keep publishing the old one', async () => {
-    const dataDir = tempDir();
-    const gateway = await start(dataDir);
+    const dataDir = fleet.tempDir();
+    const gateway = await fleet.start(dataDir);
     const { secret: admin } = await issueToken(gateway.url, ROOT_SECRET, { name: 'admin', tenantId: 'acme', roles: ['keyledger:admin'] });
     const partner = await createPartnerCredential(gateway.url, admin, { name: 'p', subTenantIds: ['team'] });
     const before = await oauthToken(gateway.url, partner, 'acme', 'team');
@@ -123,8 +105,8 @@ describe('partner exchange across gateway processes', () => {
   });
 
   it('no API secret, JWT or private signing key reaches the data directory or the logs', async () => {
-    const dataDir = tempDir();
-    const gateway = await start(dataDir, { LOG_LEVEL: 'trace' });
+    const dataDir = fleet.tempDir();
+    const gateway = await fleet.start(dataDir, { LOG_LEVEL: 'trace' });
     const { secret: admin } = await issueToken(gateway.url, ROOT_SECRET, { name: 'admin', tenantId: 'acme', roles: ['keyledger:admin'] });
     const partner = await createPartnerCredential(gateway.url, admin, { name: 'kept', subTenantIds: ['team'] });
     const revoked = await createPartnerCredential(gateway.url, admin, { name: 'revoked', subTenantIds: [] });

@@ -1,9 +1,8 @@
 import { EsdbDouble } from '../helpers/esdb-double';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
-import { spawnGateway, type GatewayProcess } from '../helpers/gateway-process';
+import { GatewayFleet } from '../helpers/gateway-process';
 import { graphql, REVOKE_TOKEN } from '../helpers/graphql-client';
 import { SubscriberClient, waitForSubscriptions } from '../helpers/subscriptions';
-import { makeTempDir } from '../helpers/temp-dir';
 
 const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
 /** Each test spawns two or three gateway processes; on a loaded two-core machine that alone takes a while. */
@@ -14,22 +13,9 @@ const PROCESS_TEST_TIMEOUT_MS = 90_000;
  * gateway process hears revocations made through another. Runs the compiled build.
  */
 describe('revocation notices across gateway processes', () => {
-  const running: GatewayProcess[] = [];
+  const fleet = new GatewayFleet('keyledger-notices');
   const clients: SubscriberClient[] = [];
-  const temps: Array<{ remove(): void }> = [];
   let double: EsdbDouble | null = null;
-
-  const tempDir = () => {
-    const temp = makeTempDir('keyledger-notices');
-    temps.push(temp);
-    return temp.path;
-  };
-
-  async function start(dataDir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
-    const gateway = await spawnGateway(dataDir, env);
-    running.push(gateway);
-    return gateway;
-  }
 
   function subscriber(url: string): SubscriberClient {
     const client = new SubscriberClient(url, ROOT_SECRET);
@@ -46,18 +32,17 @@ describe('revocation notices across gateway processes', () => {
 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.dispose()));
-    await Promise.all(running.splice(0).map((gateway) => gateway.kill('SIGKILL')));
+    await fleet.stop();
     await double?.close();
     double = null;
-    temps.splice(0).forEach((temp) => temp.remove());
   });
 
   it(
     'two processes on one SQLite data directory: a revocation through one reaches a subscriber of the other; after that process stops, the subscriber resumes on the first with afterPosition',
     async () => {
-      const dataDir = tempDir();
-      const one = await start(dataDir);
-      const two = await start(dataDir);
+      const dataDir = fleet.tempDir();
+      const one = await fleet.start(dataDir);
+      const two = await fleet.start(dataDir);
 
       const onTwo = subscriber(two.url);
       await onTwo.connected();
@@ -86,8 +71,8 @@ describe('revocation notices across gateway processes', () => {
     async () => {
       double = await EsdbDouble.start();
       const env = { EVENTSTORE_CONNECTION_STRING: double.connectionString, KEYLEDGER_MASTER_KEY: MASTER_KEY };
-      const one = await start(tempDir(), env);
-      const two = await start(tempDir(), env);
+      const one = await fleet.start(fleet.tempDir(), env);
+      const two = await fleet.start(fleet.tempDir(), env);
 
       const onTwo = subscriber(two.url);
       await onTwo.connected();

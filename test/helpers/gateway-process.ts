@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT_SECRET, waitForReady } from './gateway';
+import { makeTempDir } from './temp-dir';
 
 export const MAIN_JS = join(__dirname, '../../dist/src/main.js');
 export const CLI_JS = join(__dirname, '../../dist/src/cli/main.js');
@@ -80,4 +81,33 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * The gateway processes and data directories a test starts, so that one `stop()` in its
+ * teardown kills every process and removes every directory.
+ */
+export class GatewayFleet {
+  private readonly running: GatewayProcess[] = [];
+  private readonly temps: Array<{ remove(): void }> = [];
+
+  constructor(private readonly label = 'keyledger') {}
+
+  tempDir(): string {
+    const temp = makeTempDir(this.label);
+    this.temps.push(temp);
+    return temp.path;
+  }
+
+  async start(dataDir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+    const gateway = await spawnGateway(dataDir, env);
+    this.running.push(gateway);
+    return gateway;
+  }
+
+  /** SIGKILLs the processes, then removes the directories. */
+  async stop(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((gateway) => gateway.kill('SIGKILL')));
+    this.temps.splice(0).forEach((temp) => temp.remove());
+  }
 }
