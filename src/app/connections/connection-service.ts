@@ -124,9 +124,7 @@ export class ConnectionService {
 
   async update(ctx: RequestContext, input: UpdateConnectionInput): Promise<ConnectionRecord> {
     const caller = await requireRole(ctx, Role.connectionsWrite);
-    const tenantId = targetTenant(caller, input.tenantId);
-    const integration = requireIntegration(input.integration);
-    const name = requireConnectionName(input.name);
+    const { tenantId, integration, name } = resolve(caller, input);
     const now = this.clock.now();
     const command = {
       type: 'UpdateConnection' as const,
@@ -165,9 +163,7 @@ export class ConnectionService {
 
   async delete(ctx: RequestContext, address: ConnectionAddress): Promise<void> {
     const caller = await requireRole(ctx, Role.connectionsWrite);
-    const tenantId = targetTenant(caller, address.tenantId);
-    const integration = requireIntegration(address.integration);
-    const name = requireConnectionName(address.name);
+    const { tenantId, integration, name } = resolve(caller, address);
     const now = this.clock.now();
     const { events } = await this.run(ctx, caller, { tenantId, integration, name }, now, {
       decide: (state) => decide({ type: 'DeleteConnection' }, state, now),
@@ -180,8 +176,8 @@ export class ConnectionService {
   /** Null when there is none by that name in the caller's tenant (or the named one, for root). */
   async get(ctx: RequestContext, address: ConnectionAddress): Promise<ConnectionRecord | null> {
     const caller = await requireRole(ctx, Role.connectionsRead);
-    const tenantId = targetTenant(caller, address.tenantId);
-    return this.queries.byName(tenantId, requireIntegration(address.integration), requireConnectionName(address.name));
+    const { tenantId, integration, name } = resolve(caller, address);
+    return this.queries.byName(tenantId, integration, name);
   }
 
   async list(ctx: RequestContext, input: ListConnectionsInput): Promise<ConnectionPage> {
@@ -197,9 +193,7 @@ export class ConnectionService {
    */
   async use(ctx: RequestContext, input: ConnectionAddress & { url: string }): Promise<ConnectionCredential> {
     const caller = await requireRole(ctx, Role.connectionsUse);
-    const tenantId = targetTenant(caller, input.tenantId);
-    const integration = requireIntegration(input.integration);
-    const name = requireConnectionName(input.name);
+    const { tenantId, integration, name } = resolve(caller, input);
     let record = this.queries.byName(tenantId, integration, name);
     if (!record) throw notFound(CONNECTION_NOT_FOUND);
     const host = requireAllowedUrl(record.allowedDomain, input.url);
@@ -316,6 +310,11 @@ export class ConnectionService {
     if (!record) throw new KeyledgerError('UNAVAILABLE', 'The change was recorded but the read models are behind; query it again shortly');
     return record;
   }
+}
+
+/** The connection an address names, checked, in the caller's tenant unless root names another. */
+function resolve(caller: Principal, address: ConnectionAddress): { tenantId: string; integration: string; name: string } {
+  return { tenantId: targetTenant(caller, address.tenantId), integration: requireIntegration(address.integration), name: requireConnectionName(address.name) };
 }
 
 function undecryptable(): KeyledgerError {
