@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import type { AuditAnchorSettings } from './app/audit/audit-anchor';
 import type { RateLimitSettings } from './app/rate-limits';
 import type { QueryLimits } from './graphql/limits';
 
@@ -36,6 +37,12 @@ const schema = z.object({
   KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(300),
   KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
+  KEYLEDGER_RATE_LIMIT_EXPENSIVE_QUERIES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(10),
+  KEYLEDGER_AUDIT_ANCHOR_DIR: z.string().min(1).optional(),
+  KEYLEDGER_AUDIT_WITNESS_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s/?#@]+(\/[^\s#]*)?$/, 'must be an http(s) URL without credentials or fragment, such as https://witness.example.com/heads')
+    .optional(),
   KEYLEDGER_RATE_LIMIT_REDIS_URL: z
     .string()
     .regex(/^(rediss?:\/\/\S+|unix:\/\/\/\S+)$/, 'must be a redis://, rediss:// or unix:///path/to/redis.sock URL')
@@ -102,6 +109,8 @@ export interface Config {
   connectionsRestRateLimit: number;
   /** How often each tenant's changed audit chain head is signed and recorded in the log. */
   auditSignIntervalSeconds: number;
+  /** Where signed audit heads are published outside the store. */
+  auditAnchor: AuditAnchorSettings;
   /** Limits per minute (0 disables one) and where their counters live. */
   rateLimits: RateLimitSettings;
   /** Which proxies' X-Forwarded-For decides the client address that per-address limits charge. */
@@ -132,12 +141,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !values.KEYLEDGER_MASTER_KEY) {
     throw new ConfigError('KEYLEDGER_MASTER_KEY is required when NODE_ENV=production (generate one with: openssl rand -base64 32)');
   }
+  const dataDir = resolve(values.KEYLEDGER_DATA_DIR);
+  const anchorDir = values.KEYLEDGER_AUDIT_ANCHOR_DIR ? resolve(values.KEYLEDGER_AUDIT_ANCHOR_DIR) : null;
+  const fromData = anchorDir === null ? null : relative(dataDir, anchorDir);
+  if (fromData !== null && !(fromData === '..' || fromData.startsWith(`..${sep}`) || isAbsolute(fromData))) {
+    // Whoever can rewrite the log could rewrite an anchor beside it.
+    throw new ConfigError('Invalid configuration:\n  KEYLEDGER_AUDIT_ANCHOR_DIR: must be outside KEYLEDGER_DATA_DIR');
+  }
   return {
     port: values.PORT,
     host: values.HOST,
     production,
     logLevel: values.LOG_LEVEL,
-    dataDir: resolve(values.KEYLEDGER_DATA_DIR),
+    dataDir,
     eventStoreConnectionString: values.EVENTSTORE_CONNECTION_STRING ?? null,
     masterKey: values.KEYLEDGER_MASTER_KEY ?? null,
     previousMasterKey: values.KEYLEDGER_PREVIOUS_MASTER_KEY ?? null,
@@ -158,7 +174,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mutationsPerPrincipal: values.KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE,
       mutationsPerIp: values.KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE,
       authFailuresPerIp: values.KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      expensiveQueriesPerPrincipal: values.KEYLEDGER_RATE_LIMIT_EXPENSIVE_QUERIES_PER_MINUTE,
     },
+    auditAnchor: { dir: anchorDir, witnessUrl: values.KEYLEDGER_AUDIT_WITNESS_URL ?? null },
     trustProxy: trustProxyOf(values.KEYLEDGER_TRUST_PROXY),
     idempotencyTtlHours: values.KEYLEDGER_IDEMPOTENCY_TTL_HOURS,
   };

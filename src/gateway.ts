@@ -13,6 +13,7 @@ import { EventWriter } from './app/event-writer';
 import { IdempotentRequests } from './app/idempotency/idempotent-requests';
 import { openPartnerModule, type PartnerModule } from './app/partners/partner-module';
 import { openRateLimits, type RateLimits } from './app/rate-limits';
+import { AuditAnchor } from './app/audit/audit-anchor';
 import type { RequestContext } from './app/request-context';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import { openTokenModule } from './app/tokens/token-module';
@@ -25,6 +26,7 @@ import { EventStoreDbEventStore } from './eventstore/eventstoredb';
 import type { EventStore } from './eventstore/port';
 import { complexityLimitPlugin } from './graphql/complexity';
 import { depthLimitRule } from './graphql/depth-limit';
+import { oncePerOperationRule } from './graphql/once-per-operation';
 import { formatGraphQLError } from './graphql/errors';
 import { idempotencyExtensionsPlugin, IdempotentMutations } from './graphql/idempotency';
 import { offlineLandingPage } from './graphql/landing-page';
@@ -125,7 +127,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   partners.verifier.recordFailuresWith(connections.access, clock);
   partners.verifier.limitFailuresWith(rateLimits.authFailures);
   tokens.recordPrivilegedVerificationsWith(connections.access);
-  const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock, writer);
+  const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock, writer, new AuditAnchor(config.auditAnchor));
   const idempotency = new IdempotentRequests(writer, keys.idempotencyKey, clock, config.idempotencyTtlHours * 3600_000, logger);
   let closed: Promise<void> | null = null;
   return {
@@ -229,6 +231,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: core.connections.connections,
     audit: core.audit,
     mutations: core.rateLimits.mutations,
+    expensiveQueries: core.rateLimits.expensiveQueries,
     idempotency: new IdempotentMutations(core.idempotency, core.clock),
   });
   const clientAddress = clientAddressOf(config.trustProxy);
@@ -260,7 +263,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       hideSchemaSuggestions: config.production,
     }),
     parseOptions: { maxTokens: config.queryLimits.maxTokens },
-    validationRules: [depthLimitRule(MAX_QUERY_DEPTH)],
+    validationRules: [depthLimitRule(MAX_QUERY_DEPTH), oncePerOperationRule],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       offlineLandingPage(),
@@ -297,7 +300,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the connections API'),
       }),
       oauthRouter({ ...core.partners, logger }),
-      auditRouter({ audit: core.audit, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
+      auditRouter({ audit: core.audit, expensiveQueries: core.rateLimits.expensiveQueries, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
     ],
     isReady,
     async whenStarted(timeoutMs) {

@@ -17,7 +17,8 @@ export const AUDIT_PROJECTION_NAME = 'audit';
 export function auditProjection(fingerprints: AuditFingerprints): Projection {
   return {
     name: AUDIT_PROJECTION_NAME,
-    version: 2,
+    // 3: each entry names its event's stream and revision, so the integrity check reads the tenant's events alone.
+    version: 3,
     eventTypes: ALL_EVENT_TYPES,
     // The handler reads only the chain head (audit_entries_by_chain) and event ids.
     indexesBuiltAfterReplay: [
@@ -36,6 +37,8 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
           seq INTEGER PRIMARY KEY AUTOINCREMENT,
           event_id TEXT NOT NULL UNIQUE,
           position TEXT NOT NULL,
+          stream_id TEXT NOT NULL,
+          revision INTEGER NOT NULL,
           chain TEXT NOT NULL,
           occurred_at TEXT NOT NULL,
           event_type TEXT NOT NULL,
@@ -85,8 +88,8 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
       // An event seen before is not inserted again: a second entry would fork the chain.
       const insert = db.prepare(`
         INSERT INTO audit_entries
-          (event_id, position, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
-        VALUES (@eventId, @position, @chain, @occurredAt, @eventType, @resourceType, @resourceId, @actorId, @requestId, @entry, @hash)
+          (event_id, position, stream_id, revision, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
+        VALUES (@eventId, @position, @streamId, @revision, @chain, @occurredAt, @eventType, @resourceType, @resourceId, @actorId, @requestId, @entry, @hash)
         ON CONFLICT (event_id) DO NOTHING`);
       const insertFingerprint = db.prepare('INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq) VALUES (?, ?, ?)');
       const insertSignedHead = db.prepare(`
@@ -100,6 +103,8 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
           const result = insert.run({
             eventId: entry.id,
             position: entry.position,
+            streamId: event.streamId,
+            revision: event.revision,
             chain,
             occurredAt: entry.occurredAt,
             eventType: entry.eventType,

@@ -57,10 +57,35 @@ interface SignedHeadRow {
   jws: string;
 }
 
+/** Where an entry's event is in the log, for comparing the two without replaying the log. */
+export interface LoggedEntry {
+  seq: number;
+  eventId: string;
+  position: string;
+  streamId: string;
+  revision: number;
+  /** The stored canonical entry. */
+  entry: string;
+}
+
+/**
+ * The part of a chain a check covers, as it was when the check began: its entries up to
+ * `seq` (the head, at log position `position`), while the whole history had reached `applied`.
+ */
+export interface ChainSnapshot {
+  seq: number;
+  position: string;
+  hash: string;
+  entryId: string | null;
+  applied: string | null;
+}
+
 interface Row {
   seq: number;
   event_id: string;
   position: string;
+  stream_id: string;
+  revision: number;
   occurred_at: string;
   event_type: string;
   resource_type: string;
@@ -163,6 +188,31 @@ export class AuditQueries {
     return row ? toRecord(row) : null;
   }
 
+  /** The entry of a chain with this event id. */
+  entryOfEvent(chain: string, eventId: string): AuditRecord | null {
+    const row = this.db.prepare<[string, string], Row>('SELECT * FROM audit_entries WHERE chain = ? AND event_id = ?').get(chain, eventId);
+    return row ? toRecord(row) : null;
+  }
+
+  /** The chain's head and how far the whole history had got, read in one transaction so the two agree. */
+  snapshot(chain: string): ChainSnapshot {
+    return this.db.transaction(() => {
+      const head = this.head(chain);
+      const applied = this.db.prepare<[], { position: string }>('SELECT position FROM audit_entries ORDER BY seq DESC LIMIT 1').get()?.position ?? null;
+      return head
+        ? { seq: head.seq, position: head.entry.position, hash: head.hash, entryId: head.entry.id, applied }
+        : { seq: 0, position: '0', hash: GENESIS_HASH, entryId: null, applied };
+    })();
+  }
+
+  /** A chain's entries after `afterSeq` and up to `upToSeq`, with their events' places in the log, a page at a time. */
+  loggedEntries(chain: string, afterSeq: number, upToSeq: number, limit: number): LoggedEntry[] {
+    return this.db
+      .prepare<[string, number, number, number], Row>('SELECT * FROM audit_entries WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
+      .all(chain, afterSeq, upToSeq, limit)
+      .map((row) => ({ seq: row.seq, eventId: row.event_id, position: row.position, streamId: row.stream_id, revision: row.revision, entry: row.entry }));
+  }
+
   /** Every tenant that has a chain (the deployment chain is not a tenant's). */
   tenantChains(): string[] {
     return this.db
@@ -197,27 +247,41 @@ export class AuditQueries {
    * Signed heads whose hash is no longer what the chain gives at their position. The hash at
    * each position is recomputed from the stored entries (not copied from the stored hashes),
    * so an edited entry before a signed head breaks it whether or not the later hashes were
-   * rewritten to match, and a rewritten stored hash breaks it too.
+   * rewritten to match, and a rewritten stored hash breaks it too, as does a different number
+   * of entries up to it.
    */
-  brokenSignedHeads(chain: string): { checked: number; broken: SignedHeadRecord[] } {
-    const heads = this.allSignedHeads(chain);
+  brokenSignedHeads(chain: string, upTo?: ChainSnapshot): { checked: number; broken: SignedHeadRecord[] } {
+    return this.brokenHeads(chain, this.allSignedHeads(chain), upTo);
+  }
+
+  /**
+   * The heads (signed heads of the log, or anchored ones) that the stored chain no longer
+   * gives, recomputing it from the entries up to `upTo`. Heads beyond the position the
+   * history had reached then are not checked: the history may just not have got there yet.
+   */
+  brokenHeads<Head extends { position: string; hash: string; entries: number }>(chain: string, all: Head[], upTo?: ChainSnapshot): { checked: number; broken: Head[] } {
+    const limit = upTo ? BigInt(upTo.applied ?? '0') : null;
+    const heads = limit === null ? all : all.filter((head) => BigInt(head.position) <= limit);
     if (heads.length === 0) return { checked: 0, broken: [] };
-    const byPosition = new Map<string, SignedHeadRecord[]>();
+    const byPosition = new Map<string, Head[]>();
     for (const head of heads) byPosition.set(head.position, [...(byPosition.get(head.position) ?? []), head]);
-    const broken: SignedHeadRecord[] = [];
+    const broken = new Set<Head>();
     const seen = new Set<string>();
     let previous = GENESIS_HASH;
-    const rows = this.db.prepare<[string], Pick<Row, 'position' | 'entry' | 'hash'>>('SELECT position, entry, hash FROM audit_entries WHERE chain = ? ORDER BY seq').iterate(chain);
+    let count = 0;
+    const rows = this.db
+      .prepare<[string, number], Pick<Row, 'position' | 'entry' | 'hash'>>('SELECT position, entry, hash FROM audit_entries WHERE chain = ? AND seq <= ? ORDER BY seq')
+      .iterate(chain, upTo?.seq ?? Number.MAX_SAFE_INTEGER);
     for (const row of rows) {
       previous = chainHash(previous, row.entry);
+      count++;
       const signed = byPosition.get(row.position);
       if (!signed) continue;
       seen.add(row.position);
-      for (const head of signed) if (head.hash !== previous || head.hash !== row.hash) broken.push(head);
+      for (const head of signed) if (head.hash !== previous || head.hash !== row.hash || head.entries !== count) broken.add(head);
     }
-    for (const head of heads) if (!seen.has(head.position)) broken.push(head);
-    broken.sort((a, b) => a.seq - b.seq);
-    return { checked: heads.length, broken };
+    for (const head of heads) if (!seen.has(head.position)) broken.add(head);
+    return { checked: heads.length, broken: heads.filter((head) => broken.has(head)) };
   }
 
   /**
@@ -227,10 +291,13 @@ export class AuditQueries {
   verifyStoredChain(
     chain: string,
     from: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
+    upToSeq: number = Number.MAX_SAFE_INTEGER,
   ): { entries: number; head: string; firstBreak: ChainBreak | null } {
     let previous = from.hash;
     let entries = 0;
-    const rows = this.db.prepare<[string, number], Row>('SELECT * FROM audit_entries WHERE chain = ? AND seq > ? ORDER BY seq').iterate(chain, from.seq);
+    const rows = this.db
+      .prepare<[string, number, number], Row>('SELECT * FROM audit_entries WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq')
+      .iterate(chain, from.seq, upToSeq);
     for (const row of rows) {
       entries++;
       const reason = rowBreak(row, previous);

@@ -33,8 +33,9 @@ Commands:
   schema [file]       write the GraphQL SDL (default: schema/schema.graphql)
   export-audit <tenant> [--from ISO] [--to ISO] [--format ndjson|csv] [--out file]
                       write a tenant's audit history (NDJSON ends with a signature line)
-  verify-audit-export <file> --jwks <file|url>
-                      check an NDJSON audit export offline with the public JWKS only
+  verify-audit-export <file> --jwks <file|url> [--anchor <file>]
+                      check an NDJSON audit export offline with the public JWKS only,
+                      and against the tenant's anchored heads when given
 
 Configuration comes from the same environment variables as the gateway (see README).`;
 
@@ -165,7 +166,7 @@ async function run(argv: string[]): Promise<number> {
       });
     }
     case 'verify-audit-export': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { jwks: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { jwks: { type: 'string' }, anchor: { type: 'string' } } });
       const [file] = positionals;
       if (!file || !values.jwks) {
         process.stderr.write(`${USAGE}\n`);
@@ -175,12 +176,14 @@ async function run(argv: string[]): Promise<number> {
         ? ((await (await fetch(values.jwks)).json()) as JSONWebKeySet)
         : (JSON.parse(readFileSync(values.jwks, 'utf8')) as JSONWebKeySet);
       const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-      const report = await verifyAuditExport(lines, jwks);
+      const anchor = values.anchor === undefined ? undefined : readFileSync(values.anchor, 'utf8');
+      const report = await verifyAuditExport(lines, jwks, anchor);
       if (!report.ok) {
         process.stderr.write(`audit export does NOT verify: ${report.problem} (after ${report.entries} verified entries)\n`);
         return 1;
       }
-      process.stdout.write(`ok: ${report.entries} entries of tenant ${report.tenantId}, head ${report.hash}, signed by ${report.kid}\n`);
+      const anchored = report.anchoredHeadsChecked === null ? '' : `, ${report.anchoredHeadsChecked} anchored head(s) matched`;
+      process.stdout.write(`ok: ${report.entries} entries of tenant ${report.tenantId}, head ${report.hash}, signed by ${report.kid}${anchored}\n`);
       return 0;
     }
     case undefined:

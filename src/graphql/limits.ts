@@ -33,6 +33,15 @@ export const FIELD_COSTS = {
   chainRecompute: 1000,
 } as const;
 
+/**
+ * Field extension marking a query field whose work grows with stored data (a whole chain, an
+ * export): each call costs the caller's credential a point of its expensive-query budget.
+ */
+export const EXPENSIVE_QUERY = 'expensiveQuery';
+
+/** Field extension marking a root field an operation may select at most once (aliases and fragments included). */
+export const ONCE_PER_OPERATION = 'oncePerOperation';
+
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
 
 /** Bytes in a body limit as configured (`KEYLEDGER_BODY_LIMIT`: `256kb`, `1mb`, `4096`), in express's 1024-based units. */

@@ -1,7 +1,8 @@
 import { defaultFieldResolver, type GraphQLSchema } from 'graphql';
-import type { MutationLimiter } from '../app/rate-limits';
+import type { ExpensiveQueryLimiter, MutationLimiter } from '../app/rate-limits';
 import { KeyledgerError } from '../domain/errors';
 import type { GraphQLContext } from './context';
+import { EXPENSIVE_QUERY } from './limits';
 
 /**
  * Charges every root mutation field, before its resolver runs, to the client's address and,
@@ -22,6 +23,28 @@ export function limitMutations(schema: GraphQLSchema, mutations: MutationLimiter
         throw error;
       });
       if (principal) await mutations.chargePrincipal(principal.id);
+      return resolve(source, args, context, info);
+    };
+  }
+}
+
+/**
+ * Charges every query field marked `EXPENSIVE_QUERY` to the caller's credential before its
+ * resolver runs. A request without a valid credential is not charged here: those fields all
+ * need one, and their resolvers refuse it before doing any work.
+ */
+export function limitExpensiveQueries(schema: GraphQLSchema, queries: ExpensiveQueryLimiter): void {
+  const queryType = schema.getQueryType();
+  if (!queryType) return;
+  for (const field of Object.values(queryType.getFields())) {
+    if (field.extensions?.[EXPENSIVE_QUERY] !== true) continue;
+    const resolve = field.resolve ?? defaultFieldResolver;
+    field.resolve = async (source, args, context: GraphQLContext, info) => {
+      const principal = await context.principal().catch((error: unknown) => {
+        if (error instanceof KeyledgerError && error.code === 'UNAUTHENTICATED') return null;
+        throw error;
+      });
+      if (principal) await queries.chargePrincipal(principal.id);
       return resolve(source, args, context, info);
     };
   }

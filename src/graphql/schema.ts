@@ -5,10 +5,10 @@ import { buildSchema, type ContainerType } from 'type-graphql';
 import type { AuditService } from '../app/audit/audit-service';
 import type { Clock } from '../app/clock';
 import type { ConnectionService } from '../app/connections/connection-service';
-import type { MutationLimiter } from '../app/rate-limits';
+import type { ExpensiveQueryLimiter, MutationLimiter } from '../app/rate-limits';
 import type { TokenService } from '../app/tokens/token-service';
 import type { IdempotentMutations } from './idempotency';
-import { limitMutations } from './mutation-limit';
+import { limitExpensiveQueries, limitMutations } from './mutation-limit';
 import { AuditResolver } from './resolvers/audit-resolver';
 import { ConnectionResolver } from './resolvers/connection-resolver';
 import { PartnerResolver, type PartnerResolverServices } from './resolvers/partner-resolver';
@@ -24,6 +24,7 @@ export interface GraphQLServices {
   audit: AuditService;
   /** Charged for every mutation field. */
   mutations: MutationLimiter;
+  expensiveQueries: ExpensiveQueryLimiter;
   idempotency: IdempotentMutations;
 }
 
@@ -57,6 +58,9 @@ export async function buildGatewaySchema(services: GraphQLServices | null): Prom
     // Input rules live in the domain, next to the events they protect.
     validate: false,
   });
-  if (services) limitMutations(schema, services.mutations);
+  if (services) {
+    limitMutations(schema, services.mutations);
+    limitExpensiveQueries(schema, services.expensiveQueries);
+  }
   return schema;
 }

@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { AuditExportFormat, AuditService } from '../app/audit/audit-service';
+import type { ExpensiveQueryLimiter } from '../app/rate-limits';
 import { badInput, KeyledgerError } from '../domain/errors';
 import type { RouteHelpers } from './app';
 import { HTTP_STATUS } from './rest-errors';
@@ -8,6 +9,7 @@ export const AUDIT_EXPORT_PATH = '/audit/export';
 
 export interface AuditRouterOptions {
   audit: AuditService;
+  expensiveQueries: ExpensiveQueryLimiter;
   reportError(error: unknown): void;
 }
 
@@ -31,6 +33,8 @@ export const auditRouter = (options: AuditRouterOptions) => (helpers: RouteHelpe
     const to = instant(req.query.to, 'to');
     const tenantId = typeof req.query.tenantId === 'string' ? req.query.tenantId : null;
     const ctx = helpers.contextOf(req, res);
+    // An export reads a whole history: it spends the credential's expensive-query budget.
+    await options.expensiveQueries.chargePrincipal((await ctx.principal()).id);
     res.status(200);
     res.setHeader('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
     res.setHeader('content-disposition', `attachment; filename="audit.${format === 'csv' ? 'csv' : 'ndjson'}"`);
@@ -51,7 +55,9 @@ export const auditRouter = (options: AuditRouterOptions) => (helpers: RouteHelpe
     res.removeHeader('content-disposition');
     if (error instanceof KeyledgerError) {
       if (error.code === 'UNAUTHENTICATED') res.setHeader('www-authenticate', 'Bearer');
-      res.status(HTTP_STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+      if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));
+      const retryAfter = error.code === 'RATE_LIMITED' ? { retryAfter: error.details.retryAfter } : {};
+      res.status(HTTP_STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions: { code: error.code, ...retryAfter } }] });
       return;
     }
     options.reportError(error);

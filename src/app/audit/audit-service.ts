@@ -8,22 +8,27 @@ import {
   GENESIS_HASH,
   toAuditEntry,
   type AuditFilter,
+  isAuditedEventType,
   type AuditRecord,
   type ChainBreak,
+  type ChainSnapshot,
+  type LoggedEntry,
   type SignedHeadRecord,
 } from '../../../projections/audit';
 import { auditHeadsStream, type AuditHeadSigned } from '../../domain/audit/events';
-import { ALL_EVENT_TYPES } from '../../domain/audit/event-types';
 import { Role } from '../../domain/access/roles';
 import { badInput } from '../../domain/errors';
 import type { AuditFingerprinter } from '../../crypto/audit-fingerprint';
-import { WrongExpectedRevisionError, type EventStore } from '../../eventstore/port';
+import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../eventstore/port';
 import type { EventWriter } from '../event-writer';
 import { eventMetadata, SYSTEM_ACTOR } from '../request-context';
 import type { SigningKeyService } from '../signing-keys/signing-key-service';
 import type { Clock } from '../clock';
 import type { RequestContext } from '../request-context';
 import { requireRole, targetTenant } from '../tenant-access';
+import { AUDIT_HEAD_JWS_TYPE, AuditAnchor, type AnchoredHead, type PeriodicAuditHeadClaims } from './audit-anchor';
+
+export { AUDIT_HEAD_JWS_TYPE, type PeriodicAuditHeadClaims } from './audit-anchor';
 
 export interface AuditIntegrityReport {
   ok: boolean;
@@ -35,16 +40,40 @@ export interface AuditIntegrityReport {
   signedHeadsChecked: number;
   /** Signed heads whose hash the chain no longer gives at their position. */
   brokenSignedHeads: SignedHeadRecord[];
+  /** Entries this check compared with their events in the log (those after `comparedFrom`). */
+  comparedWithLog: number;
+  /** Position of the last entry an earlier check of this process compared with the log; null when this one compared the whole chain. */
+  comparedFrom: string | null;
+  /** Whether an anchor directory is configured, so that anchored heads were checked. */
+  anchored: boolean;
+  /** Heads read from the anchor and compared with the chain and with the signed heads of the log. */
+  anchoredHeadsChecked: number;
+  /** Anchored heads the chain or the log no longer agrees with, and anchor lines that do not verify; any makes ok false. */
+  brokenAnchoredHeads: BrokenAnchoredHead[];
 }
 
-/** What the periodic round signs for a tenant, canonical JSON in the JWS payload. */
-export interface PeriodicAuditHeadClaims {
-  tenantId: string;
+/** An anchored head the store does not agree with, or a line of the anchor that is not a valid head. */
+export interface BrokenAnchoredHead {
+  line: number;
+  position: string | null;
+  hash: string | null;
+  entries: number | null;
+  signedAt: string | null;
+  reason: string;
+}
+
+/**
+ * Where an earlier check of this process found the chain equal to the log: the entry's event
+ * id and its hash. The hash commits to every entry before it, so a later check that
+ * recomputes the whole stored chain and finds this hash at this event knows that nothing up
+ * to it changed since, and compares only the entries after it with the log. Kept in memory,
+ * out of reach of whoever can write the data directory.
+ */
+interface VerifiedPoint {
+  seq: number;
+  eventId: string;
   position: string;
   hash: string;
-  entries: number;
-  signedAt: string;
-  kid: string;
 }
 
 export interface AuditSigningRound {
@@ -63,8 +92,6 @@ export interface SignedAuditHead {
   jws: string;
   kid: string;
 }
-
-export const AUDIT_HEAD_JWS_TYPE = 'keyledger-audit-head+jws';
 
 export type AuditExportFormat = 'ndjson' | 'csv';
 
@@ -123,6 +150,8 @@ const MAX_FINGERPRINT_INPUT = 4096;
 export class AuditService {
   private readonly queries: AuditQueries;
   private readonly readModelsPath: string;
+  /** Per chain, the last entry a check found equal to its event in the log. */
+  private readonly verified = new Map<string, VerifiedPoint>();
 
   constructor(
     readModels: Database.Database,
@@ -131,6 +160,7 @@ export class AuditService {
     private readonly signingKeys: SigningKeyService,
     private readonly clock: Clock,
     private readonly writer: EventWriter,
+    private readonly anchor: AuditAnchor = new AuditAnchor({ dir: null, witnessUrl: null }),
   ) {
     this.queries = new AuditQueries(readModels);
     this.readModelsPath = readModels.name;
@@ -212,19 +242,96 @@ export class AuditService {
   }
 
   /**
-   * Recomputes the tenant's chain, then replays the log and checks that each entry is what
-   * its event maps to: an edited audit row breaks the chain, an edited event no longer
-   * matches its entry. Reports the first break in log order.
+   * Checks the tenant's history as it is when the check starts (its head then bounds every
+   * read, so entries other writers add meanwhile are neither compared nor taken for extra
+   * ones): the whole stored chain with itself, the signed heads of the log and of the anchor
+   * against it, and the entries after the last point an earlier check verified against
+   * their events in the log, read stream by stream. `full` compares every entry with the log.
+   * Reports the first break in log order.
    */
-  async integrity(ctx: Pick<RequestContext, 'principal'>, tenantId?: string | null): Promise<AuditIntegrityReport> {
+  async integrity(ctx: Pick<RequestContext, 'principal'>, tenantId?: string | null, options: { full?: boolean } = {}): Promise<AuditIntegrityReport> {
     const chain = await this.chainFor(ctx, tenantId);
-    const { checked: signedHeadsChecked, broken: brokenSignedHeads } = this.queries.brokenSignedHeads(chain);
-    const signedHeads = { signedHeadsChecked, brokenSignedHeads };
-    const stored = this.queries.verifyStoredChain(chain);
-    if (stored.firstBreak) return { ok: false, ...stored, ...signedHeads };
-    const last = this.queries.head(chain);
-    const firstBreak = last ? await this.compareWithLog(chain, BigInt(last.entry.position)) : null;
-    return { ok: firstBreak === null && brokenSignedHeads.length === 0, entries: stored.entries, head: stored.head, firstBreak, ...signedHeads };
+    const snapshot = this.queries.snapshot(chain);
+    const { checked: signedHeadsChecked, broken: brokenSignedHeads } = this.queries.brokenSignedHeads(chain, snapshot);
+    const anchor = await this.checkAnchor(chain, snapshot);
+    const report = {
+      signedHeadsChecked,
+      brokenSignedHeads,
+      comparedWithLog: 0,
+      comparedFrom: null as string | null,
+      anchored: anchor !== null,
+      anchoredHeadsChecked: anchor?.checked ?? 0,
+      brokenAnchoredHeads: anchor?.broken ?? [],
+    };
+    const headsOk = brokenSignedHeads.length === 0 && report.brokenAnchoredHeads.length === 0;
+    const stored = this.queries.verifyStoredChain(chain, undefined, snapshot.seq);
+    if (stored.firstBreak) return { ok: false, ...stored, ...report };
+
+    let from: VerifiedPoint | null = options.full ? null : (this.verified.get(chain) ?? null);
+    if (from) {
+      const entry = this.queries.entryOfEvent(chain, from.eventId);
+      if (!entry || entry.hash !== from.hash) {
+        const firstBreak = { seq: entry?.seq ?? 0, eventId: from.eventId, position: from.position, reason: 'the history up to the last verified entry changed since it was verified' };
+        return { ok: false, ...stored, firstBreak, ...report };
+      }
+      from = { ...from, seq: entry.seq };
+    }
+    report.comparedFrom = from?.position ?? null;
+    const compared = await this.compareWithLog(chain, from, snapshot);
+    report.comparedWithLog = compared.entries;
+    if (compared.firstBreak) return { ok: false, ...stored, firstBreak: compared.firstBreak, ...report };
+    if (snapshot.entryId !== null && headsOk) this.remember(chain, { seq: snapshot.seq, eventId: snapshot.entryId, position: snapshot.position, hash: snapshot.hash });
+    return { ok: headsOk, ...stored, firstBreak: null, ...report };
+  }
+
+  private remember(chain: string, point: VerifiedPoint): void {
+    const known = this.verified.get(chain);
+    if (known && BigInt(known.position) >= BigInt(point.position)) return;
+    this.verified.set(chain, point);
+  }
+
+  /**
+   * The tenant's anchored heads against the stored chain (up to the snapshot) and against the
+   * signed heads of the log: an anchored head the chain no longer gives means the history was
+   * rewritten before it; one the log no longer records (once the history has reached where the
+   * log recorded it) means `AuditHeadSigned` events were removed; one beyond the end of the
+   * log means the log was cut short. Null without an anchor directory.
+   */
+  private async checkAnchor(chain: string, snapshot: ChainSnapshot): Promise<{ checked: number; broken: BrokenAnchoredHead[] } | null> {
+    const reading = await this.anchor.read(chain, async (header) => {
+      const key = typeof header.kid === 'string' ? this.signingKeys.verificationKey(header.kid) : null;
+      if (!key) throw new Error('signed with a key this gateway does not know');
+      return key.key;
+    });
+    if (!reading) return null;
+    // The tenant's file holds only its own heads: another tenant's there was put there by hand.
+    const problems = [...reading.invalid, ...reading.foreign.map((line) => ({ line, problem: "another tenant's signed head" }))];
+    const broken: BrokenAnchoredHead[] = problems.map(({ line, problem }) => ({ line, position: null, hash: null, entries: null, signedAt: null, reason: problem }));
+    const describe = (head: AnchoredHead, reason: string): BrokenAnchoredHead => ({
+      line: head.line,
+      position: head.position,
+      hash: head.hash,
+      entries: head.entries,
+      signedAt: head.signedAt,
+      reason,
+    });
+    const { checked, broken: unmatched } = this.queries.brokenHeads(chain, reading.heads, snapshot);
+    for (const head of unmatched) broken.push(describe(head, 'the history no longer gives this head at its position'));
+    const inLog = new Set(this.queries.allSignedHeads(chain).map((head) => head.jws));
+    const applied = BigInt(snapshot.applied ?? '0');
+    const logHead = reading.heads.some((head) => BigInt(head.eventPosition ?? head.position) > applied) ? await this.store.headPosition() : null;
+    for (const head of reading.heads) {
+      if (unmatched.includes(head)) continue;
+      const recordedAt = BigInt(head.eventPosition ?? head.position);
+      if (recordedAt > applied) {
+        // Usually the history has not got there yet; but a log that ends before it lost events.
+        if (logHead === null || logHead < recordedAt) broken.push(describe(head, 'the log ends before this anchored head'));
+      } else if (head.eventPosition !== null && !inLog.has(head.jws)) {
+        broken.push(describe(head, 'the log no longer records this signed head'));
+      }
+    }
+    broken.sort((a, b) => a.line - b.line);
+    return { checked, broken };
   }
 
   /** The heads the periodic round signed for the tenant, newest first. */
@@ -294,12 +401,16 @@ export class AuditService {
       const { jws } = await this.signingKeys.signJws(new TextEncoder().encode(canonicalJson(claims)), AUDIT_HEAD_JWS_TYPE, key);
       const event: AuditHeadSigned = { type: 'AuditHeadSigned', data: { tenantId, position: claims.position, hash: claims.hash, entries: claims.entries, jws } };
       const metadata = eventMetadata({ requestId: `audit-head-${randomUUID()}` }, SYSTEM_ACTOR, this.clock.now());
+      let eventPosition: bigint;
       try {
-        await this.writer.append(streamId, [event], metadata, lastEvent ? lastEvent.revision : 'no_stream');
-        return { ...claims, jws };
+        eventPosition = await this.writer.append(streamId, [event], metadata, lastEvent ? lastEvent.revision : 'no_stream');
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        continue;
       }
+      // Only the replica whose append won publishes, so the anchor holds each head once.
+      if (this.anchor.publishes) await this.anchor.publish({ ...claims, jws, eventPosition: eventPosition.toString() });
+      return { ...claims, jws };
     }
     return null;
   }
@@ -331,48 +442,65 @@ export class AuditService {
     return targetTenant(caller, tenantId);
   }
 
-  private async compareWithLog(chain: string, upTo: bigint): Promise<ChainBreak | null> {
-    let page: AuditRecord[] = [];
-    let index = 0;
-    let lastSeq = 0;
-    const nextStored = (): AuditRecord | null => {
-      if (index >= page.length) {
-        page = this.queries.entriesAfter(chain, lastSeq, PAGE);
-        index = 0;
-        if (page.length === 0) return null;
-      }
-      const record = page[index++];
-      lastSeq = record.seq;
-      return record;
-    };
-    const subscription = this.store.subscribe({ fromPosition: null, eventTypes: ALL_EVENT_TYPES });
-    try {
-      for await (const message of subscription) {
-        if (message.type === 'caughtUp') break;
-        if (message.type !== 'events') continue;
-        for (const event of message.events) {
-          if (event.position > upTo) return this.unmatchedStored(nextStored());
-          const expected = toAuditEntry(event, this.fingerprinter);
-          if (chainOf(expected) !== chain) continue;
-          const record = nextStored();
-          if (!record) return { seq: 0, eventId: event.id, position: expected.position, reason: 'the log has an event the audit history lacks' };
-          if (record.entry.id !== event.id) {
-            return { seq: record.seq, eventId: record.entry.id, position: record.entry.position, reason: 'the entry does not follow the log order' };
-          }
-          if (canonicalJson(record.entry) !== canonicalJson(expected)) {
-            return { seq: record.seq, eventId: record.entry.id, position: record.entry.position, reason: 'the entry differs from its event in the log' };
+  /**
+   * Compares the chain's entries after `from` (up to the snapshot) with their events, read
+   * from each entry's stream rather than by replaying the log, so the cost follows the
+   * tenant's own history. Each stream is read from just before its first entry to its last
+   * one, so an event of the tenant in between that the history lacks is found too.
+   */
+  private async compareWithLog(chain: string, from: VerifiedPoint | null, snapshot: ChainSnapshot): Promise<{ entries: number; firstBreak: ChainBreak | null }> {
+    const after = from === null ? null : BigInt(from.position);
+    const upTo = BigInt(snapshot.position);
+    /** The last revision of each stream already compared, so a stream is read once across pages. */
+    const readUpTo = new Map<string, number>();
+    let afterSeq = from?.seq ?? 0;
+    let entries = 0;
+    let lastPosition = after ?? -1n;
+    for (;;) {
+      const page = this.queries.loggedEntries(chain, afterSeq, snapshot.seq, PAGE);
+      if (page.length === 0) return { entries, firstBreak: null };
+      const byStream = new Map<string, LoggedEntry[]>();
+      for (const entry of page) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
+      const events = new Map<string, RecordedEvent>();
+      for (const [streamId, streamEntries] of byStream) {
+        const first = Math.min(...streamEntries.map((entry) => entry.revision));
+        const last = Math.max(...streamEntries.map((entry) => entry.revision));
+        const start = readUpTo.has(streamId) ? readUpTo.get(streamId)! + 1 : Math.max(0, first - 1);
+        for (let revision = start; revision <= last; ) {
+          const read = await this.store.readStream(streamId, { fromRevision: revision, maxCount: Math.min(PAGE, last - revision + 1) });
+          if (read.length === 0) break;
+          for (const event of read) {
+            events.set(event.id, event);
+            revision = event.revision + 1;
           }
         }
+        readUpTo.set(streamId, last);
       }
-    } finally {
-      await subscription.close();
+      const inPage = new Set(page.map((entry) => entry.eventId));
+      for (const event of events.values()) {
+        if (inPage.has(event.id) || !isAuditedEventType(event.type)) continue;
+        if ((after !== null && event.position <= after) || event.position > upTo) continue;
+        const expected = toAuditEntry(event, this.fingerprinter);
+        if (chainOf(expected) !== chain) continue;
+        return { entries, firstBreak: { seq: 0, eventId: event.id, position: expected.position, reason: 'the log has an event the audit history lacks' } };
+      }
+      for (const entry of page) {
+        entries++;
+        const position = BigInt(entry.position);
+        if (position <= lastPosition) {
+          return { entries, firstBreak: { seq: entry.seq, eventId: entry.eventId, position: entry.position, reason: 'the entry does not follow the log order' } };
+        }
+        lastPosition = position;
+        const event = events.get(entry.eventId);
+        if (!event || event.streamId !== entry.streamId || event.revision !== entry.revision || event.position !== position) {
+          return { entries, firstBreak: { seq: entry.seq, eventId: entry.eventId, position: entry.position, reason: 'the entry has no event in the log' } };
+        }
+        if (!isAuditedEventType(event.type) || canonicalJson(toAuditEntry(event, this.fingerprinter)) !== entry.entry) {
+          return { entries, firstBreak: { seq: entry.seq, eventId: entry.eventId, position: entry.position, reason: 'the entry differs from its event in the log' } };
+        }
+      }
+      afterSeq = page[page.length - 1].seq;
     }
-    return this.unmatchedStored(nextStored());
-  }
-
-  private unmatchedStored(record: AuditRecord | null): ChainBreak | null {
-    if (!record) return null;
-    return { seq: record.seq, eventId: record.entry.id, position: record.entry.position, reason: 'the entry has no event in the log' };
   }
 }
 

@@ -2,10 +2,12 @@ import type { Logger } from '../../logger';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { memoryLimiters, SharedLimiters, type LimiterFactory } from './limiter-factory';
 import { MutationLimiter } from './mutation-limiter';
+import { ExpensiveQueryLimiter } from './expensive-query-limiter';
 
 export { AuthFailureLimiter, authFailureLocked, UNKNOWN_ADDRESS } from './auth-failure-limiter';
 export { memoryLimiters, SharedLimiters, type LimiterFactory, type LimiterSpec } from './limiter-factory';
 export { MutationLimiter, type MutationLimits } from './mutation-limiter';
+export { ExpensiveQueryLimiter } from './expensive-query-limiter';
 export { consumePoint, rateLimited, retryAfterSeconds, spentFor } from './rate-limited';
 
 export interface RateLimitSettings {
@@ -15,6 +17,7 @@ export interface RateLimitSettings {
   mutationsPerPrincipal: number;
   mutationsPerIp: number;
   authFailuresPerIp: number;
+  expensiveQueriesPerPrincipal: number;
 }
 
 /** Every rate limit of a gateway, on one store of counters. */
@@ -24,6 +27,7 @@ export interface RateLimits {
   readonly shared: SharedLimiters | null;
   readonly mutations: MutationLimiter;
   readonly authFailures: AuthFailureLimiter;
+  readonly expensiveQueries: ExpensiveQueryLimiter;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export function openRateLimits(settings: RateLimitSettings, logger: Logger): Rat
     shared,
     mutations: new MutationLimiter({ perPrincipal: settings.mutationsPerPrincipal, perIp: settings.mutationsPerIp }, limiters),
     authFailures: new AuthFailureLimiter(settings.authFailuresPerIp, limiters),
+    expensiveQueries: new ExpensiveQueryLimiter(settings.expensiveQueriesPerPrincipal, limiters),
     close: async () => shared?.close(),
   };
 }

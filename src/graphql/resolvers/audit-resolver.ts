@@ -1,12 +1,12 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Extensions, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { AuditService } from '../../app/audit/audit-service';
 import { requireRole } from '../../app/tenant-access';
 import { Role } from '../../domain/access/roles';
 import type { AuditRecord, SignedHeadRecord } from '../../../projections/audit';
 import type { GraphQLContext } from '../context';
 import { IDEMPOTENCY_KEY_DESCRIPTION, outcomeOf, type IdempotentMutations } from '../idempotency';
-import { FIELD_COSTS } from '../limits';
+import { EXPENSIVE_QUERY, FIELD_COSTS, ONCE_PER_OPERATION } from '../limits';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import {
   AuditEntry,
@@ -32,6 +32,11 @@ function toSignedHead(record: SignedHeadRecord): AuditSignedHead {
     kid: record.kid,
     jws: record.jws,
   };
+}
+
+function instantOrNull(value: string | null): Date | null {
+  const instant = value === null ? null : new Date(value);
+  return instant && !Number.isNaN(instant.getTime()) ? instant : null;
 }
 
 function toAuditEntry({ entry, hash }: AuditRecord): AuditEntry {
@@ -69,11 +74,22 @@ export class AuditResolver {
 
   @Query(() => AuditIntegrityReport, {
     complexity: FIELD_COSTS.chainRecompute,
-    description: "Recomputes the tenant's hash chain and compares it with the event log",
+    description:
+      "Recomputes the tenant's hash chain and compares it with the event log and the anchored heads; at most one per operation, rate-limited per credential",
   })
-  async auditIntegrity(@Ctx() ctx: GraphQLContext, @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null): Promise<AuditIntegrityReport> {
-    const report = await this.audit.integrity(ctx, tenantId);
-    return { ...report, brokenSignedHeads: report.brokenSignedHeads.map(toSignedHead) };
+  @Extensions({ [EXPENSIVE_QUERY]: true, [ONCE_PER_OPERATION]: true })
+  async auditIntegrity(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string | null,
+    @Arg('full', () => Boolean, { nullable: true, description: 'Compare every entry with the log, not only those after the last verified one' })
+    full?: boolean | null,
+  ): Promise<AuditIntegrityReport> {
+    const report = await this.audit.integrity(ctx, tenantId, { full: full === true });
+    return {
+      ...report,
+      brokenSignedHeads: report.brokenSignedHeads.map(toSignedHead),
+      brokenAnchoredHeads: report.brokenAnchoredHeads.map((head) => ({ ...head, signedAt: instantOrNull(head.signedAt) })),
+    };
   }
 
   @Query(() => AuditSignedHeadConnection, { description: "The tenant's periodically signed audit chain heads, newest first; requires keyledger:audit:read" })

@@ -28,6 +28,7 @@ import { bearerOf } from '../../http/app';
 import type { Logger } from '../../logger';
 import { complexityRefusal } from '../complexity';
 import { depthLimitRule } from '../depth-limit';
+import { oncePerOperationRule } from '../once-per-operation';
 import { MAX_QUERY_DEPTH, type QueryLimits } from '../limits';
 import { closeReason, SubscriptionCloseCode } from './close-codes';
 import { SubscriberConnection } from './subscriber-connection';
@@ -69,7 +70,7 @@ export interface SubscriptionServerStats {
 
 type ConnectionContext = Context<Record<string, unknown> | undefined, Extra>;
 
-const VALIDATION_RULES = [...specifiedRules, depthLimitRule(MAX_QUERY_DEPTH)];
+const VALIDATION_RULES = [...specifiedRules, depthLimitRule(MAX_QUERY_DEPTH), oncePerOperationRule];
 const EXPIRED = 'Forbidden: the credential of this connection has expired';
 /** After a credential check that failed for a reason other than the credential (throttling, the store). */
 const RECHECK_RETRY_MS = 5000;

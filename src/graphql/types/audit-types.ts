@@ -167,6 +167,27 @@ export class AuditSignedHeadConnection {
   pageInfo!: PageInfo;
 }
 
+@ObjectType({ description: 'A signed head from the anchor the store no longer agrees with, or an anchor line that is not a valid signed head' })
+export class AuditBrokenAnchoredHead {
+  @Field(() => Int, { description: 'Line of the anchor file' })
+  line!: number;
+
+  @Field(() => String, { nullable: true })
+  position!: string | null;
+
+  @Field(() => String, { nullable: true })
+  hash!: string | null;
+
+  @Field(() => Int, { nullable: true })
+  entries!: number | null;
+
+  @Field(() => Date, { nullable: true })
+  signedAt!: Date | null;
+
+  @Field(() => String)
+  reason!: string;
+}
+
 @ObjectType()
 export class AuditIntegrityReport {
   @Field(() => Boolean)
@@ -186,6 +207,24 @@ export class AuditIntegrityReport {
 
   @Field(() => [AuditSignedHead], { description: 'Signed heads whose hash the chain no longer gives at their position; any makes ok false' })
   brokenSignedHeads!: AuditSignedHead[];
+
+  @Field(() => Int, { description: 'Entries this check compared with their events in the log' })
+  comparedWithLog!: number;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Log position of the last entry an earlier check verified against the log; only later entries were compared. Null when the whole chain was',
+  })
+  comparedFrom!: string | null;
+
+  @Field(() => Boolean, { description: 'Whether the gateway has an anchor directory, so that anchored heads were checked' })
+  anchored!: boolean;
+
+  @Field(() => Int, { description: 'Signed heads read from the anchor and compared with the chain and the log' })
+  anchoredHeadsChecked!: number;
+
+  @Field(() => [AuditBrokenAnchoredHead], { description: 'Anchored heads the chain or the log no longer agrees with; any makes ok false' })
+  brokenAnchoredHeads!: AuditBrokenAnchoredHead[];
 }
 
 @ObjectType({ description: "A tenant's audit chain head, signed with the gateway's JWT signing key (see /.well-known/jwks.json)" })
