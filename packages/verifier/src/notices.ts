@@ -57,7 +57,7 @@ export class NoticeSubscription {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const client = this.client;
     this.client = null;
-    await client?.dispose();
+    if (client) await disposeOf(client);
   }
 
   private connect(): void {
@@ -103,7 +103,7 @@ export class NoticeSubscription {
       if (ended) return;
       ended = true;
       if (pongTimer) clearTimeout(pongTimer);
-      void client.dispose();
+      void disposeOf(client);
       if (this.client === client) this.client = null;
       if (this.stopped) return;
       listener.onDisconnected(closeCode, closeReason);
@@ -159,5 +159,14 @@ export class NoticeSubscription {
       delay * (0.75 + Math.random() / 2),
     );
     this.retryTimer.unref?.();
+  }
+}
+
+/** Disposing of a client whose connection failed rejects with that failure, which is already handled. */
+async function disposeOf(client: Client): Promise<void> {
+  try {
+    await client.dispose();
+  } catch {
+    // the failure was reported through the subscription's error
   }
 }
