@@ -9,8 +9,11 @@ RUN apt-get update \
 WORKDIR /app
 # Dependencies first, so the slow native install stays cached while only the sources change.
 COPY package.json package-lock.json ./
+# The workspace's manifest, so that npm ci installs the lockfile as it stands; `npm run build` builds it first.
+COPY packages/verifier/package.json ./packages/verifier/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY packages ./packages
 COPY src ./src
 COPY projections ./projections
 RUN npm run build \

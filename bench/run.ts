@@ -10,10 +10,11 @@ import { benchmarksOf, runBenchmark } from './lib/runner';
 import * as memory from './memory.bench';
 import * as rebuild from './rebuild.bench';
 import * as revocationFanout from './revocation-fanout.bench';
+import * as verifierMiddleware from './verifier-middleware.bench';
 import * as verifyToken from './verify-token.bench';
 
 /** The benchmark modules, in the order they run. */
-const MODULES: readonly object[] = [verifyToken, issueToken, revocationFanout, append, rebuild, auditLog, memory];
+const MODULES: readonly object[] = [verifyToken, issueToken, revocationFanout, verifierMiddleware, append, rebuild, auditLog, memory];
 
 const ROOT = join(__dirname, '../..');
 const RESULTS_FILE = join(ROOT, 'bench/results/latest.json');

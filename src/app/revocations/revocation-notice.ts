@@ -1,8 +1,9 @@
+import type { AccessTokenRevoked, PartnerCredentialRevoked } from '../../domain/partners/events';
 import type { TokenRevoked, TokenRotated } from '../../domain/tokens/events';
 import type { Actor, RecordedEvent } from '../../eventstore/port';
 
 /** Why a credential stops being accepted. */
-export type RevocationKind = 'REVOKED' | 'ROTATED';
+export type RevocationKind = 'REVOKED' | 'ROTATED' | 'PARTNER_TOKEN_REVOKED' | 'PARTNER_CREDENTIAL_REVOKED';
 
 /** What a subscriber learns when a credential stops (or will stop) being accepted. */
 export interface RevocationNotice {
@@ -42,6 +43,21 @@ export const NOTICE_OF_EVENT: Readonly<Record<string, NoticeOf>> = {
       kind: 'ROTATED',
       reason: null,
       effectiveAt: new Date(data.previousSecretsValidUntil),
+    };
+  },
+  // A partner access token is a JWT that resource servers check locally; its id is the jti.
+  AccessTokenRevoked(event) {
+    const data = event.data as AccessTokenRevoked['data'];
+    return { ...base(event, data.jti, data.tenantId), kind: 'PARTNER_TOKEN_REVOKED', reason: data.reason, effectiveAt: new Date(data.revokedAt) };
+  },
+  // Every access token the credential obtained dies with it: their `sub` is the credential id.
+  PartnerCredentialRevoked(event) {
+    const data = event.data as PartnerCredentialRevoked['data'];
+    return {
+      ...base(event, data.credentialId, data.tenantId),
+      kind: 'PARTNER_CREDENTIAL_REVOKED',
+      reason: data.reason,
+      effectiveAt: new Date(data.revokedAt),
     };
   },
 };

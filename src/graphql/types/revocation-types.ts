@@ -3,6 +3,8 @@ import { ArgsType, Field, ID, ObjectType, registerEnumType } from 'type-graphql'
 export enum RevocationKind {
   REVOKED = 'REVOKED',
   ROTATED = 'ROTATED',
+  PARTNER_TOKEN_REVOKED = 'PARTNER_TOKEN_REVOKED',
+  PARTNER_CREDENTIAL_REVOKED = 'PARTNER_CREDENTIAL_REVOKED',
 }
 registerEnumType(RevocationKind, {
   name: 'RevocationKind',
@@ -10,6 +12,10 @@ registerEnumType(RevocationKind, {
   valuesConfig: {
     REVOKED: { description: 'Revoked: refused from effectiveAt, which is the revocation instant' },
     ROTATED: { description: 'Rotated: the previous secret is refused from effectiveAt, the end of the grace period' },
+    PARTNER_TOKEN_REVOKED: { description: 'A partner access token revoked: tokenId is its jti, refused from effectiveAt' },
+    PARTNER_CREDENTIAL_REVOKED: {
+      description: 'A partner credential revoked: tokenId is the credential id; every access token it obtained (sub = tokenId) is refused from effectiveAt',
+    },
   },
 });
 

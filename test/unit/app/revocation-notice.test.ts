@@ -48,12 +48,35 @@ describe('revocationNoticeOf', () => {
     expect(JSON.stringify(notice, (_key, value) => (typeof value === 'bigint' ? value.toString() : value))).not.toMatch(/hmac|secretHash/);
   });
 
+  it('given AccessTokenRevoked, notices the partner access token by its jti', () => {
+    const notice = revocationNoticeOf(
+      recorded('AccessTokenRevoked', {
+        jti: 'jti-1',
+        credentialId: 'pc_1',
+        tenantId: 'acme',
+        subTenantId: 'sales',
+        expiresAt: '2030-01-02T00:00:00.000Z',
+        reason: 'leaked',
+        revokedAt: '2030-01-01T00:00:00.000Z',
+      }),
+    );
+    expect(notice).toMatchObject({ tokenId: 'jti-1', tenantId: 'acme', kind: 'PARTNER_TOKEN_REVOKED', reason: 'leaked', effectiveAt: new Date('2030-01-01T00:00:00.000Z') });
+  });
+
+  it('given PartnerCredentialRevoked, notices the credential, whose id every access token it obtained carries as sub', () => {
+    const notice = revocationNoticeOf(
+      recorded('PartnerCredentialRevoked', { credentialId: 'pc_2', tenantId: 'acme', reason: null, revokedAt: '2030-01-01T00:00:00.000Z' }),
+    );
+    expect(notice).toMatchObject({ tokenId: 'pc_2', tenantId: 'acme', kind: 'PARTNER_CREDENTIAL_REVOKED', reason: null });
+  });
+
   it('given any other event, notices nothing', () => {
     expect(revocationNoticeOf(recorded('TokenIssued', { tokenId: 'tok_3', tenantId: 'acme' }))).toBeNull();
+    expect(revocationNoticeOf(recorded('AccessTokenIssued', { jti: 'jti-2', tenantId: 'acme' }))).toBeNull();
     expect(revocationNoticeOf(recorded('toString', { tokenId: 'tok_4' }))).toBeNull();
   });
 
   it('asks the store for exactly the event types it maps', () => {
-    expect([...NOTICE_EVENT_TYPES].sort()).toEqual(['TokenRevoked', 'TokenRotated']);
+    expect([...NOTICE_EVENT_TYPES].sort()).toEqual(['AccessTokenRevoked', 'PartnerCredentialRevoked', 'TokenRevoked', 'TokenRotated']);
   });
 });

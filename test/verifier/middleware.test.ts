@@ -1,0 +1,138 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createVerifier, type Verifier } from '@keyledger/verifier';
+import { requireCredential as expressCredential } from '@keyledger/verifier/express';
+import { requireCredential as fastifyCredential } from '@keyledger/verifier/fastify';
+import { requireCredential as honoCredential } from '@keyledger/verifier/hono';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { issueToken, ROOT_SECRET } from '../helpers/gateway';
+import { GatewayFleet } from '../helpers/gateway-process';
+import { graphql, REVOKE_TOKEN } from '../helpers/graphql-client';
+import { waitForSubscriptions } from '../helpers/subscriptions';
+import { VerifierEvents } from '../helpers/verifier-events';
+
+const ROUTE_ROLES = ['orders:read'];
+
+/** A resource server with one protected route, `/orders`, answering the verdict's token id. */
+interface ResourceServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function listening(server: Server): Promise<string> {
+  if (!server.listening) await new Promise<void>((resolve) => server.once('listening', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const FRAMEWORKS: Record<string, (verifier: Verifier) => Promise<ResourceServer>> = {
+  async express(verifier) {
+    const app = express();
+    app.get('/orders', expressCredential(verifier, { requiredRoles: ROUTE_ROLES }), (req, res) => {
+      res.json({ tokenId: req.keyledger!.tokenId });
+    });
+    const server = createServer(app).listen(0, '127.0.0.1');
+    return { url: await listening(server), close: () => new Promise((resolve) => server.close(() => resolve())) };
+  },
+  async fastify(verifier) {
+    const app = Fastify();
+    app.get('/orders', { preHandler: fastifyCredential(verifier, { requiredRoles: ROUTE_ROLES }) }, async (request) => ({
+      tokenId: request.keyledger!.tokenId,
+    }));
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { url, close: () => app.close() };
+  },
+  async hono(verifier) {
+    const app = new Hono();
+    app.get('/orders', honoCredential(verifier, { requiredRoles: ROUTE_ROLES }), (c) => c.json({ tokenId: c.get('keyledger').tokenId }));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+    return { url: await listening(server), close: () => new Promise((resolve) => server.close(() => resolve())) };
+  },
+};
+
+/**
+ * `requireCredential` under each framework, against a real gateway process: 401 with a
+ * Bearer challenge, 403 for missing roles, the verdict on the request otherwise.
+ */
+describe('requireCredential middleware', () => {
+  const fleet = new GatewayFleet('keyledger-middleware');
+  let gatewayUrl: string;
+  let verifier: Verifier;
+  const events = new VerifierEvents();
+  let reader: { secret: string; id: string };
+  let roleless: { secret: string; id: string };
+
+  beforeAll(async () => {
+    const gateway = await fleet.start(fleet.tempDir());
+    gatewayUrl = gateway.url;
+    const subscriber = await issueToken(gatewayUrl, ROOT_SECRET, { name: 'resource server', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
+    verifier = createVerifier({ url: gatewayUrl, token: subscriber.secret, metrics: events.metrics });
+    await verifier.ready();
+    await waitForSubscriptions(gatewayUrl, 1);
+    reader = await issueToken(gatewayUrl, ROOT_SECRET, { name: 'reader', tenantId: 'acme', roles: ['orders:read'] });
+    roleless = await issueToken(gatewayUrl, ROOT_SECRET, { name: 'roleless', tenantId: 'acme', roles: [] });
+  }, 90_000);
+
+  afterAll(async () => {
+    await verifier?.close();
+    await fleet.stop();
+  });
+
+  describe.each(Object.keys(FRAMEWORKS))('%s', (framework) => {
+    let server: ResourceServer;
+    const get = (authorization?: string) => fetch(`${server.url}/orders`, { headers: authorization ? { authorization } : {} });
+
+    beforeAll(async () => {
+      server = await FRAMEWORKS[framework](verifier);
+    });
+    afterAll(() => server?.close());
+
+    it('answers 401 with a Bearer challenge when no bearer credential is presented', async () => {
+      for (const authorization of [undefined, `Basic ${Buffer.from('a:b').toString('base64')}`, 'Bearer']) {
+        const response = await get(authorization);
+        expect(response.status).toBe(401);
+        expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="keyledger"$/);
+      }
+    });
+
+    it('answers 401 invalid_token for a credential keyledger refuses', async () => {
+      const response = await get('Bearer not-a-keyledger-token');
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="keyledger", error="invalid_token"');
+      expect(await response.json()).toEqual({ error: 'invalid_token', code: 'NOT_FOUND' });
+    });
+
+    it('answers 403 insufficient_scope when the credential lacks the route roles', async () => {
+      const response = await get(`Bearer ${roleless.secret}`);
+      expect(response.status).toBe(403);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="keyledger", error="insufficient_scope", scope="orders:read"');
+      expect(await response.json()).toEqual({ error: 'insufficient_scope', code: 'INSUFFICIENT_ROLES' });
+    });
+
+    it('lets a credential holding the roles through, with the verdict on the request', async () => {
+      const response = await get(`Bearer ${reader.secret}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ tokenId: reader.id });
+    });
+  });
+
+  it('refuses at every framework a token once the notice of its revocation has arrived', async () => {
+    const token = await issueToken(gatewayUrl, ROOT_SECRET, { name: 'soon revoked', tenantId: 'acme', roles: ['orders:read'] });
+    const servers = await Promise.all(Object.values(FRAMEWORKS).map((start) => start(verifier)));
+    try {
+      for (const server of servers) expect((await fetch(`${server.url}/orders`, { headers: { authorization: `Bearer ${token.secret}` } })).status).toBe(200);
+      const response = await graphql(gatewayUrl, REVOKE_TOKEN, { input: { id: token.id, reason: 'test' } }, ROOT_SECRET);
+      expect(response.errors).toBeUndefined();
+      await events.notice(token.id);
+      for (const server of servers) {
+        const refused = await fetch(`${server.url}/orders`, { headers: { authorization: `Bearer ${token.secret}` } });
+        expect(refused.status).toBe(401);
+        expect(await refused.json()).toEqual({ error: 'invalid_token', code: 'REVOKED' });
+      }
+    } finally {
+      await Promise.all(servers.map((server) => server.close()));
+    }
+  }, 60_000);
+});
