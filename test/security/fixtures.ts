@@ -27,6 +27,21 @@ export const NO_RATE_LIMITS = {
 /** Roles an operation can require, besides "any valid credential". */
 export const GATED_ROLES = KEYLEDGER_ROLES.filter((role) => role !== Role.root) as KeyledgerRole[];
 
+/**
+ * Credentials that must not authenticate, each presented through every door. `malformedJwt`
+ * is shaped like a partner access token but its header's `kid` is not a string.
+ */
+export const UNAUTHENTICATED_KINDS = ['malformed', 'malformedJwt', 'unknown', 'revoked', 'expired'] as const;
+export type UnauthenticatedKind = (typeof UNAUTHENTICATED_KINDS)[number];
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** A JWT-shaped string with this header, the claims of a partner access token and a signature of the right length. */
+export function jwtWithHeader(header: unknown): string {
+  const claims = { iss: 'http://127.0.0.1', aud: 'keyledger', sub: 'pc_x', jti: 'j', tenant_id: TENANT_A, sub_tenant_id: 'branch-a', iat: 1, exp: 4102444800 };
+  return `${b64url(header)}.${b64url(claims)}.${Buffer.alloc(64, 1).toString('base64url')}`;
+}
+
 /** Bearers of tenant A (and a few of tenant B) every table runs its cases with. */
 export interface Principals {
   adminA: string;
@@ -38,7 +53,7 @@ export interface Principals {
   /** Tenant roles named like keyledger's, which must grant nothing. */
   invented: string;
   /** Credentials that must not authenticate at all. */
-  unauthenticated: Record<'malformed' | 'unknown' | 'revoked' | 'expired', string>;
+  unauthenticated: Record<UnauthenticatedKind, string>;
   /** A partner access JWT of tenant A: it authenticates, with no keyledger roles. */
   partnerJwtA: string;
 }
@@ -50,6 +65,8 @@ export interface TenantBResources {
   token: { id: string; secret: string; name: string };
   connection: { integration: string; name: string };
   partner: PartnerCredentialFixture & { jwt: string };
+  /** A secret tenant B imported, which no other import may take. */
+  importedSecret: string;
 }
 
 export interface SecurityGateway {
@@ -81,6 +98,8 @@ export async function startSecurityGateway(): Promise<SecurityGateway> {
   const partnerJwtA = (await graphqlExchange(url, partnerA, TENANT_A, 'branch-a')).data!.exchangePartnerCredential.accessToken;
 
   const tokenB = await issueToken(url, ROOT_SECRET, { name: 'tenant b secret name', tenantId: TENANT_B, roles: ['orders:read'] });
+  const importedSecretB = 'tenant-b-imported-legacy-secret-0123456789';
+  expect(errorCode(await graphql(url, IMPORT_TOKEN, { input: { name: 'b imported', secret: importedSecretB, tenantId: TENANT_B } }, ROOT_SECRET))).toBeUndefined();
   const connectionB = { integration: 'zis', name: 'b-connection' };
   await createConnection(url, ROOT_SECRET, { ...connectionB, headerName: 'x-api-key', apiKey: 'tenant-b-third-party-key', allowedDomain: ALLOWED_DOMAIN, tenantId: TENANT_B });
   const partnerB = await createPartnerCredential(url, ROOT_SECRET, { name: 'partner b', subTenantIds: [], tenantId: TENANT_B });
@@ -98,6 +117,7 @@ export async function startSecurityGateway(): Promise<SecurityGateway> {
       invented: await token(TENANT_A, INVENTED_ROLES),
       unauthenticated: {
         malformed: 'not-a-keyledger-credential',
+        malformedJwt: jwtWithHeader({ alg: 'ES256', typ: 'at+jwt', kid: true }),
         unknown: `klt_${'A'.repeat(32)}000000`,
         revoked: revoked.secret,
         expired,
@@ -108,6 +128,7 @@ export async function startSecurityGateway(): Promise<SecurityGateway> {
       token: { id: tokenB.id, secret: tokenB.secret, name: 'tenant b secret name' },
       connection: connectionB,
       partner: { ...partnerB, jwt: jwtB },
+      importedSecret: importedSecretB,
     },
   };
 }
@@ -149,6 +170,7 @@ export function presentedSecrets(s: SecurityGateway): string[] {
     principals.unauthenticated.expired,
     b.token.secret,
     b.partner.apiSecret,
+    b.importedSecret,
   ];
 }
 
@@ -159,6 +181,8 @@ export function expectNoSecretsWritten(s: SecurityGateway): void {
   expect(secrets.filter((secret) => logs.includes(secret)).map((secret) => `${secret.slice(0, 8)}…`)).toEqual([]);
   expect(findSecrets(s.gw.dataDir, secrets)).toEqual([]);
 }
+
+export const IMPORT_TOKEN = 'mutation($input: ImportTokenInput!) { importToken(input: $input) { id roles tenantId } }';
 
 export function codes(response: GraphQLResponse): string[] {
   return (response.errors ?? []).map((error) => String(error.extensions?.code));

@@ -24,7 +24,7 @@ export interface Escalation {
   /** The bearer attempting it, from the fixtures. */
   bearer(s: SecurityGateway): string;
   call(s: SecurityGateway): Promise<Call>;
-  code: 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'UNAUTHENTICATED';
+  code: 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'CONFLICT';
 }
 
 export interface OperationSecurity {
@@ -212,6 +212,13 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
         query: IMPORT_TOKEN,
         variables: { input: { name: unique('imported'), secret: `imported-secret-${unique('s')}-0123456789`, tenantId } },
       })),
+      {
+        // The secret would otherwise authenticate as A's token or B's, depending on what a process had cached.
+        name: "tenant A imports the secret tenant B already imported (squatting)",
+        bearer: admin,
+        call: async (s) => ({ query: IMPORT_TOKEN, variables: { input: { name: unique('squatted'), secret: s.b.importedSecret } } }),
+        code: 'CONFLICT',
+      },
     ],
   },
   'Mutation.updateToken': {

@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { Role } from '../../src/domain/access/roles';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
@@ -9,6 +9,19 @@ import { appendedBy, codes, revokePartner, startSecurityGateway, TENANT_A, TENAN
 const ROTATE = 'mutation($input: RotateTokenInput!) { rotateToken(input: $input) { secret } }';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** The same ES256 JWS with s replaced by n − s: a second signature of the same bytes under the same key. */
+function ecdsaTwin(jws: string): string {
+  const [header, payload, signature] = jws.split('.');
+  const bytes = Buffer.from(signature, 'base64url');
+  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+  const twin = Buffer.concat([bytes.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]);
+  return `${header}.${payload}.${twin.toString('base64url')}`;
+}
+
+const isLowS = (jws: string) => BigInt(`0x${Buffer.from(jws.split('.')[2], 'base64url').subarray(32).toString('hex')}`) <= P256_ORDER >> 1n;
 
 /** Old, stolen or forged credentials presented again: none may pass, as a bearer or to a verifier. */
 describe('replayed and forged credentials', () => {
@@ -112,6 +125,30 @@ describe('replayed and forged credentials', () => {
     expect(answers).toEqual(Object.fromEntries(Object.keys(forms).map((form) => [form, notFound])));
   });
 
+  it("an HS256 JWT naming another tenant's key answers exactly as one naming a missing key, whatever else is wrong with it", async () => {
+    const key = await issueToken(s.gw.url, ROOT_SECRET, { name: 'b probed key', kind: 'INTEGRATION_KEY', integrationId: 'int-b-probed', tenantId: TENANT_B });
+    const missing = 'tok_0000000000000000000000';
+    const sign = (header: Record<string, unknown>, secret: string) => {
+      const input = `${b64url(header)}.${b64url({ scope: 'app' })}`;
+      return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+    };
+    const variants: Record<string, (kid: string) => string> = {
+      'an unknown crit header': (kid) => sign({ alg: 'HS256', kid, crit: ['x-probe'], 'x-probe': 1 }, 'not-the-secret-0123456789'),
+      'b64 false': (kid) => sign({ alg: 'HS256', kid, crit: ['b64'], b64: false }, 'not-the-secret-0123456789'),
+      'a signature that is not base64url of anything': (kid) => `${b64url({ alg: 'HS256', kid })}.${b64url({})}.A`,
+      'a wrong signature': (kid) => sign({ alg: 'HS256', kid }, 'not-the-secret-0123456789'),
+    };
+    const answers: Record<string, unknown> = {};
+    for (const [name, jwt] of Object.entries(variants)) {
+      answers[name] = {
+        foreign: [(await graphql(s.gw.url, VERIFY_TOKEN, { token: jwt(key.id) }, reader)).data!.verifyToken, await introspect(jwt(key.id))],
+        missing: [(await graphql(s.gw.url, VERIFY_TOKEN, { token: jwt(missing) }, reader)).data!.verifyToken, await introspect(jwt(missing))],
+      };
+    }
+    const expected = [{ valid: false, code: 'NOT_FOUND', token: null }, { active: false }];
+    expect(answers).toEqual(Object.fromEntries(Object.keys(variants).map((name) => [name, { foreign: expected, missing: expected }])));
+  });
+
   it("an idempotency key replays only to the credential that sent it; anyone else's request runs on its own", async () => {
     const ISSUE = 'mutation($input: IssueTokenInput!, $k: String) { issueToken(input: $input, idempotencyKey: $k) { secret replayed token { id tenantId } } }';
     const send = (bearer: string) => graphql(s.gw.url, ISSUE, { input: { name: 'keyed' }, k: 'shared-idempotency-key' }, bearer);
@@ -158,6 +195,9 @@ describe('replayed and forged credentials', () => {
           return new SignJWT(decodeJwt(genuine)).setProtectedHeader({ ...decodeProtectedHeader(genuine), alg: 'HS256' } as { alg: string }).sign(new TextEncoder().encode(String(pem)));
         },
       ],
+      ['the genuine token with the other ECDSA signature of the same claims (its high-s twin)', async () => ecdsaTwin(genuine)],
+      ['a header whose kid is not a string', async () => `${b64url({ ...decodeProtectedHeader(genuine), kid: true })}.${genuine.split('.').slice(1).join('.')}`],
+      ['a header whose kid is an object', async () => `${b64url({ ...decodeProtectedHeader(genuine), kid: {} })}.${genuine.split('.').slice(1).join('.')}`],
       [
         'the genuine token with its claims changed to another tenant',
         async () => {
@@ -169,6 +209,13 @@ describe('replayed and forged credentials', () => {
 
     beforeAll(async () => {
       genuine = (await partnerJwt()).jwt;
+    });
+
+    it('keyledger signs each token with the low s of its two ECDSA signatures, so a token has one encoding', async () => {
+      const tokens = [genuine];
+      for (let i = 0; i < 7; i++) tokens.push((await partnerJwt()).jwt);
+      expect(tokens.filter((token) => !isLowS(token))).toEqual([]);
+      expect((await verifyPartner(genuine)).code).toBe('VALID');
     });
 
     it.each(forgeries)('%s: refused as a bearer, by verifyPartnerAccessToken, verifyToken and introspection', async (_name, forge) => {

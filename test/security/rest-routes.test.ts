@@ -1,4 +1,4 @@
-import { appendedBy, expectNoSecretsWritten, startSecurityGateway, TENANT_B, type SecurityGateway } from './fixtures';
+import { appendedBy, expectNoSecretsWritten, startSecurityGateway, TENANT_B, UNAUTHENTICATED_KINDS, type SecurityGateway } from './fixtures';
 import { REST_ROUTES, type RouteSecurity } from './rest-routes';
 
 const NO_STACKS = /stacktrace|\bat [A-Za-z.<>]+ \(|\.ts:\d+|node_modules/;
@@ -31,7 +31,7 @@ describe('security of every REST route', () => {
 
     it('without credentials: 401', () => refused(undefined, 401));
 
-    it.each(['malformed', 'unknown', 'revoked', 'expired'] as const)('with a %s bearer: 401, only the failure recorded', (kind) =>
+    it.each(UNAUTHENTICATED_KINDS)('with a %s bearer: 401, only the failure recorded', (kind) =>
       refused(`Bearer ${s.principals.unauthenticated[kind]}`, 401, ['AuthenticationFailed']),
     );
 

@@ -38,22 +38,26 @@ export class TokenRevocation {
     if (!allowed) return;
     const actor =
       caller.type === 'bearer' ? actorOf(caller.principal) : { type: 'partner' as const, id: caller.credential.id, tenantId: caller.credential.tenantId };
-    await ignoreNotFound(this.accessTokens.revoke(ctx, actor, claims.jti, REASON));
+    await leftAlone(this.accessTokens.revoke(ctx, actor, claims.jti, REASON));
   }
 
-  /** The token service applies its own tenant rules: another tenant's token is NOT_FOUND, and so left alone. */
+  /**
+   * The token service applies its own tenant rules: another tenant's token is NOT_FOUND, and
+   * one holding keyledger roles the caller lacks is FORBIDDEN; both are left alone and
+   * answered like any other token (§2.2), since what a token holds is not the caller's to learn here.
+   */
   private async revokeApiToken(ctx: RequestContext, token: string): Promise<void> {
     const { code, record } = await this.tokens.verifyToken(ctx, token);
     if (!record || code === 'REVOKED') return;
-    await ignoreNotFound(this.tokens.revokeToken(ctx, { id: record.id, reason: REASON }));
+    await leftAlone(this.tokens.revokeToken(ctx, { id: record.id, reason: REASON }), ['NOT_FOUND', 'FORBIDDEN']);
   }
 }
 
-async function ignoreNotFound(operation: Promise<unknown>): Promise<void> {
+async function leftAlone(operation: Promise<unknown>, codes: readonly string[] = ['NOT_FOUND']): Promise<void> {
   try {
     await operation;
   } catch (error) {
-    if (error instanceof KeyledgerError && error.code === 'NOT_FOUND') return;
+    if (error instanceof KeyledgerError && codes.includes(error.code)) return;
     throw error;
   }
 }

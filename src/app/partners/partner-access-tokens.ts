@@ -1,5 +1,5 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import type { KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { z } from 'zod';
 import {
   accessTokenStreamId,
   decideAccessToken,
@@ -12,6 +12,8 @@ import {
 import { Role } from '../../domain/access/roles';
 import { SigningAlgorithms, type SigningKey } from '../../domain/signing-keys';
 import type { Actor } from '../../eventstore/port';
+import { hasLowS } from '../../crypto/ecdsa-low-s';
+import { mediaTypeOf, readJwsHeader, type JoseHeader } from '../../crypto/jose-header';
 import type { PartnerQueries } from '../../../projections/partners';
 import type { Clock } from '../clock';
 import type { EventWriter } from '../event-writer';
@@ -46,8 +48,6 @@ export interface AccessTokenCheck {
   /** Known once the signature checked out: for VALID, REVOKED and EXPIRED. */
   claims: AccessTokenClaims | null;
 }
-
-class UnknownSigningKey extends Error {}
 
 /**
  * Partner access tokens: JWTs the gateway signs (RFC 9068 profile) and verifies under
@@ -86,21 +86,22 @@ export class PartnerAccessTokenService {
     return jwt;
   }
 
-  /** True when a presented credential is shaped like one of these tokens (header `typ: at+jwt`). */
+  /** True when a presented credential is shaped like one of these tokens (a well-formed header with `typ: at+jwt`). */
   accepts(presented: string): boolean {
-    if (presented.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(presented)) return false;
-    try {
-      return normalizeTyp(decodeProtectedHeader(presented).typ) === ACCESS_TOKEN_TYP;
-    } catch {
-      return false;
-    }
+    return this.headerOf(presented) !== null;
   }
 
   async verify(presented: string): Promise<AccessTokenCheck> {
-    if (!this.accepts(presented)) return { code: 'MALFORMED', claims: null };
+    const header = this.headerOf(presented);
+    if (!header) return { code: 'MALFORMED', claims: null };
+    // The key is chosen from the checked header before jose sees the token, so jose only ever gets a published key.
+    const found = header.kid === undefined ? null : this.signingKeys.verificationKey(header.kid);
+    if (!found || found.alg !== header.alg) return { code: 'NOT_FOUND', claims: null };
+    // The high-s twin of a token verifies too; only the encoding keyledger signs is the token.
+    if (header.alg === 'ES256' && !hasLowS(presented)) return { code: 'MALFORMED', claims: null };
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(presented, (header) => this.keyFor(header), {
+      ({ payload } = await jwtVerify(presented, found.key, {
         algorithms: [...SigningAlgorithms],
         typ: ACCESS_TOKEN_TYP,
         issuer: this.issuer,
@@ -114,10 +115,12 @@ export class PartnerAccessTokenService {
         const claims = claimsOf(error.payload);
         return { code: claims ? 'EXPIRED' : 'MALFORMED', claims };
       }
-      if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return { code: 'MALFORMED', claims: null };
-      // A bad signature, an unknown kid, or another issuer, audience or algorithm: not a token of ours.
-      if (error instanceof joseErrors.JOSEError || error instanceof UnknownSigningKey) return { code: 'NOT_FOUND', claims: null };
-      throw error;
+      // A bad signature, or another issuer or audience: not a token of ours.
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWTClaimValidationFailed) {
+        return { code: 'NOT_FOUND', claims: null };
+      }
+      // Anything else jose refuses, or chokes on, is the token's doing: its bytes are the client's.
+      return { code: 'MALFORMED', claims: null };
     }
     const claims = claimsOf(payload);
     if (!claims) return { code: 'MALFORMED', claims: null };
@@ -164,28 +167,35 @@ export class PartnerAccessTokenService {
     return { id: claims.credentialId, tenantId: claims.tenantId, roles: [], type: 'partner' };
   }
 
-  private keyFor(header: ProtectedHeaderParameters): KeyObject {
-    const found = header.kid ? this.signingKeys.verificationKey(header.kid) : null;
-    if (!found || found.alg !== header.alg) throw new UnknownSigningKey('No published signing key matches the token');
-    return found.key;
+  /** The checked header of a presented token of this kind, or null when it is not one. */
+  private headerOf(presented: string): JoseHeader | null {
+    if (presented.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(presented)) return null;
+    const jws = readJwsHeader(presented);
+    return jws.form === 'jws' && mediaTypeOf(jws.header.typ) === ACCESS_TOKEN_TYP ? jws.header : null;
   }
 }
 
-function normalizeTyp(typ: string | undefined): string | undefined {
-  return typ?.toLowerCase().replace(/^application\//, '');
-}
+/** The claims keyledger reads from a verified token, with their types checked once, here. */
+const AccessTokenPayload = z.object({
+  jti: z.string().min(1),
+  sub: z.string().min(1),
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]).optional(),
+  iat: z.number(),
+  exp: z.number(),
+  tenant_id: z.string().min(1),
+  sub_tenant_id: z.string().min(1),
+  client_id: z.string().optional(),
+});
 
 function claimsOf(payload: JWTPayload): AccessTokenClaims | null {
-  const { jti, sub, iss, aud, iat, exp } = payload;
-  const tenantId = payload.tenant_id;
-  const subTenantId = payload.sub_tenant_id;
-  const clientId = payload.client_id;
-  if (typeof jti !== 'string' || typeof sub !== 'string' || typeof iss !== 'string') return null;
-  if (typeof tenantId !== 'string' || typeof subTenantId !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return null;
+  const parsed = AccessTokenPayload.safeParse(payload);
+  if (!parsed.success) return null;
+  const { jti, sub, iss, aud, iat, exp, tenant_id: tenantId, sub_tenant_id: subTenantId, client_id: clientId } = parsed.data;
   return {
     jti,
     credentialId: sub,
-    clientId: typeof clientId === 'string' ? clientId : '',
+    clientId: clientId ?? '',
     tenantId,
     subTenantId,
     issuer: iss,

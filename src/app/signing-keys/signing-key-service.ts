@@ -14,6 +14,7 @@ import {
 } from '../../domain/signing-keys';
 import type { Actor } from '../../eventstore/port';
 import { generateSigningKey, unwrapSigningKey } from '../../crypto/signing-key-material';
+import { withLowS } from '../../crypto/ecdsa-low-s';
 import type { SigningKeyQueries } from '../../../projections/signing-keys';
 import type { Clock } from '../clock';
 import type { EventWriter } from '../event-writer';
@@ -87,13 +88,13 @@ export class SigningKeyService {
   async signJwt(payload: JWTPayload, options: { typ: string; key?: SigningKey }): Promise<{ jwt: string; kid: string }> {
     const key = options.key ?? this.activeKey();
     const jwt = await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: options.typ }).sign(this.privateKey(key));
-    return { jwt, kid: key.kid };
+    return { jwt: canonical(key, jwt), kid: key.kid };
   }
 
   /** A compact JWS over arbitrary bytes, for records that are not JWTs (such as audit chain heads). */
   async signJws(payload: Uint8Array, typ: string, key: SigningKey = this.activeKey()): Promise<{ jws: string; kid: string }> {
     const jws = await new CompactSign(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(this.privateKey(key));
-    return { jws, kid: key.kid };
+    return { jws: canonical(key, jws), kid: key.kid };
   }
 
   /** The JWKS document: the active key and every retired key still within its publication window. */
@@ -139,4 +140,9 @@ export class SigningKeyService {
       decide: (state) => decide(command, state, now),
     });
   }
+}
+
+/** The one encoding of a signature that verifiers accept (see `withLowS`). */
+function canonical(key: SigningKey, jws: string): string {
+  return key.alg === 'ES256' ? withLowS(jws) : jws;
 }

@@ -1,4 +1,4 @@
-import { decodeProtectedHeader } from 'jose';
+import { readJwsHeader } from '../../crypto/jose-header';
 
 /** Token ids as `newTokenId` makes them; the only ids a Basic form or JWT `kid` can name. */
 export const TOKEN_ID_PATTERN = /^tok_[0-9A-Za-z]{1,64}$/;
@@ -17,7 +17,6 @@ export type PresentedCredential =
 
 const BASIC_PREFIX = /^Basic +/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const KEY_ID_AND_SECRET = /^(tok_[0-9A-Za-z]{1,64}):(.+)$/s;
 
 export function classifyPresented(presented: string): PresentedCredential {
@@ -30,22 +29,13 @@ export function classifyPresented(presented: string): PresentedCredential {
   }
   const pair = KEY_ID_AND_SECRET.exec(presented);
   if (pair) return { form: 'basic', keyId: pair[1], secret: pair[2] };
-  if (JWS_COMPACT.test(presented)) {
-    const header = protectedHeader(presented);
-    // A chosen secret may happen to look like three dotted parts; only a real JOSE header makes it a JWT.
-    if (!header || typeof header.alg !== 'string') return { form: 'secret', secret: presented };
-    // Only HS256 is accepted: `none` would need no key at all, and other algorithms are not what the secret is for.
-    if (header.alg !== 'HS256') return { form: 'malformed' };
-    if (typeof header.kid !== 'string' || !TOKEN_ID_PATTERN.test(header.kid)) return { form: 'malformed' };
-    return { form: 'jwt', keyId: header.kid, jwt: presented };
-  }
-  return { form: 'secret', secret: presented };
-}
-
-function protectedHeader(jwt: string): Record<string, unknown> | null {
-  try {
-    return decodeProtectedHeader(jwt) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
+  const jws = readJwsHeader(presented);
+  // A chosen secret may happen to look like three dotted parts; only a JSON header makes it a JWT.
+  if (jws.form === 'not-jws') return { form: 'secret', secret: presented };
+  if (jws.form === 'malformed') return { form: 'malformed' };
+  // Only HS256 is accepted: `none` would need no key at all, and other algorithms are not what the secret is for.
+  if (jws.header.alg !== 'HS256') return { form: 'malformed' };
+  const { kid } = jws.header;
+  if (kid === undefined || !TOKEN_ID_PATTERN.test(kid)) return { form: 'malformed' };
+  return { form: 'jwt', keyId: kid, jwt: presented };
 }

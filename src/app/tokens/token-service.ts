@@ -13,11 +13,13 @@ import {
   type TokenKind,
   type TokenState,
 } from '../../domain/tokens';
+import { secretInUse } from '../../domain/token-claims';
 import { requireRoles } from '../../domain/validation';
 import { randomBase62 } from '../../crypto/base62';
 import type { SecretSealer } from '../../crypto/envelope';
 import { SecretHasher, isArgon2Hash } from '../../crypto/secret-hash';
 import { displayOf, generateToken, parseToken } from '../../crypto/token-format';
+import { readJwsHeader } from '../../crypto/jose-header';
 import { WrongExpectedRevisionError, type Actor, type EventMetadata } from '../../eventstore/port';
 import {
   tokenStatus,
@@ -38,6 +40,7 @@ import { requireRole, targetTenant, visibleTo } from '../tenant-access';
 import type { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { checkIntegrationKeyJwt } from './integration-key-jwt';
 import { classifyPresented, TOKEN_ID_PATTERN } from './presented-credential';
+import { ImportedSecretClaims } from './imported-secret-claims';
 import { TokenClaims, type ClaimRequest } from './token-claims';
 import type { TokenUsageRecorder } from './usage-recorder';
 import { VerifiedSecretCache } from './verified-secret-cache';
@@ -145,6 +148,7 @@ type NewToken = Omit<IssueToken, 'type' | 'roles'> & { roles: readonly string[] 
 export class TokenService {
   private readonly verifiedChosenSecrets = new VerifiedSecretCache();
   private readonly claims: TokenClaims;
+  private readonly secretClaims: ImportedSecretClaims;
   private readonly sealer: SecretSealer;
   private readonly usage: TokenUsageRecorder;
   private readonly limiter: ChosenSecretLimiter;
@@ -160,6 +164,7 @@ export class TokenService {
     dependencies: TokenServiceDependencies,
   ) {
     this.claims = new TokenClaims(writer, clock);
+    this.secretClaims = new ImportedSecretClaims(writer, hasher, this.claims, clock);
     ({ sealer: this.sealer, usage: this.usage, limiter: this.limiter, logger: this.logger } = dependencies);
   }
 
@@ -307,7 +312,7 @@ export class TokenService {
   async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = []): Promise<Verification> {
     const caller = await requireRole(ctx, Role.tokensRead);
     if (this.otherCredentials?.accepts(presented)) return this.otherCredentials.verifyFor(caller, presented, requiredRoles);
-    const verification = await this.verifyPresented(presented, ctx.ip);
+    const verification = await this.verifyPresented(presented, ctx.ip, caller);
     if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
     const outcome = this.verificationOutcome(verification, requiredRoles);
     if (outcome.record) this.recordPrivilegedVerification(ctx, caller, outcome, requiredRoles);
@@ -353,7 +358,9 @@ export class TokenService {
    * integration key, which is for the tenant's services to accept, not keyledger's API.
    */
   async authenticate(presented: string, ip?: string, onFailure?: (failure: Verification) => void): Promise<Principal> {
-    const { code, record } = await this.verifySecret(presented, ip);
+    // A bearer shaped like a JWT is no secret: it is malformed here, and never looked up.
+    const jwtShaped = readJwsHeader(presented).form !== 'not-jws';
+    const { code, record } = jwtShaped ? { code: 'MALFORMED' as const, record: null } : await this.verifySecret(presented, ip);
     if (code !== 'VALID' || !record) {
       onFailure?.({ code, record });
       throw credentialRefused(code);
@@ -424,8 +431,13 @@ export class TokenService {
     return destroyed;
   }
 
-  /** Every accepted form: what `verifyToken` checks. */
-  private async verifyPresented(presented: string, ip: string | undefined): Promise<Verification> {
+  /**
+   * Every accepted form: what `verifyToken` checks. A form that names its key (`keyId:secret`,
+   * a JWT's `kid`) is looked at only when the key is the caller's to see: anything checked
+   * before the tenant rule — a `crit` header, the signature's encoding — would tell a live
+   * key of another tenant from a missing one.
+   */
+  private async verifyPresented(presented: string, ip: string | undefined, caller: Principal): Promise<Verification> {
     if (presented.length === 0 || presented.length > MAX_PRESENTED_LENGTH) return { code: 'MALFORMED', record: null };
     const credential = classifyPresented(presented);
     switch (credential.form) {
@@ -434,6 +446,7 @@ export class TokenService {
       case 'secret':
         return this.verifySecret(credential.secret, ip);
       case 'basic': {
+        if (!this.namedKeyVisible(caller, credential.keyId)) return { code: 'NOT_FOUND', record: null };
         const verification = await this.verifySecret(credential.secret, ip);
         const { record } = verification;
         // The pair must agree: a valid secret of another key, or of another kind, proves nothing about this key id.
@@ -441,8 +454,14 @@ export class TokenService {
         return verification;
       }
       case 'jwt':
+        if (!this.namedKeyVisible(caller, credential.keyId)) return { code: 'NOT_FOUND', record: null };
         return this.verifyIntegrationKeyJwt(credential.keyId, credential.jwt);
     }
+  }
+
+  private namedKeyVisible(caller: Principal, keyId: string): boolean {
+    const record = this.queries.byId(keyId);
+    return record !== null && record.kind === 'INTEGRATION_KEY' && visibleTo(caller, record.tenantId);
   }
 
   /**
@@ -462,28 +481,48 @@ export class TokenService {
     return this.verifyChosenSecret(presented, ip, 'NOT_FOUND');
   }
 
+  /**
+   * A chosen secret is the credential it matches, checked against every argon2 hash of its
+   * lookup tag, never just the first that matches: a secret held by two credentials (left by
+   * an older version, which let two tenants import one secret) identifies neither and is
+   * refused, whichever process or cache state checks it.
+   */
   private async verifyChosenSecret(presented: string, ip: string | undefined, whenUnknown: 'MALFORMED' | 'NOT_FOUND'): Promise<Verification> {
     if (presented.length < MIN_CHOSEN_SECRET_LENGTH || !CHOSEN_SECRET_PATTERN.test(presented)) return { code: 'MALFORMED', record: null };
-    const fingerprint = this.hasher.lookupHash(presented);
-    const cachedHash = this.verifiedChosenSecrets.get(fingerprint);
-    if (cachedHash) {
-      const match = this.queries.bySecretHash(cachedHash);
-      if (match) return this.secretOutcome(match);
-    }
     const tag = this.hasher.lookupTag(presented);
     const candidates = this.queries.byLookupTag(tag).filter((candidate) => isArgon2Hash(candidate.secret.secretHash));
     if (candidates.length === 0) return { code: whenUnknown, record: null };
+    const bucket = candidates
+      .map((candidate) => candidate.secret.secretHash)
+      .sort()
+      .join('\n');
+    const fingerprint = this.hasher.lookupHash(presented);
+    const cached = this.verifiedChosenSecrets.get(fingerprint);
+    if (cached && cached.bucket === bucket) {
+      const match = candidates.find((candidate) => candidate.secret.secretHash === cached.secretHash);
+      if (match) return this.secretOutcome(match);
+    }
     const limit = await this.limiter.check(tag, ip);
     if (limit.limited) {
       throw new KeyledgerError('RATE_LIMITED', `Too many failed verifications of this credential; retry in ${limit.retryAfterSeconds} s`, {
         retryAfter: limit.retryAfterSeconds,
       });
     }
+    const matches: SecretMatch[] = [];
     for (const candidate of candidates) {
-      if (await this.hasher.argon2Verify(candidate.secret.secretHash, presented)) {
-        this.verifiedChosenSecrets.set(fingerprint, candidate.secret.secretHash);
-        return this.secretOutcome(candidate);
-      }
+      if (await this.hasher.argon2Verify(candidate.secret.secretHash, presented)) matches.push(candidate);
+    }
+    const holders = [...new Map(matches.map((match) => [match.record.id, match.record])).values()];
+    if (holders.length === 1) {
+      this.verifiedChosenSecrets.set(fingerprint, { secretHash: matches[0].secret.secretHash, bucket });
+      return this.secretOutcome(matches[0]);
+    }
+    if (holders.length > 1) {
+      this.logger.warn(
+        { tokens: holders.map((record) => ({ tokenId: record.id, tenantId: record.tenantId })) },
+        'a chosen secret is held by more than one credential and is refused for all of them; revoke all but one',
+      );
+      return { code: whenUnknown, record: null };
     }
     await this.limiter.recordFailure(tag, ip);
     return { code: whenUnknown, record: null };
@@ -529,6 +568,13 @@ export class TokenService {
     return { ...record, lastUsedAt: pending };
   }
 
+  /**
+   * A chosen secret must identify exactly one credential: an import is refused when any
+   * credential, of any tenant and in any state, already holds the secret, and otherwise
+   * claims it (see `ImportedSecretClaims`) so that a concurrent import of the same secret
+   * fails. The operator's bootstrap secret is exempt: its token id is fixed, so it cannot be
+   * abandoned and claimed again; if a tenant holds it too, verification refuses it for both.
+   */
   private async createWithChosenSecret(
     ctx: Pick<RequestContext, 'requestId' | 'ip' | 'userAgent'>,
     actor: Actor,
@@ -536,14 +582,30 @@ export class TokenService {
     secret: string,
     origin: SecretOrigin,
   ): Promise<TokenRecord> {
-    return this.create(ctx, actor, {
-      ...token,
-      expiresAt: token.expiresAt ?? null,
-      display: displayOf(TOKEN_PREFIXES[token.kind], secret),
-      secretHash: await this.hasher.argon2Hash(secret),
-      lookupTag: this.hasher.lookupTag(secret),
-      origin,
-    });
+    const lookupTag = this.hasher.lookupTag(secret);
+    if (origin !== 'bootstrap') await this.refuseHeldSecret(secret, lookupTag);
+    const secretHash = await this.hasher.argon2Hash(secret);
+    return this.create(
+      ctx,
+      actor,
+      {
+        ...token,
+        expiresAt: token.expiresAt ?? null,
+        display: displayOf(TOKEN_PREFIXES[token.kind], secret),
+        secretHash,
+        lookupTag,
+        origin,
+      },
+      async () => {},
+      origin === 'bootstrap' ? null : secret,
+    );
+  }
+
+  /** Credentials imported before imports were claimed are in the read model only; only those of the secret's tag are checked. */
+  private async refuseHeldSecret(secret: string, lookupTag: string): Promise<void> {
+    for (const candidate of this.queries.byLookupTag(lookupTag)) {
+      if (isArgon2Hash(candidate.secret.secretHash) && (await this.hasher.argon2Verify(candidate.secret.secretHash, secret))) throw secretInUse();
+    }
   }
 
   /**
@@ -556,17 +618,28 @@ export class TokenService {
     actor: Actor,
     token: NewToken,
     onNotIssued: () => Promise<void> = async () => {},
+    chosenSecret: string | null = null,
   ): Promise<TokenRecord> {
     const now = this.clock.now();
     const command: IssueToken = { type: 'IssueToken', ...token };
     const metadata = eventMetadata(ctx, actor, now);
-    let claim: ClaimRequest | null = null;
+    let claimed = false;
     try {
       // Decided once on an empty stream first, so bad input is refused before anything is claimed.
       decide(command, initialTokenState, now);
-      claim = claimOf(token);
-      if (claim) await this.claims.claim(claim, metadata);
+      if (chosenSecret !== null && token.lookupTag !== null) {
+        const { tenantId, tokenId, lookupTag, secretHash } = token;
+        await this.secretClaims.claim({ tenantId, tokenId, lookupTag, secretHash }, chosenSecret, metadata);
+        claimed = true;
+      }
+      const claim = claimOf(token);
+      if (claim) {
+        await this.claims.claim(claim, metadata);
+        claimed = true;
+      }
     } catch (error) {
+      // A secret claimed before a code was refused is freed by abandoning the token id that holds it.
+      if (claimed) await this.abandonQuietly(token.tokenId, token.tenantId, metadata);
       await onNotIssued();
       throw error;
     }
@@ -583,11 +656,11 @@ export class TokenService {
       if (error instanceof WrongExpectedRevisionError) {
         await onNotIssued();
         // With a claim, only an abandonment can have taken the stream: this issue stalled past the claim's grace.
-        throw claim
+        throw claimed
           ? conflict('The issue took too long and its claim was given up; try again')
           : conflict(`Token ${token.tokenId} already exists`);
       }
-      if (claim) await this.abandonQuietly(token.tokenId, token.tenantId, metadata);
+      if (claimed) await this.abandonQuietly(token.tokenId, token.tenantId, metadata);
       // A refusal or an unreachable store certainly wrote nothing; after anything else the outcome is unknown and nothing is undone.
       if (error instanceof KeyledgerError) await onNotIssued();
       throw error;

@@ -5,7 +5,7 @@ import { DEPLOYMENT_KEY_EVENT_TYPES } from '../deployment-keys/events';
 import { IDEMPOTENCY_EVENT_TYPES } from '../idempotency/events';
 import { ACCESS_TOKEN_EVENT_TYPES, PARTNER_CREDENTIAL_EVENT_TYPES } from '../partners/events';
 import { SIGNING_KEY_EVENT_TYPES } from '../signing-keys/events';
-import { TOKEN_CLAIM_EVENT_TYPES } from '../token-claims/events';
+import { IMPORTED_SECRET_CLAIM_EVENT_TYPES, TOKEN_CLAIM_EVENT_TYPES } from '../token-claims/events';
 import { TOKEN_EVENT_TYPES } from '../tokens/events';
 
 /**
@@ -16,6 +16,7 @@ import { TOKEN_EVENT_TYPES } from '../tokens/events';
 export const ALL_EVENT_TYPES = [
   ...TOKEN_EVENT_TYPES,
   ...TOKEN_CLAIM_EVENT_TYPES,
+  ...IMPORTED_SECRET_CLAIM_EVENT_TYPES,
   ...CONNECTION_EVENT_TYPES,
   ...ACCESS_EVENT_TYPES,
   ...PARTNER_CREDENTIAL_EVENT_TYPES,

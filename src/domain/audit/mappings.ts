@@ -90,6 +90,10 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     resource: (data) => ({ type: 'integration', id: str(data.integrationId) }),
     fields: { tenantId: 'show', integrationId: 'show', tokenId: 'show', releasedAt: 'show' },
   },
+  ImportedSecretClaimed: {
+    resource: token,
+    fields: { tenantId: 'show', tokenId: 'show', lookupTag: 'fingerprint', secretHash: 'fingerprint', claimedAt: 'show' },
+  },
 
   ConnectionCreated: {
     resource: connection,

@@ -40,3 +40,22 @@ export const TOKEN_CLAIM_EVENT_TYPES: readonly TokenClaimEventType[] = [
  */
 export const tokenCodeStreamId = (tenantId: string, code: string) => `token-code-${tenantId}/${code.toLowerCase()}`;
 export const integrationKeysStreamId = (tenantId: string, integrationId: string) => `integration-keys-${tenantId}/${integrationId}`;
+
+/**
+ * A chosen or imported secret must identify exactly one credential in the whole deployment:
+ * a secret two tenants hold would authenticate as whichever one verification happened to
+ * find. Uniqueness is claimed like a token code, in a stream of its own appended with an
+ * expected revision, but the stream is named by the secret's 24-bit lookup tag, not by the
+ * secret: a full HMAC of a guessable secret in the log would let a guess be checked without
+ * paying argon2. Each claim carries the argon2 hash, so a later claimer finds out whether
+ * it holds the same secret by checking the few hashes of its tag's stream.
+ */
+export interface ImportedSecretClaimed {
+  type: 'ImportedSecretClaimed';
+  data: { tenantId: string; tokenId: string; lookupTag: string; secretHash: string; claimedAt: string };
+}
+
+export type ImportedSecretClaimEvent = ImportedSecretClaimed;
+export const IMPORTED_SECRET_CLAIM_EVENT_TYPES: readonly ImportedSecretClaimEvent['type'][] = ['ImportedSecretClaimed'];
+
+export const importedSecretStreamId = (lookupTag: string) => `imported-secret-${lookupTag}`;

@@ -24,7 +24,8 @@ export const OAUTH_PATHS = {
 /** OAuth forms are a handful of short parameters; anything bigger is not one. */
 const FORM_LIMIT = '16kb';
 const FORM_PARAMETER_LIMIT = 20;
-const BEARER_CHALLENGE = 'Bearer realm="keyledger", error="invalid_token"';
+const BEARER_REALM = 'Bearer realm="keyledger"';
+const BEARER_CHALLENGE = `${BEARER_REALM}, error="invalid_token"`;
 
 export interface OAuthRouterOptions {
   exchange: PartnerTokenExchange;
@@ -220,7 +221,8 @@ function asOAuthError(error: unknown, res: Response, logger: Logger): OAuthError
       case 'UNAUTHENTICATED':
         return invalidClient(error.message);
       case 'FORBIDDEN':
-        return new OAuthError(403, 'insufficient_scope', error.message);
+        // Only a bearer lacking the endpoint's role gets here, before its token parameter is read (RFC 6750 §3.1).
+        return new OAuthError(403, 'insufficient_scope', error.message, { 'www-authenticate': `${BEARER_REALM}, error="insufficient_scope"` });
       case 'BAD_USER_INPUT':
         return invalidRequest(error.message);
       case 'RATE_LIMITED': {
