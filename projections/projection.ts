@@ -9,10 +9,11 @@ export interface ProjectionHandler {
    */
   apply(event: RecordedEvent): void;
   /**
-   * Called after each batch, still inside the runner's transaction. A handler may keep what
-   * it read from its tables (a chain head, a hot row) in memory while a batch is applied,
-   * since the runner holds the write lock meanwhile; here it forgets it, because another
-   * process sharing the database may write between two batches.
+   * Called after each batch, still inside the runner's transaction, whether the batch was
+   * applied or failed. A handler may keep what it read from its tables (a chain head, a hot
+   * row) in memory while a batch is applied, since the runner holds the write lock
+   * meanwhile; here it forgets it, because another process sharing the database may write
+   * between two batches, and a failed batch is rolled back.
    */
   endBatch?(): void;
 }

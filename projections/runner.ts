@@ -237,11 +237,15 @@ export class ProjectionRunner {
         const row = this.readCheckpoint.get(projection.name);
         const checkpoint = row?.position == null ? null : parsePosition(row.position);
         if (checkpoint !== null && checkpoint >= last) continue;
-        for (const event of events) {
-          if (checkpoint !== null && event.position <= checkpoint) continue;
-          if (types.has(event.type)) handler.apply(event);
+        try {
+          for (const event of events) {
+            if (checkpoint !== null && event.position <= checkpoint) continue;
+            if (types.has(event.type)) handler.apply(event);
+          }
+        } finally {
+          // Also when the batch fails: its transaction is rolled back, and what the handler kept from it with it.
+          handler.endBatch?.();
         }
-        handler.endBatch?.();
         this.writeCheckpoint.run(formatPosition(last), projection.version, projection.name);
       }
     }).immediate();
