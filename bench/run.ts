@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as append from './append.bench';
 import * as auditLog from './audit-log.bench';
+import * as coldStart from './cold-start.bench';
+import * as eventStoreDbCatchUp from './eventstoredb-catch-up.bench';
 import * as issueToken from './issue-token.bench';
 import { describeEnvironment, machineSummary } from './lib/environment';
 import { BENCH_GATEWAY_ENV } from './lib/gateway';
@@ -14,7 +16,18 @@ import * as verifierMiddleware from './verifier-middleware.bench';
 import * as verifyToken from './verify-token.bench';
 
 /** The benchmark modules, in the order they run. */
-const MODULES: readonly object[] = [verifyToken, issueToken, revocationFanout, verifierMiddleware, append, rebuild, auditLog, memory];
+const MODULES: readonly object[] = [
+  verifyToken,
+  issueToken,
+  revocationFanout,
+  verifierMiddleware,
+  append,
+  rebuild,
+  auditLog,
+  memory,
+  coldStart,
+  eventStoreDbCatchUp,
+];
 
 const ROOT = join(__dirname, '../..');
 const RESULTS_FILE = join(ROOT, 'bench/results/latest.json');

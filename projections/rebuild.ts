@@ -31,10 +31,8 @@ export async function rebuildReadModels(
   db.exec('BEGIN IMMEDIATE');
   try {
     resetProjections(db, projections);
+    // Every checkpoint is reset, so the runner replays from empty: query-only indexes are built once, at the end.
     const runner = new ProjectionRunner(store, db, projections, logger);
-    for (const projection of projections) {
-      for (const index of projection.indexesBuiltAfterReplay ?? []) db.exec(`DROP INDEX IF EXISTS ${index}`);
-    }
     runner.onEvents((batch) => {
       events += batch.length;
     });

@@ -26,6 +26,12 @@ interface Bound {
 
 const SQLITE_BUSY_RETRY_MS = 50;
 
+/*
+ * Events per delivered batch, hence per read-model transaction. Live batches are whatever
+ * has been appended since the last one; during a catch-up this bounds the transactions.
+ */
+const MAX_BATCH_SIZE = 10_000;
+
 /**
  * Feeds every projection from the event store. One subscription per process, from the
  * lowest checkpoint; each batch is applied to all projections and their checkpoints in one
@@ -44,6 +50,8 @@ export class ProjectionRunner {
   private applied: bigint | null = null;
   private lastCaughtUpAt: number | null = null;
   private failure: Error | null = null;
+  /** Replaying the log into empty read models: their query-only indexes are built once caught up. */
+  private replayingFromEmpty = false;
 
   constructor(
     private readonly store: EventStore,
@@ -81,7 +89,15 @@ export class ProjectionRunner {
     if (this.loop) throw new Error('The projection runner is already running');
     const from = this.lowestCheckpoint();
     this.applied = from;
-    this.subscription = this.store.subscribe({ fromPosition: from });
+    if (this.isEmpty()) {
+      this.replayingFromEmpty = true;
+      this.db.transaction(() => {
+        for (const { projection } of this.bound) {
+          for (const index of projection.indexesBuiltAfterReplay ?? []) this.db.exec(`DROP INDEX IF EXISTS "${index}"`);
+        }
+      }).immediate();
+    }
+    this.subscription = this.store.subscribe({ fromPosition: from, maxBatchSize: MAX_BATCH_SIZE });
     this.loop = this.consume(this.subscription).catch((error: Error) => {
       this.failure = error;
       this.logger?.error({ err: error }, 'projection feed failed');
@@ -147,6 +163,7 @@ export class ProjectionRunner {
           await this.applyBatch(message.events);
           break;
         case 'caughtUp':
+          if (this.replayingFromEmpty) await this.buildReplayIndexes();
           if (!this.caughtUp) this.logger?.info({ position: this.applied?.toString() ?? null }, 'projections caught up');
           this.caughtUp = true;
           this.lastCaughtUpAt = Date.now();
@@ -192,6 +209,27 @@ export class ProjectionRunner {
     }
   }
 
+  /** Creates the indexes a replay from empty left out (`migrate` creates whatever is missing). */
+  private async buildReplayIndexes(): Promise<void> {
+    for (;;) {
+      try {
+        this.db.transaction(() => {
+          for (const { projection } of this.bound) projection.migrate(this.db);
+        }).immediate();
+        this.replayingFromEmpty = false;
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || this.stopped) throw error;
+        await new Promise((resolve) => setTimeout(resolve, SQLITE_BUSY_RETRY_MS));
+      }
+    }
+  }
+
+  /** No read model has applied anything yet, so nothing reads their indexes before the first catch-up. */
+  private isEmpty(): boolean {
+    return this.bound.every(({ projection }) => this.readCheckpoint.get(projection.name)?.position == null);
+  }
+
   private readonly applyInTransaction = (events: readonly RecordedEvent[]) =>
     this.db.transaction(() => {
       const last = events[events.length - 1].position;
@@ -199,9 +237,14 @@ export class ProjectionRunner {
         const row = this.readCheckpoint.get(projection.name);
         const checkpoint = row?.position == null ? null : parsePosition(row.position);
         if (checkpoint !== null && checkpoint >= last) continue;
-        for (const event of events) {
-          if (checkpoint !== null && event.position <= checkpoint) continue;
-          if (types.has(event.type)) handler.apply(event);
+        try {
+          for (const event of events) {
+            if (checkpoint !== null && event.position <= checkpoint) continue;
+            if (types.has(event.type)) handler.apply(event);
+          }
+        } finally {
+          // Also when the batch fails: its transaction is rolled back, and what the handler kept from it with it.
+          handler.endBatch?.();
         }
         this.writeCheckpoint.run(formatPosition(last), projection.version, projection.name);
       }

@@ -30,8 +30,15 @@ export function newGatewayCredentials(): GatewayCredentials {
   return { rootSecret: `klbench-${randomBytes(24).toString('hex')}`, masterKey: randomBytes(32).toString('base64') };
 }
 
-/** `node dist/src/main.js` on an ephemeral port, on the embedded store in `dataDir`. */
-export async function startGateway(dataDir: string, credentials: GatewayCredentials): Promise<ServerProcess> {
+/**
+ * `node dist/src/main.js` on an ephemeral port, on the embedded store in `dataDir`. A gateway
+ * that has a long log to project first needs a longer `readyTimeoutMs`.
+ */
+export async function startGateway(
+  dataDir: string,
+  credentials: GatewayCredentials,
+  options: { readyTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const port = await freePort();
   return startServerProcess(
     GATEWAY_MAIN,
@@ -44,6 +51,7 @@ export async function startGateway(dataDir: string, credentials: GatewayCredenti
     },
     '/readyz',
     port,
+    options,
   );
 }
 

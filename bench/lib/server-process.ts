@@ -54,6 +54,7 @@ export async function startServerProcess(
   env: Record<string, string>,
   readyPath: string,
   port?: number,
+  options: { readyTimeoutMs?: number } = {},
 ): Promise<ServerProcess> {
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first`);
   const listenPort = port ?? (await freePort());
@@ -68,7 +69,8 @@ export async function startServerProcess(
   const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const url = `http://127.0.0.1:${listenPort}`;
 
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const readyTimeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (hasExited()) throw new Error(`${script} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
     try {
@@ -78,7 +80,7 @@ export async function startServerProcess(
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${script} was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`);
+      throw new Error(`${script} was not ready within ${readyTimeoutMs} ms:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -95,11 +95,15 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
       const insertSignedHead = db.prepare(`
         INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
         VALUES (@eventId, @tenantId, @position, @hash, @entries, @signedAt, @kid, @jws)`);
+      // Chain heads read or written during the current batch; forgotten after it (see endBatch).
+      const heads = new Map<string, string>();
       return {
         apply(event: RecordedEvent) {
           const entry = toAuditEntry(event, fingerprints);
           const chain = chainOf(entry);
           const canonical = canonicalJson(entry);
+          const previous = heads.get(chain) ?? head.get(chain)?.hash ?? GENESIS_HASH;
+          const hash = chainHash(previous, canonical);
           const result = insert.run({
             eventId: entry.id,
             position: entry.position,
@@ -113,15 +117,22 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
             actorId: entry.actor.id,
             requestId: entry.requestId,
             entry: canonical,
-            hash: chainHash(head.get(chain)?.hash ?? GENESIS_HASH, canonical),
+            hash,
           });
-          if (result.changes === 0) return;
+          if (result.changes === 0) {
+            heads.set(chain, previous);
+            return;
+          }
+          heads.set(chain, hash);
           for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
           if (event.type === 'AuditHeadSigned') {
             const data = event.data as AuditHeadSigned['data'];
             const { signedAt, kid } = signedHeadClaims(data.jws);
             insertSignedHead.run({ eventId: event.id, tenantId: data.tenantId, position: data.position, hash: data.hash, entries: data.entries, signedAt, kid, jws: data.jws });
           }
+        },
+        endBatch() {
+          heads.clear();
         },
       };
     },

@@ -468,6 +468,77 @@ export function describeEventStoreConformance(adapterName: string, target: () =>
       });
     });
 
+    describe('concurrent appends through one instance', () => {
+      it('to different streams all succeed, each answering its own revision and a distinct position', async () => {
+        const streams = Array.from({ length: 12 }, () => streamName('parallel'));
+        const batches = streams.map((_, i) => newEvents(1 + (i % 3)));
+        const results = await Promise.all(streams.map((streamId, i) => store.append(streamId, batches[i]!, 'no_stream')));
+        expect(new Set(results.map((r) => r.position)).size).toBe(streams.length);
+        for (let i = 0; i < streams.length; i++) {
+          const read = await store.readStream(streams[i]!);
+          expect(read.map((e) => e.id)).toEqual(batches[i]!.map((e) => e.id));
+          expect(results[i]).toEqual({ nextExpectedRevision: batches[i]!.length - 1, position: read.at(-1)!.position });
+        }
+        expect(await store.headPosition()).toBe(results.reduce((max, r) => (r.position > max ? r.position : max), 0n));
+      });
+
+      it("to one stream with 'any' all succeed, with revisions 0..n and each append's events together", async () => {
+        const streamId = streamName();
+        const batches = Array.from({ length: 8 }, () => newEvents(2));
+        const results = await Promise.all(batches.map((batch) => store.append(streamId, batch, 'any')));
+        const read = await store.readStream(streamId);
+        expect(read.map((e) => e.revision)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+        expect(results.map((r) => r.nextExpectedRevision).sort((a, b) => a - b)).toEqual([1, 3, 5, 7, 9, 11, 13, 15]);
+        batches.forEach((batch, i) => {
+          const last = read.find((e) => e.revision === results[i]!.nextExpectedRevision)!;
+          expect(read.find((e) => e.revision === results[i]!.nextExpectedRevision - 1)!.id).toBe(batch[0]!.id);
+          expect({ id: last.id, position: last.position }).toEqual({ id: batch[1]!.id, position: results[i]!.position });
+        });
+      });
+
+      it('to one stream with the same expected revision: exactly one wins, the others write nothing', async () => {
+        const streamId = streamName();
+        await store.append(streamId, newEvents(1), 'no_stream');
+        const attempts = Array.from({ length: 10 }, (_, i) => newEvents(2, `Racer${i}`));
+        const settled = await Promise.allSettled(attempts.map((batch) => store.append(streamId, batch, 0)));
+        const winners = settled.flatMap((s, i) => (s.status === 'fulfilled' ? [i] : []));
+        expect(winners).toHaveLength(1);
+        for (const s of settled) {
+          if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(WrongExpectedRevisionError);
+        }
+        const read = await store.readStream(streamId);
+        expect(read.slice(1).map((e) => e.id)).toEqual(attempts[winners[0]!]!.map((e) => e.id));
+      });
+
+      it('a failing append fails alone: the others issued with it succeed and it writes nothing', async () => {
+        const existing = newEvent();
+        const taken = streamName('taken');
+        await store.append(taken, [existing], 'no_stream');
+        const head = await store.headPosition();
+
+        const good = Array.from({ length: 6 }, () => ({ streamId: streamName('good'), events: newEvents(2) }));
+        const wrongRevision = { streamId: taken, events: newEvents(2), expected: 5 as ExpectedRevision };
+        const repeated = newEvent();
+        const duplicate = { streamId: streamName('duplicate'), events: [repeated, newEvent(), { ...repeated }], expected: 'no_stream' as ExpectedRevision };
+        const outcomes = await Promise.allSettled([
+          ...good.slice(0, 3).map((g) => store.append(g.streamId, g.events, 'no_stream')),
+          store.append(wrongRevision.streamId, wrongRevision.events, wrongRevision.expected),
+          store.append(duplicate.streamId, duplicate.events, duplicate.expected),
+          ...good.slice(3).map((g) => store.append(g.streamId, g.events, 'no_stream')),
+        ]);
+        expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+        expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+        expect((outcomes[4] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
+
+        expect((await store.readStream(taken)).map((e) => e.id)).toEqual([existing.id]);
+        expect(await store.readStream(duplicate.streamId)).toEqual([]);
+        for (const g of good) expect((await store.readStream(g.streamId)).map((e) => e.id)).toEqual(g.events.map((e) => e.id));
+        const p = probe(store, { fromPosition: head });
+        await p.waitForCaughtUp();
+        expect(p.events.map((e) => e.id).sort()).toEqual(good.flatMap((g) => g.events.map((e) => e.id)).sort());
+      });
+    });
+
     describe('positions', () => {
       it('headPosition is null when empty and follows appends', async () => {
         expect(await store.headPosition()).toBeNull();

@@ -10,7 +10,9 @@ import { makeTempDir } from '../helpers/temp-dir';
 /**
  * Crash safety of the compiled gateway on the embedded store: a steady stream of mutations,
  * SIGKILL at a random moment (50-400 ms after the window's first answer), restart on the
- * same data directory, 20 times. After every
+ * same data directory, 20 times; then the same with 40 mutations in flight, so that kills cut
+ * through group commits (many appends in one transaction, applied to the read models in one
+ * batch), 6 times, each window opening after 40 answers. After every
  * restart each acknowledged mutation must be visible and the log must hold nothing
  * half-written; every COMPARE_EVERY cycles (and after the last) the gateway is stopped and
  * its read models must equal a fresh `rebuild` of a copy of the data directory.
@@ -22,6 +24,12 @@ import { makeTempDir } from '../helpers/temp-dir';
 const CYCLES = 20;
 const COMPARE_EVERY = 5;
 const IN_FLIGHT = 4;
+/*
+ * Enough concurrent mutations that the embedded store commits many appends in one group
+ * transaction and the projections apply them in one batch, so kills land inside groups.
+ */
+const GROUP_CYCLES = 6;
+const GROUP_IN_FLIGHT = 40;
 const TENANT = 'crash';
 const ALLOWED_DOMAIN = 'api.example.com';
 const USE_URL = `https://${ALLOWED_DOMAIN}/v1/ping`;
@@ -103,12 +111,15 @@ class Ledger {
   lost = 0;
   private counter = 0;
 
-  constructor(private readonly random: () => number) {}
+  constructor(
+    private readonly random: () => number,
+    private readonly inFlight = IN_FLIGHT,
+  ) {}
 
-  /** Sends mutations, IN_FLIGHT at a time, until `stopped()`; every answer is recorded. */
+  /** Sends mutations, `inFlight` at a time, until `stopped()`; every answer is recorded. */
   async drive(url: string, stopped: () => boolean): Promise<void> {
     await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
+      Array.from({ length: this.inFlight }, async () => {
         while (!stopped()) await this.step(url);
       }),
     );
@@ -526,24 +537,24 @@ describe('crash safety', () => {
     return running;
   }
 
-  it(`keeps every acknowledged mutation through ${CYCLES} SIGKILLs at random moments`, async () => {
+  /** `opensAfter`: answers each cycle waits for before its random window, so every kill lands in a running stream. */
+  async function crashCycles(cycles: number, inFlight: number, opensAfter: number): Promise<void> {
     const seed = Number(process.env.CRASH_SAFETY_SEED ?? Math.floor(Math.random() * 2 ** 31));
     process.stdout.write(`crash-safety seed: ${seed} (repeat with CRASH_SAFETY_SEED=${seed})\n`);
     const random = seededRandom(seed);
-    const ledger = new Ledger(random);
+    const ledger = new Ledger(random, inFlight);
     const data = makeTempDir('crash-safety');
     temps.push(data);
 
     let gateway = await start(data.path);
     const compared: number[] = [];
-    for (let cycle = 1; cycle <= CYCLES; cycle++) {
+    for (let cycle = 1; cycle <= cycles; cycle++) {
       const windowMs = 50 + Math.floor(random() * 350);
       let stopped = false;
       const before = ledger.acknowledged;
       const driving = ledger.drive(gateway.url, () => stopped);
       try {
-        // The window opens with the first answer, so every kill lands in a running stream.
-        await eventually(() => ledger.acknowledged > before, 30_000, 5);
+        await eventually(() => ledger.acknowledged >= before + opensAfter, 60_000, 5);
         await new Promise((resolve) => setTimeout(resolve, windowMs));
       } finally {
         stopped = true;
@@ -562,7 +573,7 @@ describe('crash safety', () => {
           `restart ${t1 - t0} ms, checks ${Date.now() - t1} ms\n`,
       );
 
-      if (cycle % COMPARE_EVERY === 0 || cycle === CYCLES) {
+      if (cycle % COMPARE_EVERY === 0 || cycle === cycles) {
         expect(await gateway.kill('SIGTERM')).toBe(0);
         running = null;
         const copy = makeTempDir('crash-safety-rebuild');
@@ -573,7 +584,7 @@ describe('crash safety', () => {
         expect(dumpReadModels(data.path)).toEqual(dumpReadModels(copy.path));
         copy.remove();
         compared.push(cycle);
-        if (cycle < CYCLES) gateway = await start(data.path);
+        if (cycle < cycles) gateway = await start(data.path);
       }
     }
 
@@ -586,5 +597,10 @@ describe('crash safety', () => {
     const kinds = ['issueToken', 'updateToken', 'rotateToken', 'revokeToken', 'createApiKeyConnection', 'updateApiKeyConnection', 'deleteApiKeyConnection'];
     expect(kinds.filter((kind) => !ledger.done.get(kind))).toEqual([]);
     expect(ledger.lost).toBeGreaterThan(0);
-  }, 600_000);
+  }
+
+  it(`keeps every acknowledged mutation through ${CYCLES} SIGKILLs at random moments`, () => crashCycles(CYCLES, IN_FLIGHT, 1), 600_000);
+
+  it(`keeps every acknowledged mutation through ${GROUP_CYCLES} SIGKILLs with ${GROUP_IN_FLIGHT} mutations in flight (kills inside group commits)`, () =>
+    crashCycles(GROUP_CYCLES, GROUP_IN_FLIGHT, GROUP_IN_FLIGHT), 600_000);
 });

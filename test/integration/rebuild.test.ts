@@ -1,9 +1,19 @@
 import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { cpSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { ROOT_SECRET, startTestGateway } from '../helpers/gateway';
 import { runCli } from '../helpers/gateway-process';
 import { dumpReadModels } from '../helpers/read-models';
 import { makeTempDir } from '../helpers/temp-dir';
+
+function indexesOf(dataDir: string): string[] {
+  const db = new Database(join(dataDir, 'readmodels.db'), { readonly: true });
+  try {
+    return db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all().map((row) => row.sql);
+  } finally {
+    db.close();
+  }
+}
 
 describe('rebuild', () => {
   it('replaying thousands of events gives read models identical to the live ones', async () => {
@@ -42,8 +52,24 @@ describe('rebuild', () => {
       // The audit history holds one entry per event of the log.
       expect((before.audit_entries as unknown[]).length).toBe(logged);
       expect(dumpReadModels(temp.path)).toEqual(before);
+
+      // A new replica (no read models) replays the log on its first start, with its query-only
+      // indexes left out until it has caught up: rows and indexes as the live ones.
+      const replica = makeTempDir();
+      try {
+        cpSync(temp.path, replica.path, { recursive: true, filter: (source) => !basename(source).startsWith('readmodels.db') });
+        expect(existsSync(join(replica.path, 'readmodels.db'))).toBe(false);
+        const started = await startTestGateway({ dataDir: replica.path });
+        await started.stop();
+        // Token usage is this machine's record of requests it served, not a projection of the log.
+        const { token_usage: _usage, ...projected } = before;
+        expect(dumpReadModels(replica.path)).toEqual({ ...projected, token_usage: [] });
+        expect(indexesOf(replica.path)).toEqual(indexesOf(temp.path));
+      } finally {
+        replica.remove();
+      }
     } finally {
       temp.remove();
     }
-  });
+  }, 180_000);
 });

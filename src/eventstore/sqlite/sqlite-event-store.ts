@@ -88,6 +88,19 @@ interface SubscriptionHost {
 
 type PageReader = (after: bigint | null, limit: number) => RecordedEvent[];
 
+/** An append waiting for the next group commit, serialised already. */
+interface PendingAppend {
+  streamId: string;
+  events: readonly NewEvent[];
+  dataJson: string[];
+  metadataJson: string[];
+  expected: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+type AppendOutcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+
 function decodeRow(row: EventRow): RecordedEvent {
   return {
     id: row.id,
@@ -172,6 +185,13 @@ function validateExpectedRevision(expected: ExpectedRevision): void {
  * one machine. Appends are serialised by SQLite's write lock (`BEGIN IMMEDIATE`), so the
  * expected-revision check and the insert are one atomic step even across processes.
  *
+ * Group commit: appends made during one turn of the event loop are written by one
+ * transaction, each inside a savepoint of its own, and all of them are resolved after the
+ * single COMMIT. An append whose check or insert fails is rolled back to its savepoint and
+ * rejected alone; the others still commit. Nothing is acknowledged before the COMMIT, so the
+ * durability of `synchronous` is that of a lone append, and subscriptions are woken once per
+ * group, which lets the projections apply the whole group in one transaction as well.
+ *
  * Subscriptions report `caughtUp` with the position of the last event they delivered (or the
  * position they started from), which for a type-filtered subscription may be below the head.
  */
@@ -194,14 +214,10 @@ export class SqliteEventStore implements EventStore {
   private readonly selectHead: Statement<[], bigint | null>;
   private readonly selectDataVersion: Statement<[], number>;
   private readonly pageByTypeCount = new Map<number, Statement<[Record<string, unknown>], EventRow>>();
-  private readonly appendTransaction: (
-    streamId: string,
-    events: readonly NewEvent[],
-    dataJson: string[],
-    metadataJson: string[],
-    expected: ExpectedRevision,
-    recordedAt: number,
-  ) => AppendResult;
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly appendOne: Database.Transaction<(append: PendingAppend, recordedAt: number) => AppendResult>;
+  private readonly appendGroup: (group: readonly PendingAppend[], outcomes: AppendOutcome[], recordedAt: number) => void;
 
   static open(filePath: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
     const synchronous = options.synchronous ?? 'NORMAL';
@@ -258,44 +274,37 @@ export class SqliteEventStore implements EventStore {
     this.selectHead = db.prepare<[], bigint | null>('SELECT max(position) FROM events').pluck().safeIntegers(true);
     this.selectDataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
 
-    this.appendTransaction = db.transaction(
-      (
-        streamId: string,
-        events: readonly NewEvent[],
-        dataJson: string[],
-        metadataJson: string[],
-        expected: ExpectedRevision,
-        recordedAt: number,
-      ): AppendResult => {
-        const current = this.selectStreamRevision.get(streamId);
-        if (expected !== 'any') {
-          const ok =
-            expected === 'no_stream'
-              ? current === undefined
-              : expected === 'stream_exists'
-                ? current !== undefined
-                : current === expected;
-          if (!ok) throw new WrongExpectedRevisionError(streamId, expected, current ?? 'no_stream');
+    this.appendOne = db.transaction(({ streamId, events, dataJson, metadataJson, expected }: PendingAppend, recordedAt: number): AppendResult => {
+      const current = this.selectStreamRevision.get(streamId);
+      if (expected !== 'any') {
+        const ok =
+          expected === 'no_stream' ? current === undefined : expected === 'stream_exists' ? current !== undefined : current === expected;
+        if (!ok) throw new WrongExpectedRevisionError(streamId, expected, current ?? 'no_stream');
+      }
+      let revision = current ?? -1;
+      let position = 0n;
+      for (let i = 0; i < events.length; i++) {
+        revision++;
+        position = this.insertEvent.run(events[i]!.id, streamId, revision, events[i]!.type, recordedAt, dataJson[i]!, metadataJson[i]!)
+          .lastInsertRowid as bigint;
+      }
+      if (current === undefined) this.insertStream.run(streamId, revision);
+      else this.updateStream.run(revision, streamId);
+      return { nextExpectedRevision: revision, position };
+    });
+
+    // Called inside the group's transaction, `appendOne` runs in a savepoint of its own.
+    this.appendGroup = db.transaction((group: readonly PendingAppend[], outcomes: AppendOutcome[], recordedAt: number): void => {
+      for (let i = 0; i < group.length; i++) {
+        try {
+          outcomes[i] = { ok: true, result: this.appendOne(group[i]!, recordedAt) };
+        } catch (error) {
+          // An I/O error can make SQLite roll back the whole transaction: then nothing of the group stands.
+          if (!this.db.inTransaction) throw error;
+          outcomes[i] = { ok: false, error };
         }
-        let revision = current ?? -1;
-        let position = 0n;
-        for (let i = 0; i < events.length; i++) {
-          revision++;
-          position = this.insertEvent.run(
-            events[i]!.id,
-            streamId,
-            revision,
-            events[i]!.type,
-            recordedAt,
-            dataJson[i]!,
-            metadataJson[i]!,
-          ).lastInsertRowid as bigint;
-        }
-        if (current === undefined) this.insertStream.run(streamId, revision);
-        else this.updateStream.run(revision, streamId);
-        return { nextExpectedRevision: revision, position };
-      },
-    ).immediate;
+      }
+    }).immediate;
   }
 
   /** Open subscriptions, for metrics and leak checks. */
@@ -325,15 +334,49 @@ export class SqliteEventStore implements EventStore {
       metadataJson[i] = metadata;
     }
 
-    let result: AppendResult;
-    try {
-      result = this.appendTransaction(streamId, events, dataJson, metadataJson, expectedRevision, Date.now());
-    } catch (error) {
-      throw this.translateAppendError(error, streamId, events);
-    }
-    if (this.subscriptions.size > 0) for (const subscription of this.subscriptions) subscription.wake();
-    return result;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ streamId, events, dataJson, metadataJson, expected: expectedRevision, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After the I/O callbacks of this loop turn, so every request that reached its append in it joins the group.
+        setImmediate(this.flush);
+      }
+    });
   }
+
+  /** Writes every pending append in one transaction and settles each after the COMMIT. */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const group = this.pending;
+    if (group.length === 0) return;
+    this.pending = [];
+    if (this.closed) {
+      for (const append of group) append.reject(new EventStoreUnavailableError('The SQLite event store is closed'));
+      return;
+    }
+    const recordedAt = Date.now();
+    const outcomes = new Array<AppendOutcome>(group.length);
+    try {
+      if (group.length === 1) outcomes[0] = { ok: true, result: this.appendOne.immediate(group[0]!, recordedAt) };
+      else this.appendGroup(group, outcomes, recordedAt);
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.reject(this.translateAppendError(error, group[0]!.streamId, group[0]!.events));
+        return;
+      }
+      // BEGIN or COMMIT failed: no append of the group was written.
+      for (const append of group) append.reject(this.translateAppendError(error, append.streamId, append.events));
+      return;
+    }
+    if (outcomes.some((outcome) => outcome.ok) && this.subscriptions.size > 0) {
+      for (const subscription of this.subscriptions) subscription.wake();
+    }
+    for (let i = 0; i < group.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) group[i]!.resolve(outcome.result);
+      else group[i]!.reject(this.translateAppendError(outcome.error, group[i]!.streamId, group[i]!.events));
+    }
+  };
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
@@ -366,6 +409,8 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Appends already accepted are written, not dropped.
+    this.flush();
     this.closed = true;
     for (const subscription of [...this.subscriptions]) subscription.end();
     this.stopPolling();
