@@ -276,9 +276,9 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
   },
   'Mutation.updateApiKeyConnection': {
     role: Role.connectionsWrite,
-    own: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...(await connectionA(s)), headerName: 'x-other-key' } } }),
-    foreign: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over' } }, expect: 'NOT_FOUND' }),
-    escalations: namingOtherTenants(admin, async (tenantId, s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over', tenantId } } })),
+    own: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...(await connectionA(s)), headerName: 'x-other-key', apiKey: 'a-replacement-key' } } }),
+    foreign: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over', apiKey: 'a-replacement-key' } }, expect: 'NOT_FOUND' }),
+    escalations: namingOtherTenants(admin, async (tenantId, s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over', apiKey: 'a-replacement-key', tenantId } } })),
   },
   'Mutation.deleteApiKeyConnection': {
     role: Role.connectionsWrite,
