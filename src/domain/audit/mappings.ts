@@ -154,7 +154,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
   },
   AccessTokenIssued: {
     resource: accessToken,
-    fields: { jti: 'show', credentialId: 'show', tenantId: 'show', subTenantId: 'show', kid: 'show', issuedAt: 'show', expiresAt: 'show' },
+    fields: { jti: 'show', credentialId: 'show', tenantId: 'show', subTenantId: 'show', kid: 'show', issuer: 'show', issuedAt: 'show', expiresAt: 'show' },
   },
   AccessTokenRevoked: {
     resource: accessToken,
