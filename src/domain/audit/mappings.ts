@@ -208,7 +208,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
       keyId: 'show',
       tenantId: 'show',
       operation: 'show',
-      outcome: { type: 'show', id: 'show', connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', position: 'show', eventId: 'show', signedAt: 'show', kid: 'show' },
+      outcome: { type: 'show', id: 'show', connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', apiKeyDataKeyId: 'show', position: 'show', eventId: 'show', signedAt: 'show', kid: 'show' },
       completedAt: 'show',
       expiresAt: 'show',
     },
