@@ -108,7 +108,8 @@ export class ConnectionResolver {
 
   @Mutation(() => ApiKeyCredential, {
     description:
-      'The key, for one request to url: https only, no credentials in the URL, and the host must be the allowed domain ' +
+      'The key, for one request to url: https only, the URL exactly as URL parsers serialise it (no backslash, whitespace, ' +
+      'credentials or encoded host: BAD_USER_INPUT AMBIGUOUS_URL), and the host must be the allowed domain ' +
       '(or, for *.domain, one of its subdomains). Requires keyledger:connections:use. Each use is recorded for the audit history.',
   })
   async useApiKeyConnection(
