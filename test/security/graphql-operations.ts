@@ -301,7 +301,7 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
         query: USE_CONNECTION,
         variables: { i: s.b.connection.integration, n: s.b.connection.name, u: `https://${ALLOWED_DOMAIN}/v1`, t: tenantId },
       })),
-      ...['https://attacker.example.net/collect', `http://${ALLOWED_DOMAIN}/v1`, `https://${ALLOWED_DOMAIN}.attacker.net/v1`, `https://user:pw@${ALLOWED_DOMAIN}/`].map((url) => ({
+      ...['https://attacker.example.net/collect', `http://${ALLOWED_DOMAIN}/v1`, `https://${ALLOWED_DOMAIN}.attacker.net/v1`].map((url) => ({
         name: `the key is not handed out for ${url}`,
         bearer: admin,
         call: async (s: SecurityGateway) => {
@@ -309,6 +309,21 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
           return { query: USE_CONNECTION, variables: { i: integration, n: name, u: url } };
         },
         code: 'FORBIDDEN' as const,
+      })),
+      // URLs other parsers read with another host: refused as ambiguous before the host is judged.
+      ...[
+        `https://${ALLOWED_DOMAIN}\\@attacker.example.net/`,
+        `https://user:pw@${ALLOWED_DOMAIN}/`,
+        `https://${ALLOWED_DOMAIN}%2f.attacker.example.net/`,
+        `https://${ALLOWED_DOMAIN}\t.attacker.example.net/`,
+      ].map((url) => ({
+        name: `the key is not handed out for the ambiguous ${JSON.stringify(url)}`,
+        bearer: admin,
+        call: async (s: SecurityGateway) => {
+          const { integration, name } = await connectionA(s);
+          return { query: USE_CONNECTION, variables: { i: integration, n: name, u: url } };
+        },
+        code: 'BAD_USER_INPUT' as const,
       })),
     ],
   },

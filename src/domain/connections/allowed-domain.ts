@@ -57,17 +57,16 @@ export function requireUnambiguousUrl(value: unknown, field = 'url'): URL {
     throw ambiguous(`${field} must be printable ASCII without spaces or control characters; give an internationalised host in its xn-- form`, field);
   }
   if (value.includes('\\')) throw ambiguous(`${field} must not contain a backslash`, field);
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(value)?.[1];
+  if (authority?.includes('@')) throw ambiguous(`${field} must not contain a user name, a password or an '@' before the host`, field);
+  if (authority?.includes('%')) throw ambiguous(`${field} must not percent-encode its host`, field);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw badInput(`${field} must be an absolute URL`, field);
   }
-  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(value)?.[1];
-  if (url.username || url.password || authority?.includes('@')) {
-    throw ambiguous(`${field} must not contain a user name, a password or an '@' before the host`, field);
-  }
-  if (authority?.includes('%')) throw ambiguous(`${field} must not percent-encode its host`, field);
+  if (url.username || url.password) throw ambiguous(`${field} must not contain a user name, a password or an '@' before the host`, field);
   if (!sameAsSerialised(value, url)) {
     throw ambiguous(
       `${field} must be written as URL parsers serialise it: '//' after the scheme, no default or empty port, no dot segments, and characters such as spaces, quotes and braces percent-encoded`,

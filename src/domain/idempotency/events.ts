@@ -26,15 +26,8 @@ export interface IdempotencyKeyReleased {
 export type IdempotentOutcome =
   | { type: 'token'; id: string }
   | { type: 'partner-credential'; id: string }
-  | {
-      type: 'connection';
-      connectionId: string;
-      tenantId: string;
-      integration: string;
-      name: string;
-      /** When the request gave an API key: the data key it was sealed under, so a retry's key can be compared with it while it exists. */
-      apiKeyDataKeyId?: string;
-    }
+  /** `apiKeyDataKeyId`: when the request gave an API key, the data key it was sealed under, so a retry's key can be compared with it while it exists. */
+  | { type: 'connection'; connectionId: string; tenantId: string; integration: string; name: string; apiKeyDataKeyId?: string }
   | { type: 'connection-deleted'; integration: string; name: string }
   | {
       type: 'signed-audit-head';

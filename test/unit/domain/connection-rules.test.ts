@@ -188,6 +188,7 @@ describe('the allowed-URL rule', () => {
     ['a password', 'https://:pw@api.example.com/', /user name, a password/],
     ['an empty user name', 'https://@api.example.com/', /user name, a password/],
     ['a percent-encoded host', 'https://api.exa%6Dple.com/', /percent-encode its host/],
+    ['a percent-encoded slash in the host', 'https://api.example.com%2f.evil.invalid/', /percent-encode its host/],
     ['a tab', 'https://api.example.com\t/', /printable ASCII/],
     ['a non-ASCII host', 'https://bücher.example/', /xn-- form/],
     ['a DEL', 'https://api.example.com/\u007f', /printable ASCII/],
