@@ -121,7 +121,7 @@ describe('partner exchange across gateway processes', () => {
     const three = await fleet.start(dataDir);
     expect(await accepted(three.url, fromOne)).toEqual(valid);
     expect(await accepted(three.url, fromTwo)).toEqual(valid);
-  });
+  }, 120_000);
 
   it('rotate-signing-key through the CLI: running gateways sign with the new key and keep publishing the old one', async () => {
     const dataDir = fleet.tempDir();
