@@ -322,7 +322,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   core.partners.publicUrl.listening(url);
   if (!core.partners.publicUrl.isConfigured && config.eventStoreConnectionString) {
-    logger.warn({ issuer: url }, 'KEYLEDGER_PUBLIC_URL is not set: replicas must share one JWT issuer, or their partner tokens fail on each other');
+    logger.warn({ issuer: url }, 'KEYLEDGER_PUBLIC_URL is not set: each replica names its own address as the JWT issuer, so clients that check iss against one replica refuse the others\' tokens');
   }
   logger.info({ url: `${url}/graphql`, store: core.store.name }, 'keyledger listening');
 

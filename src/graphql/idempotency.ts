@@ -56,6 +56,16 @@ const ROLE_OF_RECORDED_MUTATION: Readonly<Record<string, KeyledgerRole>> = {
 };
 
 /**
+ * The secret arguments of recorded mutations. Their values stay out of the request
+ * fingerprint; a replay compares them with the secret's own storage instead.
+ */
+const SECRET_ARGUMENTS_OF_RECORDED_MUTATION: Readonly<Record<string, readonly string[]>> = {
+  importToken: ['input.secret'],
+  createApiKeyConnection: ['input.apiKey'],
+  updateApiKeyConnection: ['input.apiKey'],
+};
+
+/**
  * How resolvers run a mutation with its optional `idempotencyKey`: without one, exactly as
  * before; with one, through `IdempotentRequests`, noting for the response's extensions
  * whether it was replayed. The operation is the mutation's field name.
@@ -78,7 +88,8 @@ export class IdempotentMutations {
     const role = ROLE_OF_RECORDED_MUTATION[info.fieldName];
     if (!role) throw new Error(`No role is declared for the recorded mutation ${info.fieldName}`);
     const principal = await requireRole(ctx, role);
-    const result = await this.requests.run(ctx, { principal, key, operation: info.fieldName, args }, handlers);
+    const secretPaths = SECRET_ARGUMENTS_OF_RECORDED_MUTATION[info.fieldName] ?? [];
+    const result = await this.requests.run(ctx, { principal, key, operation: info.fieldName, args, secretPaths }, handlers);
     note(ctx, info, { key, replayed: result.replayed, originalAt: result.originalAt.toISOString() });
     return result.value;
   }

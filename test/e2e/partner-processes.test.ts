@@ -2,13 +2,13 @@ import Database from 'better-sqlite3';
 import { filesUnder } from '../helpers/byte-scan';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { loadConfig } from '../../src/config';
 import type { SigningKey, SigningKeyGenerated } from '../../src/domain/signing-keys';
 import { openCore } from '../../src/gateway';
 import { createLogger } from '../../src/logger';
-import { graphql } from '../helpers/graphql-client';
+import { graphql, VERIFY_TOKEN } from '../helpers/graphql-client';
 import { eventually, issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { runCli, GatewayFleet } from '../helpers/gateway-process';
 import {
@@ -19,6 +19,7 @@ import {
   postForm,
   sourceExchange,
   sourceHeaders,
+  VERIFY_PARTNER_ACCESS_TOKEN,
 } from '../helpers/partner-client';
 
 async function jwks(url: string): Promise<Array<Record<string, string>>> {
@@ -78,6 +79,49 @@ describe('partner exchange across gateway processes', () => {
     });
     expect(payload.sub).toBe(partner.id);
   });
+
+  it('two processes on one data directory without KEYLEDGER_PUBLIC_URL accept each other\'s tokens, and a restart on another port keeps them valid', async () => {
+    const dataDir = fleet.tempDir();
+    const one = await fleet.start(dataDir);
+    const two = await fleet.start(dataDir);
+    expect(two.url).not.toBe(one.url);
+    const { secret: admin } = await issueToken(one.url, ROOT_SECRET, { name: 'admin', tenantId: 'acme', roles: ['keyledger:admin'] });
+    const partner = await createPartnerCredential(one.url, admin, { name: 'p', subTenantIds: ['team'] });
+    await eventually(async () => (await sourceExchange(two.url, sourceHeaders(partner, 'acme', 'team'))).status === 200);
+    const fromOne = await oauthToken(one.url, partner, 'acme', 'team');
+    const fromTwo = (await sourceExchange(two.url, sourceHeaders(partner, 'acme', 'team'))).body.data.token as string;
+    // Each names its own address, as its OAuth metadata does.
+    expect([decodeJwt(fromOne).iss, decodeJwt(fromTwo).iss]).toEqual([one.url, two.url]);
+
+    const accepted = async (url: string, jwt: string) => ({
+      verifyToken: (await graphql(url, VERIFY_TOKEN, { token: jwt }, admin)).data!.verifyToken.code,
+      verifyPartnerAccessToken: (await graphql(url, VERIFY_PARTNER_ACCESS_TOKEN, { token: jwt, tenantId: 'acme', subTenantId: 'team' }, admin)).data!
+        .verifyPartnerAccessToken.code,
+      introspect: (await postForm(url, '/oauth/introspect', { token: jwt }, { authorization: `Bearer ${admin}` })).body.active,
+    });
+    const valid = { verifyToken: 'VALID', verifyPartnerAccessToken: 'VALID', introspect: true };
+    for (const [url, jwt] of [
+      [two.url, fromOne],
+      [one.url, fromTwo],
+    ]) {
+      expect(await accepted(url, jwt)).toEqual(valid);
+    }
+
+    // A token signed with the deployment's key but naming an issuer the log never recorded is not one of ours.
+    const [{ key }] = await privateSigningKeys(dataDir);
+    const { kid } = decodeProtectedHeader(fromOne);
+    const elsewhere = await new SignJWT({ ...decodeJwt(fromOne), iss: 'https://elsewhere.example' })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .sign(key);
+    const unknown = { verifyToken: 'NOT_FOUND', verifyPartnerAccessToken: 'NOT_FOUND', introspect: false };
+    expect(await accepted(one.url, elsewhere)).toEqual(unknown);
+    expect(await accepted(two.url, elsewhere)).toEqual(unknown);
+
+    await one.kill('SIGTERM');
+    const three = await fleet.start(dataDir);
+    expect(await accepted(three.url, fromOne)).toEqual(valid);
+    expect(await accepted(three.url, fromTwo)).toEqual(valid);
+  }, 120_000);
 
   it('rotate-signing-key through the CLI: running gateways sign with the new key and keep publishing the old one', async () => {
     const dataDir = fleet.tempDir();

@@ -283,9 +283,9 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
   },
   'Mutation.updateApiKeyConnection': {
     role: Role.connectionsWrite,
-    own: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...(await connectionA(s)), headerName: 'x-other-key' } } }),
-    foreign: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over' } }, expect: 'NOT_FOUND' }),
-    escalations: namingOtherTenants(admin, async (tenantId, s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over', tenantId } } })),
+    own: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...(await connectionA(s)), headerName: 'x-other-key', apiKey: 'a-replacement-key' } } }),
+    foreign: async (s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over', apiKey: 'a-replacement-key' } }, expect: 'NOT_FOUND' }),
+    escalations: namingOtherTenants(admin, async (tenantId, s) => ({ query: UPDATE_CONNECTION, variables: { input: { ...s.b.connection, headerName: 'x-taken-over', apiKey: 'a-replacement-key', tenantId } } })),
   },
   'Mutation.deleteApiKeyConnection': {
     role: Role.connectionsWrite,
@@ -308,7 +308,7 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
         query: USE_CONNECTION,
         variables: { i: s.b.connection.integration, n: s.b.connection.name, u: `https://${ALLOWED_DOMAIN}/v1`, t: tenantId },
       })),
-      ...['https://attacker.example.net/collect', `http://${ALLOWED_DOMAIN}/v1`, `https://${ALLOWED_DOMAIN}.attacker.net/v1`, `https://user:pw@${ALLOWED_DOMAIN}/`].map((url) => ({
+      ...['https://attacker.example.net/collect', `http://${ALLOWED_DOMAIN}/v1`, `https://${ALLOWED_DOMAIN}.attacker.net/v1`].map((url) => ({
         name: `the key is not handed out for ${url}`,
         bearer: admin,
         call: async (s: SecurityGateway) => {
@@ -316,6 +316,21 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
           return { query: USE_CONNECTION, variables: { i: integration, n: name, u: url } };
         },
         code: 'FORBIDDEN' as const,
+      })),
+      // URLs other parsers read with another host: refused as ambiguous before the host is judged.
+      ...[
+        `https://${ALLOWED_DOMAIN}\\@attacker.example.net/`,
+        `https://user:pw@${ALLOWED_DOMAIN}/`,
+        `https://${ALLOWED_DOMAIN}%2f.attacker.example.net/`,
+        `https://${ALLOWED_DOMAIN}\t.attacker.example.net/`,
+      ].map((url) => ({
+        name: `the key is not handed out for the ambiguous ${JSON.stringify(url)}`,
+        bearer: admin,
+        call: async (s: SecurityGateway) => {
+          const { integration, name } = await connectionA(s);
+          return { query: USE_CONNECTION, variables: { i: integration, n: name, u: url } };
+        },
+        code: 'BAD_USER_INPUT' as const,
       })),
     ],
   },

@@ -140,9 +140,9 @@ export const REST_ROUTES: Record<string, RouteSecurity> = {
     ok: 204,
     prepare: async (s) => {
       const path = await connectionA(s);
-      return (auth) => request(s, 'PATCH', path, auth, { header_name: 'x-other-key' });
+      return (auth) => request(s, 'PATCH', path, auth, { header_name: 'x-other-key', api_key: 'a-replacement-key' });
     },
-    foreign: async (s) => (auth) => expectNotFound(request(s, 'PATCH', bConnectionPath(s), auth, { header_name: 'x-taken-over' })),
+    foreign: async (s) => (auth) => expectNotFound(request(s, 'PATCH', bConnectionPath(s), auth, { header_name: 'x-taken-over', api_key: 'a-replacement-key' })),
   },
   [`DELETE ${CONNECTIONS_PATH}/:name`]: {
     role: Role.connectionsWrite,

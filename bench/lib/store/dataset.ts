@@ -646,7 +646,7 @@ class MixedLogGenerator extends LogGenerator {
         if (!entry || entry.state.status !== 'active') return this.apply('createCredential', tenant);
         const jti = `pat_${this.id(22)}`;
         const [event] = decideAccessToken(
-          { type: 'IssueAccessToken', jti, kid: 'sk_bench', tenantId: tenant.tenantId, subTenantId: this.pick(['eu-1', 'us-1', 'ap-1']), credential: entry.state },
+          { type: 'IssueAccessToken', jti, kid: 'sk_bench', issuer: 'http://127.0.0.1:4000', tenantId: tenant.tenantId, subTenantId: this.pick(['eu-1', 'us-1', 'ap-1']), credential: entry.state },
           initialAccessTokenState,
           now,
         );

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Role } from '../../domain/access/roles';
 import {
   CONNECTION_NOT_FOUND,
@@ -224,6 +225,20 @@ export class ConnectionService {
       eventMetadata(ctx, actorOf(caller), this.clock.now()),
     );
     return { headerName: record.headerName, apiKey: outcome.secret };
+  }
+
+  /**
+   * Whether `apiKey` is the key sealed under `dataKeyId` for the connection `connectionId`:
+   * null once that key is no longer the connection's (replaced or deleted, so its data key
+   * is destroyed or about to be) and cannot be told any more.
+   */
+  async apiKeyMatches(address: { tenantId: string; integration: string; name: string }, connectionId: string, dataKeyId: string, apiKey: string): Promise<boolean | null> {
+    const record = this.queries.byName(address.tenantId, address.integration, address.name);
+    if (!record || record.connectionId !== connectionId || record.sealedApiKey.dataKeyId !== dataKeyId) return null;
+    const outcome = await this.unseal(record);
+    if (outcome.status !== 'opened') return null;
+    const [given, stored] = [createHash('sha256').update(apiKey).digest(), createHash('sha256').update(outcome.secret).digest()];
+    return timingSafeEqual(given, stored);
   }
 
   /**

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { badInput, conflict, KeyledgerError } from '../../domain/errors';
 import {
   decideIdempotency,
+  reusedIdempotencyKey,
   evolveIdempotency,
   idempotencyStreamId,
   initialIdempotencyState,
@@ -39,6 +40,12 @@ export interface IdempotentRequest {
   operation: string;
   /** The mutation's arguments except the key; only their HMAC is kept. */
   args: Record<string, unknown>;
+  /**
+   * Where secret arguments sit in `args` (`input.secret`, `input.apiKey`). Their values never
+   * enter the fingerprint, only whether they were given; a replay compares them with the
+   * secret's own storage instead (`IdempotentHandlers.sameSecrets`).
+   */
+  secretPaths?: readonly string[];
 }
 
 export interface IdempotentHandlers<T> {
@@ -46,6 +53,13 @@ export interface IdempotentHandlers<T> {
   execute(): Promise<{ value: T; outcome: IdempotentOutcome }>;
   /** Answers a retry from the recorded outcome, reading the entity as it is now; appends nothing. */
   replay(outcome: IdempotentOutcome): Promise<T>;
+  /**
+   * Required when the request holds secret arguments: whether they are the ones the request
+   * that recorded `outcome` stored, checked against that storage (an argon2 hash, or
+   * ciphertext under the record's data key). False refuses the retry as a reused key; null
+   * means it can no longer be told, because the storage is gone (the data key destroyed).
+   */
+  sameSecrets?(outcome: IdempotentOutcome): Promise<boolean | null>;
 }
 
 export interface IdempotentResult<T> {
@@ -86,12 +100,15 @@ export class IdempotentRequests {
   async run<T>(ctx: Pick<RequestContext, 'requestId' | 'ip' | 'userAgent'>, request: IdempotentRequest, handlers: IdempotentHandlers<T>): Promise<IdempotentResult<T>> {
     const keyId = this.keyIdOf(request.principal.id, requireIdempotencyKey(request.key));
     const streamId = idempotencyStreamId(keyId);
-    const requestFingerprint = this.requestFingerprint(request.operation, request.args);
+    const { args, hasSecrets } = withoutSecretValues(request.args, request.secretPaths ?? []);
+    if (hasSecrets && !handlers.sameSecrets) throw new Error(`${request.operation} has secret arguments but no way to compare them on a replay`);
+    const requestFingerprint = this.requestFingerprint(request.operation, args);
     const base = { keyId, tenantId: request.principal.tenantId, operation: request.operation };
     const metadata = () => eventMetadata(ctx, actorOf(request.principal), this.clock.now());
 
     const claim = await this.claim(streamId, { ...base, requestFingerprint }, metadata);
     if (claim.action === 'replay') {
+      if (hasSecrets && (await handlers.sameSecrets!(claim.outcome)) === false) throw reusedIdempotencyKey();
       return { value: await handlers.replay(claim.outcome), replayed: true, originalAt: new Date(claim.originalAt) };
     }
 
@@ -124,7 +141,12 @@ export class IdempotentRequests {
     return this.hmac(`key\0${principalId}\0${key}`).slice(0, 40);
   }
 
-  /** An HMAC over the operation and the canonical JSON of its arguments: inputs may hold secrets (importToken, API keys). */
+  /**
+   * An HMAC over the operation and the canonical JSON of its arguments, so the log does not
+   * show what was asked. Secret values are taken out before (see `secretPaths`): an HMAC
+   * under a deployment key would let whoever holds that key test guesses of a secret far
+   * faster than its argon2 hash allows, and after its data key is destroyed.
+   */
   requestFingerprint(operation: string, args: Record<string, unknown>): string {
     const given = Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined && value !== null));
     // Through JSON first, so a date is one ISO form however the client wrote it, and absent fields vanish.
@@ -170,6 +192,27 @@ export class IdempotentRequests {
   private hmac(value: string): string {
     return createHmac('sha256', this.hmacKey).update(value, 'utf8').digest('hex');
   }
+}
+
+/** Stands in the fingerprint for a secret argument that was given. */
+const GIVEN_SECRET = { secret: 'given' };
+
+/** The arguments with each given secret replaced by a marker, and whether there was any. */
+function withoutSecretValues(args: Record<string, unknown>, secretPaths: readonly string[]): { args: Record<string, unknown>; hasSecrets: boolean } {
+  let hasSecrets = false;
+  const copy = structuredClone(args);
+  for (const path of secretPaths) {
+    const segments = path.split('.');
+    const last = segments.pop()!;
+    let parent: unknown = copy;
+    for (const segment of segments) parent = parent !== null && typeof parent === 'object' ? (parent as Record<string, unknown>)[segment] : undefined;
+    if (parent === null || typeof parent !== 'object') continue;
+    const holder = parent as Record<string, unknown>;
+    if (holder[last] === undefined || holder[last] === null) continue;
+    holder[last] = GIVEN_SECRET;
+    hasSecrets = true;
+  }
+  return { args: copy, hasSecrets };
 }
 
 /** Errors raised before anything was written. An unreachable store (UNAVAILABLE) or a bug leaves the outcome unknown. */

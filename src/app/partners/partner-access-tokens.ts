@@ -49,13 +49,19 @@ export interface AccessTokenCheck {
   claims: AccessTokenClaims | null;
 }
 
+/** Issuers remembered for tokens of other processes; past this many, the memory starts over. */
+const RECORDED_ISSUERS_CACHED = 10_000;
+
 /**
  * Partner access tokens: JWTs the gateway signs (RFC 9068 profile) and verifies under
- * RFC 8725 rules — an explicit algorithm allow-list, an explicit `typ`, and fixed `iss` and
- * `aud`. A token dies with its credential: verification also reads the credential's status
+ * RFC 8725 rules — an explicit algorithm allow-list, an explicit `typ`, a fixed `aud`, and an
+ * `iss` of this deployment (see `issuedHere`). A token dies with its credential: verification also reads the credential's status
  * and the token's own revocation.
  */
 export class PartnerAccessTokenService {
+  /** jti → the issuer its `AccessTokenIssued` recorded, for tokens another process issued; immutable once recorded. */
+  private readonly recordedIssuers = new Map<string, string>();
+
   constructor(
     private readonly writer: EventWriter,
     private readonly queries: PartnerQueries,
@@ -72,7 +78,7 @@ export class PartnerAccessTokenService {
   async sign(issued: AccessTokenIssued['data'], clientId: string, key: SigningKey): Promise<string> {
     if (key.kid !== issued.kid) throw new Error(`The token names signing key ${issued.kid}, not ${key.kid}`);
     const payload: JWTPayload = {
-      iss: this.issuer,
+      iss: issued.issuer ?? this.issuer,
       aud: ACCESS_TOKEN_AUDIENCE,
       sub: issued.credentialId,
       client_id: clientId,
@@ -101,10 +107,10 @@ export class PartnerAccessTokenService {
     if (header.alg === 'ES256' && !hasLowS(presented)) return { code: 'MALFORMED', claims: null };
     let payload: JWTPayload;
     try {
+      // `iss` is checked below, against what the log recorded, once the signature is known to be ours.
       ({ payload } = await jwtVerify(presented, found.key, {
         algorithms: [...SigningAlgorithms],
         typ: ACCESS_TOKEN_TYP,
-        issuer: this.issuer,
         audience: ACCESS_TOKEN_AUDIENCE,
         requiredClaims: ['iss', 'aud', 'sub', 'jti', 'iat', 'exp', 'tenant_id', 'sub_tenant_id'],
         currentDate: this.clock.now(),
@@ -113,7 +119,8 @@ export class PartnerAccessTokenService {
       // jose checks the signature before the claims, so an expired token is one of ours.
       if (error instanceof joseErrors.JWTExpired) {
         const claims = claimsOf(error.payload);
-        return { code: claims ? 'EXPIRED' : 'MALFORMED', claims };
+        if (!claims) return { code: 'MALFORMED', claims: null };
+        return (await this.issuedHere(claims)) ? { code: 'EXPIRED', claims } : { code: 'NOT_FOUND', claims: null };
       }
       // A bad signature, or another issuer or audience: not a token of ours.
       if (error instanceof joseErrors.JWSSignatureVerificationFailed || error instanceof joseErrors.JWTClaimValidationFailed) {
@@ -124,6 +131,7 @@ export class PartnerAccessTokenService {
     }
     const claims = claimsOf(payload);
     if (!claims) return { code: 'MALFORMED', claims: null };
+    if (!(await this.issuedHere(claims))) return { code: 'NOT_FOUND', claims: null };
     const credential = this.queries.byId(claims.credentialId);
     if (!credential || credential.tenantId !== claims.tenantId) return { code: 'NOT_FOUND', claims: null };
     if (credential.revokedAt) return { code: 'REVOKED', claims };
@@ -172,6 +180,24 @@ export class PartnerAccessTokenService {
     if (presented.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(presented)) return null;
     const jws = readJwsHeader(presented);
     return jws.form === 'jws' && mediaTypeOf(jws.header.typ) === ACCESS_TOKEN_TYP ? jws.header : null;
+  }
+
+  /**
+   * Whether a token signed with one of this deployment's keys names an issuer of this
+   * deployment: this gateway's own, or the one the log recorded when the token was issued.
+   * Processes that share a log without a configured public URL each derive theirs from their
+   * own listen address, and a restart may listen elsewhere; the recorded issuer lets every
+   * one of them accept the tokens of the others, and none accepts an `iss` nobody recorded.
+   */
+  private async issuedHere(claims: AccessTokenClaims): Promise<boolean> {
+    if (claims.issuer === this.issuer) return true;
+    const cached = this.recordedIssuers.get(claims.jti);
+    if (cached !== undefined) return cached === claims.issuer;
+    const { state } = await this.writer.load<AccessTokenState, AccessTokenEvent>(accessTokenStreamId(claims.jti), initialAccessTokenState, evolveAccessToken);
+    if (state.status === 'absent' || state.issuer === null) return false;
+    if (this.recordedIssuers.size >= RECORDED_ISSUERS_CACHED) this.recordedIssuers.clear();
+    this.recordedIssuers.set(claims.jti, state.issuer);
+    return state.issuer === claims.issuer;
   }
 }
 

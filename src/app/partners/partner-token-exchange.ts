@@ -87,7 +87,7 @@ export class PartnerTokenExchange {
       evolve: evolveAccessToken,
       metadata: eventMetadata(ctx, { type: 'partner', id: record.id, tenantId: record.tenantId }, now),
       retryOnConflict: false,
-      decide: (state) => decideAccessToken({ type: 'IssueAccessToken', jti, kid: key.kid, tenantId, subTenantId, credential }, state, now),
+      decide: (state) => decideAccessToken({ type: 'IssueAccessToken', jti, kid: key.kid, issuer: this.accessTokens.issuer, tenantId, subTenantId, credential }, state, now),
     });
     const issued = events[0];
     if (issued?.type !== 'AccessTokenIssued') throw new Error('The exchange recorded no AccessTokenIssued event');

@@ -296,6 +296,18 @@ export class TokenService {
     return record && visibleTo(caller, record.tenantId) ? this.withUsage(record) : null;
   }
 
+  /**
+   * Whether `secret` is the one a token was imported with, checked against the argon2 hash
+   * its `TokenIssued` recorded (a rotation since does not change the answer); null when
+   * there is no such hash.
+   */
+  async importedSecretMatches(tokenId: string, secret: string): Promise<boolean | null> {
+    const issued = (await this.writer.readStream(tokenStreamId(tokenId))).find((event) => event.type === 'TokenIssued');
+    const stored = (issued?.data as { secretHash?: unknown } | undefined)?.secretHash;
+    if (typeof stored !== 'string' || !isArgon2Hash(stored)) return null;
+    return this.hasher.argon2Verify(stored, secret);
+  }
+
   async listTokens(ctx: RequestContext, input: ListTokensInput): Promise<TokenPage> {
     const caller = await requireRole(ctx, Role.tokensRead);
     const tenantId = targetTenant(caller, input.filter.tenantId);

@@ -158,7 +158,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
   },
   AccessTokenIssued: {
     resource: accessToken,
-    fields: { jti: 'show', credentialId: 'show', tenantId: 'show', subTenantId: 'show', kid: 'show', issuedAt: 'show', expiresAt: 'show' },
+    fields: { jti: 'show', credentialId: 'show', tenantId: 'show', subTenantId: 'show', kid: 'show', issuer: 'show', issuedAt: 'show', expiresAt: 'show' },
   },
   AccessTokenRevoked: {
     resource: accessToken,
@@ -212,7 +212,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
       keyId: 'show',
       tenantId: 'show',
       operation: 'show',
-      outcome: { type: 'show', id: 'show', connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', position: 'show', eventId: 'show', signedAt: 'show', kid: 'show' },
+      outcome: { type: 'show', id: 'show', connectionId: 'show', tenantId: 'show', integration: 'show', name: 'show', apiKeyDataKeyId: 'show', position: 'show', eventId: 'show', signedAt: 'show', kid: 'show' },
       completedAt: 'show',
       expiresAt: 'show',
     },

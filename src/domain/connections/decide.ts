@@ -1,5 +1,5 @@
 import { requireTenantId } from '../validation';
-import { badInput, conflict, notFound } from '../errors';
+import { badInput, conflict, KeyledgerError, notFound } from '../errors';
 import type { SealedSecret } from '../tokens/events';
 import type { ConnectionCreated, ConnectionChanges, ConnectionDeleted, ConnectionEvent, ConnectionUpdated } from './events';
 import { requireAllowedDomain, requireConnectionName, requireHeaderName, requireIntegration } from './rules';
@@ -78,12 +78,14 @@ function update(command: UpdateConnection, state: ConnectionState, now: Date): C
   if (state.status !== 'active') throw notFound(CONNECTION_NOT_FOUND);
 
   const changes: ConnectionChanges = {};
-  if (headerName !== undefined && headerName !== state.headerName) changes.headerName = headerName;
+  // Where the key goes (host and header) is part of what its owner entered it for. Otherwise anyone who may
+  // write could point a stored key at a site of their own, or into a header that the site logs or echoes.
+  if (headerName !== undefined && headerName !== state.headerName) {
+    if (!sealedApiKey) throw apiKeyRequired('headerName', 'in a header');
+    changes.headerName = headerName;
+  }
   if (allowedDomain !== undefined && allowedDomain !== state.allowedDomain) {
-    // Otherwise anyone who may write could point a key entered for one site at a site of their own, then use it.
-    if (!sealedApiKey) {
-      throw badInput('Changing allowedDomain requires giving apiKey again: a stored key is never sent to a domain it was not entered for', 'apiKey');
-    }
+    if (!sealedApiKey) throw apiKeyRequired('allowedDomain', 'to a domain');
     changes.allowedDomain = allowedDomain;
   }
   if (sealedApiKey) changes.sealedApiKey = sealedApiKey;
@@ -125,4 +127,11 @@ function requireSealed(sealed: SealedSecret): SealedSecret {
     throw badInput('The API key was not sealed', 'apiKey');
   }
   return { dataKeyId: sealed.dataKeyId, ciphertext: sealed.ciphertext };
+}
+
+function apiKeyRequired(field: 'headerName' | 'allowedDomain', where: string): KeyledgerError {
+  return new KeyledgerError('BAD_USER_INPUT', `Changing ${field} requires giving apiKey again: a stored key is never sent ${where} it was not entered for`, {
+    field: 'apiKey',
+    reason: 'API_KEY_REQUIRED',
+  });
 }

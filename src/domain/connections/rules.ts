@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { parse as parseDomain } from 'tldts';
 import { badInput } from '../errors';
 
@@ -108,7 +108,9 @@ export function requireApiKey(value: unknown, field = 'apiKey'): string {
  * subdomains (`*.example.com`). Returned lowercase, internationalised names in their ASCII
  * (punycode) form, so that comparing it with a URL's host is a plain string comparison.
  *
- * Refused: a scheme, path, port, credentials or trailing dot; IP addresses (a key is bound to
+ * Refused: a scheme, path, port, credentials or trailing dot; control characters, `%`, and
+ * characters that name normalisation would change or drop (a soft hyphen, fullwidth
+ * letters), so the name stored is the name given; IP addresses (a key is bound to
  * a name, which a certificate vouches for); single-label names (`localhost`); public
  * suffixes (`com`, `co.uk`, `github.io`), as a host or under a wildcard, which would send the
  * key to every site registered there.
@@ -127,6 +129,8 @@ export function requireAllowedDomain(value: unknown, field = 'allowedDomain'): s
   if (base.includes(':')) throw badInput(`${field} must not contain a port: any port of the host is allowed`, field);
   if (base.endsWith('.')) throw badInput(`${field} must not end with a dot`, field);
   if (/\s/.test(base)) throw badInput(`${field} must not contain spaces`, field);
+  if (/[\x00-\x1f\x7f-\x9f]/.test(base)) throw badInput(`${field} must not contain control characters`, field);
+  if (base.includes('%')) throw badInput(`${field} must not be percent-encoded`, field);
   const ascii = domainToASCII(base);
   const labels = ascii.split('.');
   if (ascii.length === 0 || ascii.length > CONNECTION_LIMITS.domainMax || !labels.every((label) => LABEL_PATTERN.test(label))) {
@@ -136,6 +140,10 @@ export function requireAllowedDomain(value: unknown, field = 'allowedDomain'): s
   if (isIP(ascii) !== 0 || /^(0x[0-9a-f]*|\d+)$/.test(labels[labels.length - 1])) {
     throw badInput(`${field} must be a host name, not an IP address`, field);
   }
+  // IDNA maps some characters away or to others (a soft hyphen vanishes, fullwidth letters fold): the name stored must be the name given.
+  if (!sameName(base, ascii)) {
+    throw badInput(`${field} holds characters that host-name normalisation changes or removes; give the name as it is registered`, field);
+  }
   const suffixOnly = parseDomain(ascii, { allowPrivateDomains: true }).domain === null;
   if (wildcard && suffixOnly) {
     throw badInput(`${field} ${value} would match every site under a public suffix; name a registered domain, as in *.example.com`, field);
@@ -143,4 +151,11 @@ export function requireAllowedDomain(value: unknown, field = 'allowedDomain'): s
   if (labels.length < 2) throw badInput(`${field} must be a fully qualified name such as api.example.com, not a single label`, field);
   if (suffixOnly) throw badInput(`${field} ${value} is a public suffix, not a host`, field);
   return wildcard ? `*.${ascii}` : ascii;
+}
+
+/** Each label of the given name reads, case aside, as its ASCII form or as that form's Unicode reading. */
+function sameName(given: string, ascii: string): boolean {
+  const givenLabels = given.toLowerCase().split('.');
+  const asciiLabels = ascii.split('.');
+  return givenLabels.length === asciiLabels.length && asciiLabels.every((label, i) => givenLabels[i] === label || givenLabels[i] === domainToUnicode(label));
 }

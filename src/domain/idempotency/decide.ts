@@ -27,7 +27,7 @@ export function decideIdempotency(request: IdempotentRequest, state: Idempotency
     case 'claimed': {
       const age = now.getTime() - new Date(state.claimedAt).getTime();
       if (age >= UNCOMPLETED_CLAIM_GRACE_MS) return { action: 'claim' };
-      if (!sameRequest(request, state)) throw reusedKey();
+      if (!sameRequest(request, state)) throw reusedIdempotencyKey();
       const retryAfter = Math.max(1, Math.ceil((UNCOMPLETED_CLAIM_GRACE_MS - age) / 1000));
       throw new KeyledgerError('CONFLICT', 'A request with this idempotency key is still in progress; retry shortly', {
         reason: 'IDEMPOTENCY_KEY_IN_PROGRESS',
@@ -36,7 +36,7 @@ export function decideIdempotency(request: IdempotentRequest, state: Idempotency
     }
     case 'completed':
       if (new Date(state.expiresAt).getTime() <= now.getTime()) return { action: 'claim' };
-      if (!sameRequest(request, state)) throw reusedKey();
+      if (!sameRequest(request, state)) throw reusedIdempotencyKey();
       return { action: 'replay', outcome: state.outcome, originalAt: state.completedAt };
   }
 }
@@ -45,7 +45,8 @@ function sameRequest(request: IdempotentRequest, state: { operation: string; req
   return request.operation === state.operation && request.requestFingerprint === state.requestFingerprint;
 }
 
-function reusedKey(): KeyledgerError {
+/** The key was used for another request: other arguments, another mutation, or other secrets. */
+export function reusedIdempotencyKey(): KeyledgerError {
   return new KeyledgerError('CONFLICT', 'This idempotency key was already used with a different request; use a new key for a new request', {
     reason: 'IDEMPOTENCY_KEY_REUSED',
   });

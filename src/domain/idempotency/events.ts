@@ -1,8 +1,9 @@
 /**
  * Idempotency keys: a client's promise that requests with the same key are one request.
  * Each (caller, key) pair has a stream of its own, named by an HMAC of the pair, holding
- * generations of: a claim, then either the outcome or a release. No field holds a secret:
- * the request is kept only as an HMAC fingerprint, and the outcome only as a reference to
+ * generations of: a claim, then either the outcome or a release. No field holds a secret or
+ * anything derived from one: the request is kept only as an HMAC fingerprint of its
+ * arguments with secret values taken out, and the outcome only as a reference to
  * what the request created or changed (or, for a signed audit head, the public statement).
  */
 export interface IdempotencyKeyClaimed {
@@ -25,7 +26,8 @@ export interface IdempotencyKeyReleased {
 export type IdempotentOutcome =
   | { type: 'token'; id: string }
   | { type: 'partner-credential'; id: string }
-  | { type: 'connection'; connectionId: string; tenantId: string; integration: string; name: string }
+  /** `apiKeyDataKeyId`: when the request gave an API key, the data key it was sealed under, so a retry's key can be compared with it while it exists. */
+  | { type: 'connection'; connectionId: string; tenantId: string; integration: string; name: string; apiKeyDataKeyId?: string }
   | { type: 'connection-deleted'; integration: string; name: string }
   | {
       type: 'signed-audit-head';

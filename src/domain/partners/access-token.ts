@@ -12,6 +12,7 @@ export type AccessTokenState =
       tenantId: string;
       subTenantId: string;
       expiresAt: string;
+      issuer: string | null;
     };
 
 export const initialAccessTokenState: AccessTokenState = { status: 'absent' };
@@ -19,8 +20,8 @@ export const initialAccessTokenState: AccessTokenState = { status: 'absent' };
 export function evolveAccessToken(state: AccessTokenState, event: AccessTokenEvent): AccessTokenState {
   switch (event.type) {
     case 'AccessTokenIssued': {
-      const { jti, credentialId, tenantId, subTenantId, expiresAt } = event.data;
-      return { status: 'issued', jti, credentialId, tenantId, subTenantId, expiresAt };
+      const { jti, credentialId, tenantId, subTenantId, expiresAt, issuer } = event.data;
+      return { status: 'issued', jti, credentialId, tenantId, subTenantId, expiresAt, issuer: issuer ?? null };
     }
     case 'AccessTokenRevoked':
       if (state.status === 'absent') return state;
@@ -40,6 +41,8 @@ export interface IssueAccessToken {
   type: 'IssueAccessToken';
   jti: string;
   kid: string;
+  /** The `iss` the token will carry. */
+  issuer: string;
   tenantId: string;
   subTenantId: string;
   /** The credential's state, loaded from its own stream. */
@@ -83,6 +86,7 @@ function issue(command: IssueAccessToken, state: AccessTokenState, now: Date): A
       tenantId,
       subTenantId,
       kid: command.kid,
+      issuer: command.issuer,
       issuedAt: new Date(issuedAt).toISOString(),
       expiresAt: new Date(issuedAt + ACCESS_TOKEN_TTL_MS).toISOString(),
     },

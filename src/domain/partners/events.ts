@@ -41,6 +41,12 @@ export interface AccessTokenIssued {
     subTenantId: string;
     /** The signing key's id, so a key's last token can be found. */
     kid: string;
+    /**
+     * The token's `iss`: the public URL of the gateway that issued it. Processes sharing a log
+     * may each have their own; each accepts a token whose `iss` is the one recorded here.
+     * Absent in tokens issued before it was recorded.
+     */
+    issuer?: string;
     issuedAt: string;
     expiresAt: string;
   };

@@ -71,7 +71,7 @@ export class ConnectionResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiKeyConnection> {
-    return this.changeConnection(ctx, info, idempotencyKey, { input }, () => this.connections.create(ctx, input));
+    return this.changeConnection(ctx, info, idempotencyKey, { input }, input.apiKey, () => this.connections.create(ctx, input));
   }
 
   @Mutation(() => ApiKeyConnection, { description: 'Changes the given fields; a new apiKey gets a new data key and the old one is destroyed' })
@@ -81,7 +81,7 @@ export class ConnectionResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiKeyConnection> {
-    return this.changeConnection(ctx, info, idempotencyKey, { input }, () => this.connections.update(ctx, input));
+    return this.changeConnection(ctx, info, idempotencyKey, { input }, input.apiKey, () => this.connections.update(ctx, input));
   }
 
   @Mutation(() => Boolean, { description: 'Deletes the connection and destroys its key for good; the name can then be used again' })
@@ -108,7 +108,8 @@ export class ConnectionResolver {
 
   @Mutation(() => ApiKeyCredential, {
     description:
-      'The key, for one request to url: https only, no credentials in the URL, and the host must be the allowed domain ' +
+      'The key, for one request to url: https only, the URL exactly as URL parsers serialise it (no backslash, whitespace, ' +
+      'credentials or encoded host: BAD_USER_INPUT AMBIGUOUS_URL), and the host must be the allowed domain ' +
       '(or, for *.domain, one of its subdomains). Requires keyledger:connections:use. Each use is recorded for the audit history.',
   })
   async useApiKeyConnection(
@@ -129,15 +130,23 @@ export class ConnectionResolver {
     info: GraphQLResolveInfo,
     idempotencyKey: string | null | undefined,
     args: Record<string, unknown>,
+    apiKey: string | null | undefined,
     change: () => Promise<ConnectionRecord>,
   ): Promise<ApiKeyConnection> {
     return this.idempotency.run(ctx, info, idempotencyKey, args, {
       execute: async () => {
         const record = await change();
         const { connectionId, tenantId, integration, name } = record;
-        return { value: toApiKeyConnection(record), outcome: { type: 'connection', connectionId, tenantId, integration, name } };
+        const sealedWith = apiKey == null ? {} : { apiKeyDataKeyId: record.sealedApiKey.dataKeyId };
+        return { value: toApiKeyConnection(record), outcome: { type: 'connection', connectionId, tenantId, integration, name, ...sealedWith } };
       },
       replay: (outcome) => this.connectionOf(ctx, outcome),
+      sameSecrets: async (outcome) => {
+        const { connectionId, tenantId, integration, name, apiKeyDataKeyId } = outcomeOf(outcome, 'connection');
+        // Recorded before data keys were noted, or without a key: nothing to compare with.
+        if (apiKey == null || !apiKeyDataKeyId) return null;
+        return this.connections.apiKeyMatches({ tenantId, integration, name }, connectionId, apiKeyDataKeyId, apiKey);
+      },
     });
   }
 

@@ -112,7 +112,9 @@ export class TokenResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiToken> {
-    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.importToken(ctx, input));
+    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.importToken(ctx, input), (outcome) =>
+      this.tokenService.importedSecretMatches(outcomeOf(outcome, 'token').id, input.secret),
+    );
   }
 
   @Mutation(() => ApiToken, { description: 'Changes the given fields. A change to nothing records nothing.' })
@@ -171,6 +173,7 @@ export class TokenResolver {
     idempotencyKey: string | null | undefined,
     args: Record<string, unknown>,
     change: () => Promise<TokenRecord>,
+    sameSecrets?: (outcome: IdempotentOutcome) => Promise<boolean | null>,
   ): Promise<ApiToken> {
     return this.idempotency.run(ctx, info, idempotencyKey, args, {
       execute: async () => {
@@ -178,6 +181,7 @@ export class TokenResolver {
         return { value: toApiToken(record, this.clock.now()), outcome: { type: 'token', id: record.id } };
       },
       replay: (outcome) => this.tokenOf(ctx, outcome),
+      sameSecrets,
     });
   }
 

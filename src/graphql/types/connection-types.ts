@@ -82,7 +82,7 @@ export class CreateApiKeyConnectionInput {
   tenantId?: string | null;
 }
 
-@InputType({ description: 'Fields left out stay as they are. Changing allowedDomain requires giving apiKey again.' })
+@InputType({ description: 'Fields left out stay as they are. Changing allowedDomain or headerName requires giving apiKey again.' })
 export class UpdateApiKeyConnectionInput {
   @Field(() => String)
   integration!: string;

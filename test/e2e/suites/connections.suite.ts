@@ -116,6 +116,9 @@ export function describeConnections(adapter: string, start: ConnectionGatewayFac
         ['a domain with a port', { allowedDomain: 'api.example.com:443' }, 'allowedDomain'],
         ['an IP address', { allowedDomain: '10.0.0.1' }, 'allowedDomain'],
         ['a wildcard over a public suffix', { allowedDomain: '*.com' }, 'allowedDomain'],
+        ['a percent-encoded domain', { allowedDomain: 'api%2eexample.com' }, 'allowedDomain'],
+        ['a domain with a control character', { allowedDomain: 'api.example.com\u0000.evil.invalid' }, 'allowedDomain'],
+        ['a domain normalisation would change', { allowedDomain: 'api.exam\u00adple.com' }, 'allowedDomain'],
         ['an empty key', { apiKey: '' }, 'apiKey'],
         ['a key of 4097 bytes', { apiKey: 'k'.repeat(4097) }, 'apiKey'],
         ['a key with a line break', { apiKey: 'abc\r\nX-Injected: 1' }, 'apiKey'],
@@ -165,7 +168,7 @@ export function describeConnections(adapter: string, start: ConnectionGatewayFac
         const fields = input();
         const created = await createConnection(gw.url, adminA, fields);
         clock.advance(1000);
-        const response = await update({ integration: 'crm', name: fields.name, headerName: 'Authorization' }, writerA);
+        const response = await update({ integration: 'crm', name: fields.name, headerName: 'Authorization', apiKey: newKey() }, writerA);
         expect(response.errors).toBeUndefined();
         expect(response.data!.updateApiKeyConnection).toMatchObject({ headerName: 'Authorization', apiKey: '*****', createdAt: created.createdAt });
         expect(response.data!.updateApiKeyConnection.updatedAt).not.toBe(created.updatedAt);
@@ -192,6 +195,18 @@ export function describeConnections(adapter: string, start: ConnectionGatewayFac
         const moved = await update({ integration: 'crm', name: fields.name, allowedDomain: 'api.example.org', apiKey: key });
         expect(moved.data!.updateApiKeyConnection.allowedDomain).toBe('api.example.org');
         expect((await use({ integration: 'crm', name: fields.name, url: 'https://api.example.org/' })).data!.useApiKeyConnection.apiKey).toBe(key);
+      });
+
+      it('moving the key to another header requires giving the key again', async () => {
+        const fields = input();
+        await createConnection(gw.url, adminA, fields);
+        const refused = await update({ integration: 'crm', name: fields.name, headerName: 'x-echoed-by-the-site' });
+        expect(refused.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'apiKey', reason: 'API_KEY_REQUIRED' });
+        expect((await use({ integration: 'crm', name: fields.name, url: 'https://api.example.com/' })).data!.useApiKeyConnection).toEqual({
+          headerName: fields.headerName,
+          apiKey: fields.apiKey,
+        });
+        expect((await update({ integration: 'crm', name: fields.name, headerName: fields.headerName })).errors).toBeUndefined();
       });
 
       it('an update naming nothing to change is bad input; a missing connection is NOT_FOUND', async () => {
@@ -249,12 +264,38 @@ export function describeConnections(adapter: string, start: ConnectionGatewayFac
         ['a subdomain of an exact host', 'https://x.api.example.com/'],
         ['a suffix trick', 'https://api.example.com.evil.net/'],
         ['a look-alike', 'https://evilapi.example.com/'],
-        ['credentials in the URL', 'https://user:pass@api.example.com/'],
         ['an IP address', 'https://93.184.216.34/'],
       ])('refuses %s with FORBIDDEN', async (_label, url) => {
         const response = await use({ integration: 'crm', name: exact.name, url });
         expect(errorCode(response)).toBe('FORBIDDEN');
         expect(response.raw).not.toContain(exact.apiKey);
+      });
+
+      it.each([
+        ['a backslash before an @', 'https://api.example.com\\@evil.invalid/'],
+        ['a backslash for a slash', 'https://api.example.com\\evil.invalid/'],
+        ['credentials in the URL', 'https://user:pass@api.example.com/'],
+        ['an empty user name', 'https://@api.example.com/'],
+        ['a percent-encoded host', 'https://api.exa%6Dple.com/'],
+        ['a tab', 'https://api.example.com\t.evil.invalid/'],
+        ['a space', 'https://api.example.com /'],
+        ['a line break', 'https://api.example.com/\r\nx'],
+        ['a NUL', 'https://api.example.com\u0000.evil.invalid/'],
+        ['a non-ASCII host', 'https://аpi.example.com/'],
+        ['missing slashes', 'https:api.example.com/'],
+        ['the default port', 'https://api.example.com:443/'],
+        ['dot segments', 'https://api.example.com/v1/../admin'],
+        ['characters the parser encodes', 'https://api.example.com/{x}'],
+      ])('refuses a URL parsers may read differently (%s) as BAD_USER_INPUT AMBIGUOUS_URL', async (_label, url) => {
+        const response = await use({ integration: 'crm', name: exact.name, url });
+        expect(response.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url', reason: 'AMBIGUOUS_URL' });
+        expect(response.raw).not.toContain(exact.apiKey);
+      });
+
+      it('hands out the key for a bare origin, written with or without its slash', async () => {
+        for (const url of ['https://api.example.com', 'https://api.example.com?page=2', 'HTTPS://api.example.com/']) {
+          expect((await use({ integration: 'crm', name: exact.name, url })).data!.useApiKeyConnection.apiKey).toBe(exact.apiKey);
+        }
       });
 
       it('a wildcard allows subdomains at any depth, but not the domain itself nor look-alikes', async () => {

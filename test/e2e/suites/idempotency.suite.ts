@@ -423,6 +423,76 @@ export function describeIdempotency(adapter: string, start: IdempotencyGatewayFa
       for (const readable of [key, secret, `hidden request ${RUN}`]) expect(text).not.toContain(readable);
     });
 
+    describe('secret arguments', () => {
+      /** The fingerprint the claim under `key` recorded. */
+      const recordedFingerprint = async (key: string) => /"requestFingerprint":"([0-9a-f]{64})"/.exec(await idempotencyStreamText(key))![1];
+      /** An HMAC over every argument, secret included, under the deployment's idempotency key: cheap to test guesses against. */
+      const fingerprintOverSecret = (operation: string, args: Record<string, unknown>) => gw.gateway.idempotency.requestFingerprint(operation, args);
+
+      it('stay out of the recorded fingerprint: requests that differ only in a secret record the same one, and no HMAC over a secret is stored', async () => {
+        const name = `fingerprinted ${RUN}`;
+        const secrets = [`guessable-${RUN}-Password1`, `guessable-${RUN}-Password2`];
+        const importKeys = [newKey('fp-import'), newKey('fp-import')];
+        for (const [i, secret] of secrets.entries()) ok(await call(IMPORT, { input: { name, secret }, key: importKeys[i] }));
+
+        const connectionName = `fingerprinted_${RUN}`;
+        const apiKeys = [`sk_live_${RUN}_first`, `sk_live_${RUN}_second`];
+        const connectionKeys = [newKey('fp-conn'), newKey('fp-conn')];
+        const connection = (key: string) => ({ integration: 'crm', name: connectionName, headerName: 'x-api-key', apiKey: key, allowedDomain: 'api.example.com' });
+        for (const [i, key] of apiKeys.entries()) {
+          ok(await call(CREATE_CONNECTION, { input: connection(key), key: connectionKeys[i] }));
+          ok(await call(DELETE_CONNECTION, { integration: 'crm', name: connectionName }));
+        }
+
+        const testable = [
+          ...secrets.map((secret) => fingerprintOverSecret('importToken', { input: { name, kind: 'API_TOKEN', secret } })),
+          ...apiKeys.map((key) => fingerprintOverSecret('createApiKeyConnection', { input: connection(key) })),
+        ];
+        const recorded = await Promise.all([...importKeys, ...connectionKeys].map((key) => idempotencyStreamText(key)));
+        for (const fingerprint of testable) {
+          for (const text of recorded) expect(text).not.toContain(fingerprint);
+        }
+        expect(findSecrets(gw.dataDir, testable)).toEqual([]);
+        expect(await recordedFingerprint(importKeys[0])).toBe(await recordedFingerprint(importKeys[1]));
+        expect(await recordedFingerprint(connectionKeys[0])).toBe(await recordedFingerprint(connectionKeys[1]));
+      });
+
+      it('importToken: a retry with another secret is CONFLICT, checked against the argon2 hash, also after a rotation', async () => {
+        const secret = `imported-${RUN}-Zx8Cv2Bn6Mq4Lp9W`;
+        const input = { name: `secret replay ${RUN}`, secret };
+        const key = newKey('import-secret');
+        const first = ok(await call(IMPORT, { input, key })).importToken;
+        ok(await call(ROTATE, { input: { id: first.id, gracePeriodSeconds: 0 } }));
+        const before = await head();
+        const other = await call(IMPORT, { input: { ...input, secret: `${secret}-other` }, key });
+        expect(other.errors![0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'IDEMPOTENCY_KEY_REUSED' });
+        const retry = await call(IMPORT, { input, key });
+        expect(ok(retry).importToken.id).toBe(first.id);
+        expect(idempotencyOf(retry, 'importToken')!.replayed).toBe(true);
+        expect(await head()).toBe(before);
+      });
+
+      it('API keys: a retry with another key is CONFLICT while the key is stored; once its data key is destroyed it cannot be told, and the retry replays', async () => {
+        const name = `secret_replay_${RUN}`;
+        const input = { integration: 'crm', name, headerName: 'x-api-key', apiKey: `sk_live_${RUN}_original`, allowedDomain: 'api.example.com' };
+        const key = newKey('create-secret');
+        ok(await call(CREATE_CONNECTION, { input, key }));
+        const before = await head();
+        const other = await call(CREATE_CONNECTION, { input: { ...input, apiKey: `sk_live_${RUN}_other` }, key });
+        expect(other.errors![0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'IDEMPOTENCY_KEY_REUSED' });
+        expect(idempotencyOf(await call(CREATE_CONNECTION, { input, key }), 'createApiKeyConnection')!.replayed).toBe(true);
+        expect(await head()).toBe(before);
+
+        // Replacing the key destroys the data key it was sealed under: nothing can check a guess against it any more.
+        ok(await call(UPDATE_CONNECTION, { input: { integration: 'crm', name, apiKey: `sk_live_${RUN}_replacement` } }));
+        for (const apiKey of [input.apiKey, `sk_live_${RUN}_other`]) {
+          const retry = await call(CREATE_CONNECTION, { input: { ...input, apiKey }, key });
+          expect(ok(retry).createApiKeyConnection).toMatchObject({ name, apiKey: '*****' });
+          expect(idempotencyOf(retry, 'createApiKeyConnection')!.replayed).toBe(true);
+        }
+      });
+    });
+
     it('the claim and the outcome are in the audit history as an idempotency-key resource, redacted', async () => {
       const key = newKey('audited');
       const issued = ok(await call(ISSUE, { input: { name: `audited ${RUN}` }, key })).issueToken;

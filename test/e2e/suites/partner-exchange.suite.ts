@@ -253,6 +253,7 @@ export function describePartnerExchange(adapter: string, start: PartnerGatewayFa
           tenantId: TENANT_A,
           subTenantId: 'team-a',
           kid: decodeProtectedHeader(jwt).kid,
+          issuer: gw.url,
           issuedAt: expect.any(String),
           expiresAt: new Date(exp! * 1000).toISOString(),
         });

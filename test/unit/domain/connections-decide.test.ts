@@ -126,7 +126,7 @@ describe('connection decider', () => {
 
   describe('UpdateConnection', () => {
     it('given a live connection, records only what changed', () => {
-      expect(given([created()]).when({ type: 'UpdateConnection', headerName: 'Authorization', allowedDomain: 'api.example.com' })).toEqual([
+      expect(given([created()]).when({ type: 'UpdateConnection', headerName: 'Authorization', allowedDomain: 'api.example.com', sealedApiKey: RESEALED })).toEqual([
         {
           type: 'ConnectionUpdated',
           data: {
@@ -134,7 +134,8 @@ describe('connection decider', () => {
             tenantId: 'acme',
             integration: 'crm',
             name: 'stripe_live',
-            changes: { headerName: 'Authorization' },
+            changes: { headerName: 'Authorization', sealedApiKey: RESEALED },
+            supersededDataKeyId: SEALED.dataKeyId,
             updatedAt: NOW.toISOString(),
           },
         },
@@ -154,6 +155,12 @@ describe('connection decider', () => {
       expectError(() => given([created()]).when({ type: 'UpdateConnection', allowedDomain: 'evil.example.net' }), 'BAD_USER_INPUT', /requires giving apiKey again/, 'apiKey');
       const [event] = given([created()]).when({ type: 'UpdateConnection', allowedDomain: 'api.example.org', sealedApiKey: RESEALED }) as ConnectionUpdated[];
       expect(event.data.changes).toEqual({ allowedDomain: 'api.example.org', sealedApiKey: RESEALED });
+    });
+
+    it('changing the header name requires a new key', () => {
+      expectError(() => given([created()]).when({ type: 'UpdateConnection', headerName: 'x-logged-by-the-site' }), 'BAD_USER_INPUT', /requires giving apiKey again/, 'apiKey');
+      const [event] = given([created()]).when({ type: 'UpdateConnection', headerName: 'Authorization', sealedApiKey: RESEALED }) as ConnectionUpdated[];
+      expect(event.data.changes).toEqual({ headerName: 'Authorization', sealedApiKey: RESEALED });
     });
 
     it('a change to nothing records nothing; naming no field is bad input', () => {
