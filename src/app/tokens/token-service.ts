@@ -1,5 +1,6 @@
 import { Role, effectiveRoles, isKeyledgerRole, rolesBeyondCaller, unknownKeyledgerRoles } from '../../domain/access/roles';
-import { badInput, conflict, forbidden, KeyledgerError, notFound, credentialRefused } from '../../domain/errors';
+import { decodeJwt } from 'jose';
+import { badInput, conflict, forbidden, KeyledgerError, notFound, credentialRefused, unauthenticated } from '../../domain/errors';
 import {
   decide,
   evolve,
@@ -353,7 +354,27 @@ export class TokenService {
    * integration key, which is for the tenant's services to accept, not keyledger's API.
    */
   async authenticate(presented: string, ip?: string, onFailure?: (failure: Verification) => void): Promise<Principal> {
-    const { code, record } = await this.verifySecret(presented, ip);
+    return this.principalOf(await this.verifySecret(presented, ip), onFailure);
+  }
+
+  /**
+   * Authentication as Sunshine Conversations clients present an integration key, for the
+   * routes that mirror its API: `Basic base64(keyId:secret)`, an HS256 JWT signed with the
+   * secret (header `kid` = key id) whose payload says `scope: "app"`, or a bare secret. The
+   * forms are checked exactly as `verifyToken` checks them; the key then acts with its own
+   * roles, in its own tenant, like any credential.
+   */
+  async authenticateIntegrationKey(presented: string, ip?: string, onFailure?: (failure: Verification) => void): Promise<Principal> {
+    const verification = await this.verifyPresented(presented, ip);
+    if (verification.code === 'VALID' && classifyPresented(presented).form === 'jwt' && !appScoped(presented)) {
+      onFailure?.({ code: 'MALFORMED', record: verification.record });
+      // Other scopes (a user's JWT) stand for less than the app: they never reach its API.
+      throw unauthenticated('An integration key JWT must carry the claim scope: "app" to call this API');
+    }
+    return this.principalOf(verification, onFailure);
+  }
+
+  private principalOf({ code, record }: Verification, onFailure?: (failure: Verification) => void): Principal {
     if (code !== 'VALID' || !record) {
       onFailure?.({ code, record });
       throw credentialRefused(code);
@@ -679,6 +700,15 @@ export class TokenService {
 function streamOfNamedToken(tokenId: string): string {
   if (!TOKEN_ID_PATTERN.test(tokenId)) throw notFound('Token not found');
   return tokenStreamId(tokenId);
+}
+
+/** Read only after the signature was checked: the payload of a JWT that already verified. */
+function appScoped(jwt: string): boolean {
+  try {
+    return decodeJwt(jwt).scope === 'app';
+  } catch {
+    return false;
+  }
 }
 
 export function newTokenId(): string {
