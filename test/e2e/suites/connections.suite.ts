@@ -461,7 +461,7 @@ export function describeConnections(adapter: string, start: ConnectionGatewayFac
           body: JSON.stringify(body()),
         });
         expect(response.status).toBe(400);
-        const { errors } = await response.json();
+        const { errors } = (await response.json()) as { errors: Array<{ code: string; title: string }> };
         expect(errors[0]).toEqual({ code: 'InvalidIntegration', title: expect.stringContaining('Content-Type: application/json') });
         expect(errors[0].title).not.toMatch(/required/);
       });
