@@ -167,6 +167,16 @@ describe('Dockerfile', () => {
     expect(probe.join(' ')).toContain('/healthz');
   });
 
+  it('copies what `npm run build` runs into the build stage', () => {
+    const build = (JSON.parse(read('package.json')) as { scripts: { build: string } }).scripts.build;
+    const script = /^node (\S+)$/.exec(build)?.[1];
+    expect(script).toBeDefined();
+    const copied = dockerInstructions(dockerfile)
+      .filter((entry) => entry.instruction === 'COPY')
+      .map((entry) => entry.args.split(/\s+/)[0]);
+    expect(copied).toContain(script!.split('/')[0]);
+  });
+
   it('starts the entry point package.json names, which the build produces', () => {
     const cmd = execForm('CMD');
     const main = (JSON.parse(read('package.json')) as { main: string }).main;
