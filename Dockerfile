@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # ---- build: compile TypeScript and the native modules, then drop dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # better-sqlite3 and argon2 compile from source when no prebuilt binary matches the platform.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 make g++ \
@@ -20,9 +20,10 @@ RUN npm run build \
     && npm prune --omit=dev
 
 # ---- runtime: the same base image, so the native modules built above load as they are ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 # Production mode makes KEYLEDGER_MASTER_KEY mandatory: a container must never fall back to a
-# development key generated into its volume.
+# development key generated into its volume. Listening on every interface makes
+# KEYLEDGER_PUBLIC_URL mandatory: a JWT issuer of http://0.0.0.0:4000 names no host.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \

@@ -58,6 +58,14 @@ const schema = z.object({
   KEYLEDGER_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(8760).default(24),
 });
 
+/** Listen addresses meaning "every interface" (0.0.0.0, ::): a public URL derived from one would name no host. */
+export function isWildcardHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  const version = isIP(bare);
+  if (version === 4) return bare === '0.0.0.0';
+  return version === 6 && /^[0:]+$/.test(bare);
+}
+
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 function isTrustedProxyEntry(entry: string): boolean {
@@ -136,6 +144,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       'KEYLEDGER_MASTER_KEY is required when EVENTSTORE_CONNECTION_STRING is set: every replica must share it ' +
         '(generate one with: openssl rand -base64 32)',
+    );
+  }
+  if (isWildcardHost(values.HOST) && !values.KEYLEDGER_PUBLIC_URL) {
+    throw new ConfigError(
+      `KEYLEDGER_PUBLIC_URL is required when HOST is ${values.HOST}: it is the JWT issuer and the base of every OAuth discovery URL, ` +
+        'and no client reaches a wildcard address. Set it to the URL clients use, such as http://localhost:4000 or https://keys.example.com',
     );
   }
   if (production && !values.KEYLEDGER_MASTER_KEY) {

@@ -1,7 +1,8 @@
 /**
  * The gateway's public base URL: the JWT issuer and the base of the OAuth metadata. It is
  * configured (KEYLEDGER_PUBLIC_URL) or, when not, the address the server listens on, which
- * is known only once it listens (the port may be ephemeral).
+ * is known only once it listens (the port may be ephemeral). A wildcard listen address
+ * (0.0.0.0, ::) is never used: the configuration requires KEYLEDGER_PUBLIC_URL with one.
  */
 export class PublicUrl {
   private listeningAt: string | null = null;

@@ -24,3 +24,29 @@ export function targetTenant(caller: Principal, requested: string | null | undef
 export function visibleTo(caller: Principal, tenantId: string): boolean {
   return tenantId === caller.tenantId || holdsRole(caller.roles, Role.root);
 }
+
+/**
+ * How far a caller's power over tokens reaches: every token of its tenant, its tenant's
+ * webhook tokens only (keyledger:webhook-tokens:write, an extension backend issuing tokens
+ * for its users), or, for a token acting on its own id, itself (a webhook token's holder sees,
+ * rotates and revokes it). `TokenService` applies the kind rule once the token is loaded.
+ */
+export type TokenReach = 'all' | 'webhook-tokens' | 'self';
+
+/** The reach of a caller changing tokens (`tokenId`: the one it names, if any); null when it has none. */
+export function tokenWriteReach(caller: Principal, tokenId?: unknown): TokenReach | null {
+  if (holdsRole(caller.roles, Role.tokensWrite)) return 'all';
+  if (holdsRole(caller.roles, Role.webhookTokensWrite)) return 'webhook-tokens';
+  return isSelf(caller, tokenId) ? 'self' : null;
+}
+
+/** The reach of a caller reading tokens; null when it has none. */
+export function tokenReadReach(caller: Principal, tokenId?: unknown): TokenReach | null {
+  if (holdsRole(caller.roles, Role.tokensRead)) return 'all';
+  if (holdsRole(caller.roles, Role.webhookTokensWrite)) return 'webhook-tokens';
+  return isSelf(caller, tokenId) ? 'self' : null;
+}
+
+function isSelf(caller: Principal, tokenId: unknown): boolean {
+  return caller.type === 'token' && typeof tokenId === 'string' && tokenId === caller.id;
+}

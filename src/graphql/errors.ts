@@ -22,6 +22,14 @@ const INPUT_ERROR_CODES = new Set([
 
 const MAX_MESSAGE_LENGTH = 300;
 
+/**
+ * Apollo's CSRF refusal names the headers that would pass only after 300 characters, past
+ * the cut every input message gets: said shortly, with what to send first.
+ */
+const CSRF_BLOCKED = /^This operation has been blocked as a potential Cross-Site Request Forgery/;
+const CSRF_MESSAGE =
+  'Blocked as a possible cross-site request forgery: send the request as a POST with Content-Type: application/json, or add the header apollo-require-preflight: true (or x-apollo-operation-name)';
+
 /** Skips a JSON string literal starting at `i` (graphql-js prints string values with JSON.stringify). */
 function skipString(text: string, i: number): number {
   for (let j = i + 1; j < text.length; j++) {
@@ -53,6 +61,21 @@ function skipInspectedValue(text: string, i: number): number {
   return i + (bare ? bare[0].length : 0);
 }
 
+/** What each scalar accepts, said instead of the refused value. */
+const EXPECTED_FORMATS: Record<string, string> = {
+  DateTime: 'an RFC 3339 date-time string such as "2030-01-31T12:00:00Z"',
+  Int: 'an integer from -2147483648 to 2147483647',
+  Float: 'a number',
+  String: 'a string',
+  Boolean: 'true or false',
+  ID: 'a string or an integer',
+};
+
+function expectedFormat(scalar: string): string {
+  const format = EXPECTED_FORMATS[scalar];
+  return format ? `; expected ${format}` : '';
+}
+
 /**
  * Reasons graphql-js and the scalars give, reduced to text that cannot carry the value.
  * Anything not recognised becomes a generic sentence rather than being passed through.
@@ -70,8 +93,11 @@ function safeReason(reason: string): string {
   const enumValue = /does not exist in "(\w+)" enum\.(?: Did you mean [^"]*(?:"\w+"[^"]*)*\?)?$/.exec(trimmed);
   if (enumValue) return `Value does not exist in "${enumValue[1]}" enum.`;
   // The words before the colon are graphql-js's template ("Int cannot represent non-integer value").
-  const scalar = /^((?:Enum "\w+"|\w+) cannot represent [A-Za-z0-9 -]{1,80}?value)(?=: |\.|$)/.exec(trimmed);
-  if (scalar) return scalar[1];
+  const scalar = /^((?:Enum "\w+"|(\w+)) cannot represent [A-Za-z0-9 -]{1,80}?value)(?=: |\.|$)/.exec(trimmed);
+  if (scalar) return `${scalar[1]}${expectedFormat(scalar[2] ?? '')}`;
+  // A scalar whose own wording goes on to quote the value ("DateTime cannot represent an invalid date-time-string <v>").
+  const quoting = /^(\w+) cannot represent /.exec(trimmed);
+  if (quoting) return `${quoting[1]} cannot represent this value${expectedFormat(quoting[1])}`;
   const named = /^Value is not a valid (\w+)/.exec(trimmed);
   if (named) return `The value is not a valid ${named[1]}.`;
   return 'The value is not valid.';
@@ -84,6 +110,7 @@ function safeReason(reason: string): string {
  * the variable name, the path graphql-js computed, and a reason from a fixed set.
  */
 export function redactInputMessage(message: string): string {
+  if (CSRF_BLOCKED.test(message)) return CSRF_MESSAGE;
   const variable = /^Variable "\$(\w+)" got invalid value /.exec(message);
   let result: string;
   if (variable) {
@@ -92,8 +119,16 @@ export function redactInputMessage(message: string): string {
     if (at) rest = rest.slice(at[0].length);
     result = `Variable "$${variable[1]}" got invalid value${at ? ` at "${at[1]}"` : ''}`;
     if (rest.startsWith('; ')) result += `; ${safeReason(rest.slice(2))}`;
+  } else if (/^Expected value of type "[\w!\[\]]+", found /.test(message)) {
+    // A literal written into the query document: graphql-js quotes it after "found".
+    const type = /^Expected value of type "([\w!\[\]]+)"/.exec(message)![1];
+    const reason = message.indexOf('; ', message.indexOf(', found '));
+    result = `Expected value of type "${type}"${reason >= 0 ? `; ${safeReason(message.slice(reason + 2))}` : expectedFormat(type.replace(/[!\[\]]/g, ''))}`;
+  } else if (/^(?:Enum "\w+"|\w+) cannot represent /.test(message)) {
+    // A scalar refusing a literal reports in its own words, which may quote the literal.
+    result = safeReason(message);
   } else {
-    // Validation errors about literals written into the query document itself.
+    // Other validation errors about literals written into the query document itself.
     result = message
       .replace(/((?:cannot represent|is not a valid)[^:;]*): [\s\S]*$/, '$1.')
       .replace(/found [\s\S]*$/, 'found an unexpected value.')

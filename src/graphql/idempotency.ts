@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Clock } from '../app/clock';
 import { requireIdempotencyKey, type IdempotentHandlers, type IdempotentRequests } from '../app/idempotency/idempotent-requests';
-import type { RequestContext } from '../app/request-context';
+import type { Principal, RequestContext } from '../app/request-context';
 import { requireRole } from '../app/tenant-access';
 import { Role, type KeyledgerRole } from '../domain/access/roles';
 import type { IdempotentOutcome } from '../domain/idempotency';
@@ -82,12 +82,14 @@ export class IdempotentMutations {
     key: string | null | undefined,
     args: Record<string, unknown>,
     handlers: IdempotentHandlers<T>,
+    /** For mutations whose callers are not one role's holders: refuses those that could never run it. */
+    authorize?: () => Promise<Principal>,
   ): Promise<T> {
     if (key == null) return (await handlers.execute()).value;
     requireIdempotencyKey(key);
     const role = ROLE_OF_RECORDED_MUTATION[info.fieldName];
     if (!role) throw new Error(`No role is declared for the recorded mutation ${info.fieldName}`);
-    const principal = await requireRole(ctx, role);
+    const principal = authorize ? await authorize() : await requireRole(ctx, role);
     const secretPaths = SECRET_ARGUMENTS_OF_RECORDED_MUTATION[info.fieldName] ?? [];
     const result = await this.requests.run(ctx, { principal, key, operation: info.fieldName, args, secretPaths }, handlers);
     note(ctx, info, { key, replayed: result.replayed, originalAt: result.originalAt.toISOString() });

@@ -15,7 +15,11 @@ export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: string;
   /** `ip` is the client's address, for per-client limits. */
-  authenticate(bearer: string, ip?: string, request?: { requestId: string; userAgent?: string; addressChecked?: boolean }): Promise<Principal>;
+  authenticate(
+    credential: string,
+    ip?: string,
+    request?: { requestId: string; userAgent?: string; addressChecked?: boolean; integrationKeyForms?: boolean },
+  ): Promise<Principal>;
   /** Which proxies may name the client in X-Forwarded-For; `req.ip` is the address limits charge. */
   trustProxy: TrustProxy;
   mutations: MutationLimiter;
@@ -45,6 +49,12 @@ export interface RouteHelpers {
   chargeMutation(req: Request, principalId: string | null): Promise<void>;
   /** `chargeMutation` as middleware for routes that require a bearer: authenticates, then charges. */
   limitMutation: RequestHandler;
+  /**
+   * Middleware: the request may also authenticate with an integration key as Sunshine
+   * Conversations clients send it, `Authorization: Basic base64(keyId:secret)` or
+   * `Bearer <HS256 JWT>`, besides a bearer secret.
+   */
+  acceptIntegrationKeys: RequestHandler;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -62,6 +72,14 @@ export function bearerOf(header: string | undefined): string {
   return match[1];
 }
 
+/** `Bearer <credential>`, or the whole `Basic <base64>` credential, which the verifier decodes itself. */
+export function bearerOrBasicOf(header: string | undefined): string {
+  if (header && /^Basic +\S+ *$/i.test(header)) return header.trim();
+  if (!header) throw unauthenticated('Authentication required: send Authorization: Bearer <token> or Basic <key id:secret>');
+  if (!/^Bearer +\S+ *$/i.test(header)) throw unauthenticated('The Authorization header must be "Bearer <token>" or "Basic <base64 of key id:secret>"');
+  return bearerOf(header);
+}
+
 function requestContext(req: Request, res: Response, authenticate: HttpAppOptions['authenticate']): RequestContext {
   const requestId = res.locals.requestId as string;
   let principal: Promise<Principal> | undefined;
@@ -70,11 +88,13 @@ function requestContext(req: Request, res: Response, authenticate: HttpAppOption
     ip: req.ip,
     userAgent: req.get('user-agent') ?? undefined,
     principal() {
+      const integrationKeyForms = res.locals.integrationKeyForms === true;
       principal ??= Promise.resolve().then(() =>
-        authenticate(bearerOf(req.get('authorization')), req.ip, {
+        authenticate((integrationKeyForms ? bearerOrBasicOf : bearerOf)(req.get('authorization')), req.ip, {
           requestId,
           userAgent: req.get('user-agent') ?? undefined,
           addressChecked: res.locals.addressChecked === true,
+          integrationKeyForms,
         }),
       );
       return principal;
@@ -171,6 +191,10 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     contextOf: (req, res) => memoizedContext(req, res, options.authenticate),
     waitForStartup,
     chargeMutation,
+    acceptIntegrationKeys(_req, res, next) {
+      res.locals.integrationKeyForms = true;
+      next();
+    },
     async limitMutation(req, res, next) {
       const principal = await memoizedContext(req, res, options.authenticate).principal();
       await chargeMutation(req, principal.id);

@@ -6,13 +6,17 @@ import { CONNECTION_NOT_FOUND } from '../domain/connections';
 import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
 import type { ConnectionRecord } from '../../projections/connections';
 import type { RouteHelpers } from './app';
-import { errorBody, restErrorHandler } from './rest-errors';
+import { methodNotAllowed, requireJsonBody, restErrorHandler } from './rest-errors';
 
 export const CONNECTIONS_PATH = '/api/services/zis/integrations/:integration/connections/api_key';
 
-/** Error code per keyledger error, in the vocabulary of the Zendesk ZIS Connections API. */
+/**
+ * Error code per keyledger error, in the vocabulary of the Zendesk ZIS Connections API. Each
+ * documented status has exactly one code there, and clients switch on it: every 400 is
+ * `InvalidIntegration` as documented, and the title says which input was refused.
+ */
 const CODES: Record<ErrorCode, string> = {
-  BAD_USER_INPUT: 'InvalidInput',
+  BAD_USER_INPUT: 'InvalidIntegration',
   UNAUTHENTICATED: 'InvalidCredentials',
   FORBIDDEN: 'Forbidden',
   NOT_FOUND: 'NotFound',
@@ -88,7 +92,7 @@ export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers
     next();
   };
   router.use([CONNECTIONS_PATH, item], helpers.waitForStartup);
-  router.post(CONNECTIONS_PATH, authenticateAndLimit, helpers.limitMutation, express.json({ limit: options.bodyLimit }), async (req, res) => {
+  router.post(CONNECTIONS_PATH, authenticateAndLimit, helpers.limitMutation, requireJsonBody, express.json({ limit: options.bodyLimit }), async (req, res) => {
     const body = bodyOf(req);
     const record = await service.create(ctxOf(res), {
       integration: String(req.params.integration),
@@ -106,7 +110,7 @@ export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers
     res.json(toJson(record));
   });
 
-  router.patch(item, authenticateAndLimit, helpers.limitMutation, express.json({ limit: options.bodyLimit }), async (req, res) => {
+  router.patch(item, authenticateAndLimit, helpers.limitMutation, requireJsonBody, express.json({ limit: options.bodyLimit }), async (req, res) => {
     const body = bodyOf(req);
     await service.update(ctxOf(res), {
       integration: String(req.params.integration),
@@ -123,9 +127,8 @@ export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers
     res.status(204).end();
   });
 
-  router.all([CONNECTIONS_PATH, item], (_req, res) => {
-    res.status(405).json(errorBody('MethodNotAllowed', 'This method is not supported here'));
-  });
+  router.all(CONNECTIONS_PATH, methodNotAllowed('POST', 'MethodNotAllowed'));
+  router.all(item, methodNotAllowed('GET, HEAD, PATCH, DELETE', 'MethodNotAllowed'));
 
   router.use(
     restErrorHandler({
@@ -136,7 +139,7 @@ export const connectionsRouter = (options: ConnectionsRouterOptions) => (helpers
       describe: (error, code) => {
         const fieldName = typeof error.details.field === 'string' ? error.details.field : null;
         const title = fieldName && JSON_NAMES[fieldName] ? error.message.replace(fieldName, JSON_NAMES[fieldName]) : error.message;
-        return { code: fieldName === 'integration' ? 'InvalidIntegration' : code, title };
+        return { code, title: fieldName === 'integration' ? `Specified integration is not valid: ${title}` : title };
       },
     }),
   );

@@ -2,7 +2,7 @@ import express, { type Request, type Router } from 'express';
 import type { IntegrationKeyAddress, IntegrationKeyService } from '../app/tokens/integration-key-service';
 import type { ErrorCode } from '../domain/errors';
 import type { RouteHelpers } from './app';
-import { errorBody, restErrorHandler } from './rest-errors';
+import { methodNotAllowed, requireJsonBody, restErrorHandler } from './rest-errors';
 
 export const INTEGRATION_KEYS_PATH = '/v2/apps/:appId/integrations/:integrationId/keys';
 
@@ -33,10 +33,11 @@ export const integrationKeysRouter = (options: IntegrationKeysRouterOptions) => 
   const router = express.Router();
   const service = options.integrationKeys;
   const contextOf = helpers.contextOf;
+  router.use(INTEGRATION_KEYS_PATH, helpers.acceptIntegrationKeys);
   router.use(INTEGRATION_KEYS_PATH, helpers.waitForStartup);
   const address = (req: Request): IntegrationKeyAddress => ({ appId: String(req.params.appId), integrationId: String(req.params.integrationId) });
 
-  router.post(`${INTEGRATION_KEYS_PATH}`, helpers.limitMutation, express.json({ limit: options.bodyLimit }), async (req, res) => {
+  router.post(`${INTEGRATION_KEYS_PATH}`, helpers.limitMutation, requireJsonBody, express.json({ limit: options.bodyLimit }), async (req, res) => {
     const body: unknown = req.body;
     const displayName = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).displayName : undefined;
     const key = await service.create(contextOf(req, res), address(req), displayName);
@@ -57,9 +58,8 @@ export const integrationKeysRouter = (options: IntegrationKeysRouterOptions) => 
     res.status(200).json({});
   });
 
-  router.all([INTEGRATION_KEYS_PATH, `${INTEGRATION_KEYS_PATH}/:keyId`], (_req, res) => {
-    res.status(405).json(errorBody('method_not_allowed', 'This method is not supported here'));
-  });
+  router.all(INTEGRATION_KEYS_PATH, methodNotAllowed('GET, HEAD, POST'));
+  router.all(`${INTEGRATION_KEYS_PATH}/:keyId`, methodNotAllowed('GET, HEAD, DELETE'));
 
   router.use(
     restErrorHandler({ codes: CODES, payloadTooLarge: 'payload_too_large', bodyLimit: options.bodyLimit, reportError: options.reportError }),

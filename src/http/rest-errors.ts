@@ -1,5 +1,5 @@
-import type { ErrorRequestHandler, Request } from 'express';
-import { KeyledgerError, type ErrorCode } from '../domain/errors';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
 
 /** The HTTP status of each keyledger error code, the same in every REST shape. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -16,6 +16,22 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 /** Errors in the shape the seed-compatible APIs use: a list of `{code, title}`. */
 export function errorBody(code: string, title: string) {
   return { errors: [{ code, title }] };
+}
+
+/**
+ * A body in another content type would reach the route unparsed and read as an empty one,
+ * so that the client hears about a missing field instead of what is wrong: the type.
+ */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (req.is('application/json') === false) return next(badInput('The request body must be JSON, sent with Content-Type: application/json'));
+  next();
+};
+
+/** A 405 names the methods the path does take (RFC 9110 §15.5.6). */
+export function methodNotAllowed(allow: string, code = 'method_not_allowed'): RequestHandler {
+  return (_req, res) => {
+    res.status(405).setHeader('allow', allow).json(errorBody(code, `This method is not supported here; use ${allow}`));
+  };
 }
 
 export interface RestErrorOptions {

@@ -124,6 +124,19 @@ describe('docker-compose.yml', () => {
   it("publishes the gateway's port", () => {
     expect((keyledger.ports ?? []).map(String)).toContain('4000:4000');
   });
+
+  it('gives keyledger a public URL a client can reach (the image listens on 0.0.0.0, which no client can)', () => {
+    const configured = environmentOf(keyledger).KEYLEDGER_PUBLIC_URL;
+    expect(configured).toBeDefined();
+    const fallback = /^\$\{KEYLEDGER_PUBLIC_URL:-([^}]+)\}$/.exec(configured)?.[1] ?? configured;
+    const url = new URL(fallback);
+    expect(url.hostname).not.toMatch(/^(0\.0\.0\.0|\[::\])$/);
+    expect(url.port).toBe('4000');
+  });
+
+  it('has a readiness healthcheck on keyledger, for `docker compose up --wait`', () => {
+    expect([keyledger.healthcheck?.test].flat().join(' ')).toContain('/readyz');
+  });
 });
 
 describe('Dockerfile', () => {
@@ -135,10 +148,11 @@ describe('Dockerfile', () => {
     return JSON.parse(entries[0].args) as string[];
   };
 
-  it('builds on node:20-bookworm-slim in both stages', () => {
+  it('builds on node:24-bookworm-slim, a supported LTS that CI tests, in both stages', () => {
     const bases = dockerInstructions(dockerfile).filter((entry) => entry.instruction === 'FROM');
     expect(bases).toHaveLength(2);
-    for (const base of bases) expect(base.args).toMatch(/^node:20-bookworm-slim\b/);
+    for (const base of bases) expect(base.args).toMatch(/^node:24-bookworm-slim\b/);
+    expect(read('.ci/run')).toMatch(/^for major in [\d ]*\b24\b/m);
   });
 
   it('runs as a non-root user, listens on all interfaces on 4000, and probes /healthz with node', () => {
@@ -151,6 +165,16 @@ describe('Dockerfile', () => {
     const probe = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
     expect(probe[0]).toBe('node');
     expect(probe.join(' ')).toContain('/healthz');
+  });
+
+  it('copies what `npm run build` runs into the build stage', () => {
+    const build = (JSON.parse(read('package.json')) as { scripts: { build: string } }).scripts.build;
+    const script = /^node (\S+)$/.exec(build)?.[1];
+    expect(script).toBeDefined();
+    const copied = dockerInstructions(dockerfile)
+      .filter((entry) => entry.instruction === 'COPY')
+      .map((entry) => entry.args.split(/\s+/)[0]);
+    expect(copied).toContain(script!.split('/')[0]);
   });
 
   it('starts the entry point package.json names, which the build produces', () => {

@@ -56,6 +56,8 @@ export interface Principals {
   unauthenticated: Record<UnauthenticatedKind, string>;
   /** A partner access JWT of tenant A: it authenticates, with no keyledger roles. */
   partnerJwtA: string;
+  /** A user's WEBHOOK_TOKEN of tenant A, holding no roles: it may act on itself only. */
+  webhookA: { id: string; secret: string };
 }
 
 export const INVENTED_ROLES = ['admin', 'root', 'keyledger-admin', 'Keyledger:Admin', 'KEYLEDGER:ROOT', 'keyledger_tokens_write', 'keyledger.admin'];
@@ -97,6 +99,7 @@ export async function startSecurityGateway(): Promise<SecurityGateway> {
   const partnerA = await createPartnerCredential(url, ROOT_SECRET, { name: 'partner a', subTenantIds: [], tenantId: TENANT_A });
   const partnerJwtA = (await graphqlExchange(url, partnerA, TENANT_A, 'branch-a')).data!.exchangePartnerCredential.accessToken;
 
+  const webhookA = await issueToken(url, ROOT_SECRET, { name: 'user webhook', tenantId: TENANT_A, kind: 'WEBHOOK_TOKEN', ownerId: 'user-1@sec-a' });
   const tokenB = await issueToken(url, ROOT_SECRET, { name: 'tenant b secret name', tenantId: TENANT_B, roles: ['orders:read'] });
   const importedSecretB = 'tenant-b-imported-legacy-secret-0123456789';
   expect(errorCode(await graphql(url, IMPORT_TOKEN, { input: { name: 'b imported', secret: importedSecretB, tenantId: TENANT_B } }, ROOT_SECRET))).toBeUndefined();
@@ -123,6 +126,7 @@ export async function startSecurityGateway(): Promise<SecurityGateway> {
         expired,
       },
       partnerJwtA,
+      webhookA: { id: webhookA.id, secret: webhookA.secret },
     },
     b: {
       token: { id: tokenB.id, secret: tokenB.secret, name: 'tenant b secret name' },
@@ -168,6 +172,7 @@ export function presentedSecrets(s: SecurityGateway): string[] {
     principals.unauthenticated.unknown,
     principals.unauthenticated.revoked,
     principals.unauthenticated.expired,
+    principals.webhookA.secret,
     b.token.secret,
     b.partner.apiSecret,
     b.importedSecret,

@@ -93,6 +93,33 @@ function namingOtherTenants(role: (s: SecurityGateway) => string, call: (tenantI
 
 const admin = (s: SecurityGateway) => s.principals.adminA;
 const tokensWriter = (s: SecurityGateway) => s.principals.exact[Role.tokensWrite];
+const webhookWriter = (s: SecurityGateway) => s.principals.exact[Role.webhookTokensWrite];
+const webhookHolder = (s: SecurityGateway) => s.principals.webhookA.secret;
+
+async function webhookTokenOf(s: SecurityGateway, tenantId: string, roles: string[] = []) {
+  return issueToken(s.gw.url, ROOT_SECRET, { name: unique('webhook'), tenantId, kind: 'WEBHOOK_TOKEN', ownerId: 'user-2', roles });
+}
+
+/**
+ * What keyledger:webhook-tokens:write and a webhook token acting on itself may not do to the
+ * token `call` names: tokens of another kind, tokens with keyledger roles, other tokens, another tenant.
+ */
+function webhookReachEscalations(call: (id: string) => Call): Escalation[] {
+  const aimedAt = (make: (s: SecurityGateway) => Promise<{ id: string }>) => async (s: SecurityGateway) => call((await make(s)).id);
+  return [
+    { name: 'a webhook-tokens:write holder on an API token of its tenant', bearer: webhookWriter, call: aimedAt((s) => tokenA(s)), code: 'FORBIDDEN' },
+    {
+      name: 'a webhook-tokens:write holder on a webhook token holding a keyledger role',
+      bearer: webhookWriter,
+      call: aimedAt((s) => webhookTokenOf(s, TENANT_A, [Role.tokensRead])),
+      code: 'FORBIDDEN',
+    },
+    { name: "a webhook-tokens:write holder on tenant B's webhook token", bearer: webhookWriter, call: aimedAt((s) => webhookTokenOf(s, TENANT_B)), code: 'NOT_FOUND' },
+    { name: 'a webhook token on another webhook token of its tenant', bearer: webhookHolder, call: aimedAt((s) => webhookTokenOf(s, TENANT_A)), code: 'FORBIDDEN' },
+    { name: 'a webhook token on an API token of its tenant', bearer: webhookHolder, call: aimedAt((s) => tokenA(s)), code: 'FORBIDDEN' },
+    { name: "a webhook token on tenant B's webhook token", bearer: webhookHolder, call: aimedAt((s) => webhookTokenOf(s, TENANT_B)), code: 'FORBIDDEN' },
+  ];
+}
 
 /**
  * Every root field of the schema, with what protects it. The table is checked against
@@ -107,13 +134,28 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
     role: Role.tokensRead,
     own: async (s) => ({ query: TOKEN, variables: { id: (await tokenA(s)).id } }),
     foreign: async (s) => ({ query: TOKEN, variables: { id: s.b.token.id }, expect: 'nothing', path: 'token' }),
+    escalations: webhookReachEscalations((id) => ({ query: TOKEN, variables: { id } })).filter(
+      // Reading a token carries no power over it, and B's reads as missing (null, no error) for anyone but root.
+      (escalation) => !/keyledger role|tenant B/.test(escalation.name),
+    ),
   },
   'Query.tokens': {
     role: Role.tokensRead,
     own: async () => ({ query: TOKENS, variables: {} }),
     // Tenant B's token holds this role too: the filter must not reach across tenants.
     foreign: async () => ({ query: TOKENS, variables: { filter: { role: 'orders:read' } }, expect: 'own only', path: 'tokens' }),
-    escalations: namingOtherTenants(admin, async (tenantId) => ({ query: TOKENS, variables: { filter: { tenantId } } })),
+    escalations: [
+      ...namingOtherTenants(admin, async (tenantId) => ({ query: TOKENS, variables: { filter: { tenantId } } })),
+      { name: 'a webhook-tokens:write holder lists without filter: {kind: WEBHOOK_TOKEN}', bearer: webhookWriter, call: async () => ({ query: TOKENS, variables: {} }), code: 'FORBIDDEN' },
+      {
+        name: 'a webhook-tokens:write holder lists API tokens',
+        bearer: webhookWriter,
+        call: async () => ({ query: TOKENS, variables: { filter: { kind: 'API_TOKEN' } } }),
+        code: 'FORBIDDEN',
+      },
+      ...namingOtherTenants(webhookWriter, async (tenantId) => ({ query: TOKENS, variables: { filter: { kind: 'WEBHOOK_TOKEN', tenantId } } })),
+      { name: 'a webhook token lists tokens', bearer: webhookHolder, call: async () => ({ query: TOKENS, variables: { filter: { kind: 'WEBHOOK_TOKEN' } } }), code: 'FORBIDDEN' },
+    ],
   },
   'Query.verifyToken': {
     role: Role.tokensRead,
@@ -196,6 +238,28 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
         code: 'BAD_USER_INPUT',
       },
       ...namingOtherTenants(admin, async (tenantId) => ({ query: ISSUE_TOKEN, variables: { input: { name: unique('elsewhere'), tenantId } } })),
+      ...(
+        [
+          ['an API token', { kind: 'API_TOKEN' }],
+          ['an integration key', { kind: 'INTEGRATION_KEY', integrationId: 'int-a' }],
+          ...[Role.webhookTokensWrite, Role.tokensRead, Role.connectionsUse].map((role) => [`a webhook token holding ${role}`, { kind: 'WEBHOOK_TOKEN', ownerId: 'user-1', roles: [role] }]),
+        ] as Array<[string, Record<string, unknown>]>
+      ).map(([what, input]) => ({
+        name: `a webhook-tokens:write holder issues ${what}`,
+        bearer: webhookWriter,
+        call: async () => ({ query: ISSUE_TOKEN, variables: { input: { name: unique('narrow'), ...input } } }),
+        code: 'FORBIDDEN' as const,
+      })),
+      ...namingOtherTenants(webhookWriter, async (tenantId) => ({
+        query: ISSUE_TOKEN,
+        variables: { input: { name: unique('elsewhere'), kind: 'WEBHOOK_TOKEN', ownerId: 'user-1', tenantId } },
+      })),
+      {
+        name: 'a webhook token issues a webhook token',
+        bearer: webhookHolder,
+        call: async () => ({ query: ISSUE_TOKEN, variables: { input: { name: unique('by holder'), kind: 'WEBHOOK_TOKEN', ownerId: 'user-1' } } }),
+        code: 'FORBIDDEN',
+      },
     ],
   },
   'Mutation.importToken': {
@@ -255,6 +319,7 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
         call: async (s) => ({ query: ROTATE_TOKEN, variables: { input: { id: (await tokenA(s, [Role.admin])).id, gracePeriodSeconds: 0 } } }),
         code: 'FORBIDDEN',
       },
+      ...webhookReachEscalations((id) => ({ query: ROTATE_TOKEN, variables: { input: { id, gracePeriodSeconds: 0 } } })),
     ],
   },
   'Mutation.revokeToken': {
@@ -268,6 +333,7 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
         call: async (s) => ({ query: REVOKE_TOKEN, variables: { input: { id: (await tokenA(s, [Role.admin])).id } } }),
         code: 'FORBIDDEN',
       },
+      ...webhookReachEscalations((id) => ({ query: REVOKE_TOKEN, variables: { input: { id } } })),
     ],
   },
   'Mutation.createApiKeyConnection': {

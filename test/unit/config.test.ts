@@ -12,3 +12,18 @@ describe('KEYLEDGER_IDEMPOTENCY_TTL_HOURS', () => {
     expect(() => loadConfig({ KEYLEDGER_IDEMPOTENCY_TTL_HOURS: value })).toThrow(/KEYLEDGER_IDEMPOTENCY_TTL_HOURS/);
   });
 });
+
+describe('the public URL with a wildcard listen address', () => {
+  it.each(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0'])('HOST=%s without KEYLEDGER_PUBLIC_URL is refused, naming the variable', (host) => {
+    expect(() => loadConfig({ HOST: host })).toThrow(ConfigError);
+    expect(() => loadConfig({ HOST: host })).toThrow(/KEYLEDGER_PUBLIC_URL is required when HOST is/);
+  });
+
+  it('HOST=0.0.0.0 with KEYLEDGER_PUBLIC_URL uses that URL', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', KEYLEDGER_PUBLIC_URL: 'http://localhost:4000/' }).publicUrl).toBe('http://localhost:4000');
+  });
+
+  it.each(['127.0.0.1', '::1', 'localhost', '10.0.0.7'])('HOST=%s needs no KEYLEDGER_PUBLIC_URL', (host) => {
+    expect(loadConfig({ HOST: host }).publicUrl).toBeNull();
+  });
+});

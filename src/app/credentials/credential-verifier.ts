@@ -15,6 +15,11 @@ export interface PresentedWith {
   userAgent?: string;
   /** The transport already found the address not locked out for this request. */
   addressChecked?: boolean;
+  /**
+   * The route also takes an integration key as Sunshine Conversations clients present it
+   * (HTTP Basic `keyId:secret`, or an HS256 JWT with `scope: app`), besides a bearer secret.
+   */
+  integrationKeyForms?: boolean;
 }
 
 /** Who a failed authentication is recorded as: the caller proved nothing, so no identity is claimed for it. */
@@ -54,9 +59,11 @@ export class CredentialVerifier implements OtherCredentialVerifier {
 
   private async verify(presented: string, ip: string | undefined, request: PresentedWith | undefined): Promise<Principal> {
     if (!this.accessTokens.accepts(presented)) {
-      return this.tokens.authenticate(presented, ip, ({ code, record }) =>
-        this.recordFailure({ tenantId: record?.tenantId ?? null, credentialId: record?.id ?? null, credentialType: 'token', code }, ip, request),
-      );
+      const onFailure = ({ code, record }: Verification) =>
+        this.recordFailure({ tenantId: record?.tenantId ?? null, credentialId: record?.id ?? null, credentialType: 'token', code }, ip, request);
+      return request?.integrationKeyForms
+        ? this.tokens.authenticateIntegrationKey(presented, ip, onFailure)
+        : this.tokens.authenticate(presented, ip, onFailure);
     }
     const { code, claims } = await this.accessTokens.verify(presented);
     if (code !== 'VALID' || !claims) {

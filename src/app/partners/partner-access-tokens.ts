@@ -84,6 +84,9 @@ export class PartnerAccessTokenService {
       client_id: clientId,
       tenant_id: issued.tenantId,
       sub_tenant_id: issued.subTenantId,
+      // The claim names the source system's consumers read (`tenantId`, `subTenantId`), beside the snake_case ones.
+      tenantId: issued.tenantId,
+      subTenantId: issued.subTenantId,
       jti: issued.jti,
       iat: Math.floor(new Date(issued.issuedAt).getTime() / 1000),
       exp: Math.floor(new Date(issued.expiresAt).getTime() / 1000),

@@ -1,5 +1,6 @@
 import { Role, effectiveRoles, isKeyledgerRole, rolesBeyondCaller, unknownKeyledgerRoles } from '../../domain/access/roles';
-import { badInput, conflict, forbidden, KeyledgerError, notFound, credentialRefused } from '../../domain/errors';
+import { decodeJwt } from 'jose';
+import { badInput, conflict, forbidden, KeyledgerError, notFound, credentialRefused, unauthenticated } from '../../domain/errors';
 import {
   decide,
   evolve,
@@ -36,7 +37,7 @@ import type { EventWriter } from '../event-writer';
 import type { PrivilegedTokenVerified } from '../../domain/access/events';
 import type { ConnectionAccessRecorder } from '../connections/access-recorder';
 import { actorOf, eventMetadata, SYSTEM_ACTOR, type Principal, type RequestContext } from '../request-context';
-import { requireRole, targetTenant, visibleTo } from '../tenant-access';
+import { requireRole, targetTenant, tokenReadReach, tokenWriteReach, visibleTo, type TokenReach } from '../tenant-access';
 import type { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { checkIntegrationKeyJwt } from './integration-key-jwt';
 import { classifyPresented, TOKEN_ID_PATTERN } from './presented-credential';
@@ -168,8 +169,28 @@ export class TokenService {
     ({ sealer: this.sealer, usage: this.usage, limiter: this.limiter, logger: this.logger } = dependencies);
   }
 
+  /** Refuses, before anything is recorded, an issue the caller could never make. */
+  async authorizeIssue(ctx: RequestContext, input: Pick<IssueTokenInput, 'kind' | 'roles'>): Promise<Principal> {
+    const caller = await ctx.principal();
+    const reach = tokenWriteReach(caller);
+    if (reach === null) throw forbidden(`This operation requires the ${Role.tokensWrite} role`);
+    if (reach !== 'all') requireWebhookTokenIssue(input.kind ?? 'API_TOKEN', input.roles ?? []);
+    return caller;
+  }
+
+  /**
+   * Refuses, before anything is recorded, a rotation or revocation the caller could never
+   * make: the kind is read from the read model here, and checked again on the token's stream.
+   */
+  async authorizeChangeOf(ctx: RequestContext, tokenId: string): Promise<Principal> {
+    const { caller, reach } = await this.tokenWriter(ctx, tokenId);
+    const record = reach === 'all' ? null : this.queries.byId(tokenId);
+    if (record && visibleTo(caller, record.tenantId) && record.kind !== 'WEBHOOK_TOKEN') throw beyondReach(reach, Role.tokensWrite);
+    return caller;
+  }
+
   async issueToken(ctx: RequestContext, input: IssueTokenInput): Promise<IssuedToken> {
-    const caller = await requireRole(ctx, Role.tokensWrite);
+    const caller = await this.authorizeIssue(ctx, input);
     const tenantId = targetTenant(caller, input.tenantId);
     const kind = input.kind ?? 'API_TOKEN';
     const roles = this.grantableRoles(caller, input.roles ?? []);
@@ -254,10 +275,10 @@ export class TokenService {
 
   /** A new secret for the token; earlier secrets verify for `gracePeriodSeconds` more, then are revoked. */
   async rotateToken(ctx: RequestContext, input: RotateTokenInput): Promise<IssuedToken> {
-    const caller = await requireRole(ctx, Role.tokensWrite);
+    const { caller, reach } = await this.tokenWriter(ctx, input.id);
     const now = this.clock.now();
     const { state: current } = await this.writer.load<TokenState, TokenEvent>(streamOfNamedToken(input.id), initialTokenState, evolve);
-    this.requireManageable(caller, current, input.id);
+    this.requireManageable(caller, current, input.id, reach);
     if (current.status !== 'active' && current.status !== 'revoked') throw notFound(`Token ${input.id} not found`);
     const prefix = TOKEN_PREFIXES[current.kind];
     const secret = generateToken(prefix);
@@ -273,17 +294,20 @@ export class TokenService {
     const placeholder = current.kind === 'INTEGRATION_KEY' ? { dataKeyId: input.id, ciphertext: '' } : null;
     decide(command(placeholder), current, now);
     const sealedSecret = current.kind === 'INTEGRATION_KEY' ? await this.sealRotatedSecret(input.id, secret) : null;
-    await this.changeNamedToken(ctx, caller, input.id, now, command(sealedSecret));
+    await this.changeNamedToken(ctx, caller, input.id, now, command(sealedSecret), reach);
     return { record: this.readBack(input.id), secret };
   }
 
   async revokeToken(ctx: RequestContext, input: { id: string; reason?: string | null }): Promise<TokenRecord> {
-    const caller = await requireRole(ctx, Role.tokensWrite);
-    const { state } = await this.changeNamedToken(ctx, caller, input.id, this.clock.now(), {
-      type: 'RevokeToken',
-      tokenId: input.id,
-      reason: input.reason ?? null,
-    });
+    const { caller, reach } = await this.tokenWriter(ctx, input.id);
+    const { state } = await this.changeNamedToken(
+      ctx,
+      caller,
+      input.id,
+      this.clock.now(),
+      { type: 'RevokeToken', tokenId: input.id, reason: input.reason ?? null },
+      reach,
+    );
     if (state.status !== 'active' && state.status !== 'revoked') throw notFound(`Token ${input.id} not found`);
     // Also on a repeated revoke, so that a retry finishes a shredding that failed the first time.
     if (state.kind === 'INTEGRATION_KEY') await this.shred(input.id);
@@ -291,9 +315,13 @@ export class TokenService {
   }
 
   async getToken(ctx: RequestContext, id: string): Promise<TokenRecord | null> {
-    const caller = await requireRole(ctx, Role.tokensRead);
+    const caller = await ctx.principal();
+    const reach = tokenReadReach(caller, id);
+    if (reach === null) throw forbidden(`This operation requires the ${Role.tokensRead} role`);
     const record = this.queries.byId(id);
-    return record && visibleTo(caller, record.tenantId) ? this.withUsage(record) : null;
+    if (!record || !visibleTo(caller, record.tenantId)) return null;
+    if (reach !== 'all' && record.kind !== 'WEBHOOK_TOKEN') throw beyondReach(reach, Role.tokensRead);
+    return this.withUsage(record);
   }
 
   /**
@@ -309,7 +337,13 @@ export class TokenService {
   }
 
   async listTokens(ctx: RequestContext, input: ListTokensInput): Promise<TokenPage> {
-    const caller = await requireRole(ctx, Role.tokensRead);
+    const caller = await ctx.principal();
+    const reach = tokenReadReach(caller);
+    if (reach === null) throw forbidden(`This operation requires the ${Role.tokensRead} role`);
+    // Asked, not narrowed silently: a list that quietly left tokens out would read as complete.
+    if (reach !== 'all' && input.filter.kind !== 'WEBHOOK_TOKEN') {
+      throw forbidden(`${Role.webhookTokensWrite} lists webhook tokens only: pass filter: {kind: WEBHOOK_TOKEN}, or hold ${Role.tokensRead}`);
+    }
     const tenantId = targetTenant(caller, input.filter.tenantId);
     const page = this.queries.list({ ...input.filter, tenantId }, input.first, input.afterSeq, this.clock.now());
     return { ...page, records: page.records.map((record) => this.withUsage(record)) };
@@ -372,7 +406,28 @@ export class TokenService {
   async authenticate(presented: string, ip?: string, onFailure?: (failure: Verification) => void): Promise<Principal> {
     // A bearer shaped like a JWT is no secret: it is malformed here, and never looked up.
     const jwtShaped = readJwsHeader(presented).form !== 'not-jws';
-    const { code, record } = jwtShaped ? { code: 'MALFORMED' as const, record: null } : await this.verifySecret(presented, ip);
+    return this.principalOf(jwtShaped ? { code: 'MALFORMED', record: null } : await this.verifySecret(presented, ip), onFailure);
+  }
+
+  /**
+   * Authentication as Sunshine Conversations clients present an integration key, for the
+   * routes that mirror its API: `Basic base64(keyId:secret)`, an HS256 JWT signed with the
+   * secret (header `kid` = key id) whose payload says `scope: "app"`, or a bare secret. The
+   * forms are checked exactly as `verifyToken` checks them; the key then acts with its own
+   * roles, in its own tenant, like any credential.
+   */
+  async authenticateIntegrationKey(presented: string, ip?: string, onFailure?: (failure: Verification) => void): Promise<Principal> {
+    // The credential speaks for itself here: no caller's tenant rule applies, and every refusal reads alike.
+    const verification = await this.verifyPresented(presented, ip, null);
+    if (verification.code === 'VALID' && classifyPresented(presented).form === 'jwt' && !appScoped(presented)) {
+      onFailure?.({ code: 'MALFORMED', record: verification.record });
+      // Other scopes (a user's JWT) stand for less than the app: they never reach its API.
+      throw unauthenticated('An integration key JWT must carry the claim scope: "app" to call this API');
+    }
+    return this.principalOf(verification, onFailure);
+  }
+
+  private principalOf({ code, record }: Verification, onFailure?: (failure: Verification) => void): Principal {
     if (code !== 'VALID' || !record) {
       onFailure?.({ code, record });
       throw credentialRefused(code);
@@ -449,7 +504,7 @@ export class TokenService {
    * before the tenant rule — a `crit` header, the signature's encoding — would tell a live
    * key of another tenant from a missing one.
    */
-  private async verifyPresented(presented: string, ip: string | undefined, caller: Principal): Promise<Verification> {
+  private async verifyPresented(presented: string, ip: string | undefined, caller: Principal | null): Promise<Verification> {
     if (presented.length === 0 || presented.length > MAX_PRESENTED_LENGTH) return { code: 'MALFORMED', record: null };
     const credential = classifyPresented(presented);
     switch (credential.form) {
@@ -471,9 +526,10 @@ export class TokenService {
     }
   }
 
-  private namedKeyVisible(caller: Principal, keyId: string): boolean {
+  /** `caller` null: the key authenticates itself, and no other tenant's rule applies. */
+  private namedKeyVisible(caller: Principal | null, keyId: string): boolean {
     const record = this.queries.byId(keyId);
-    return record !== null && record.kind === 'INTEGRATION_KEY' && visibleTo(caller, record.tenantId);
+    return record !== null && record.kind === 'INTEGRATION_KEY' && (caller === null || visibleTo(caller, record.tenantId));
   }
 
   /**
@@ -736,25 +792,37 @@ export class TokenService {
     return roles;
   }
 
+  /** The caller of a rotation or revocation, and how far its power reaches. */
+  private async tokenWriter(ctx: RequestContext, tokenId: string): Promise<{ caller: Principal; reach: TokenReach }> {
+    const caller = await ctx.principal();
+    const reach = tokenWriteReach(caller, tokenId);
+    if (reach === null) throw forbidden(`This operation requires the ${Role.tokensWrite} role`);
+    return { caller, reach };
+  }
+
   /** Applies a command to a token the caller names, each attempt checking that the caller may manage it. */
-  private changeNamedToken(ctx: RequestContext, caller: Principal, tokenId: string, now: Date, command: TokenCommand) {
+  private changeNamedToken(ctx: RequestContext, caller: Principal, tokenId: string, now: Date, command: TokenCommand, reach: TokenReach = 'all') {
     return this.writer.execute<TokenState, TokenEvent>({
       streamId: streamOfNamedToken(tokenId),
       initial: initialTokenState,
       evolve,
       metadata: eventMetadata(ctx, actorOf(caller), now),
       decide: (state) => {
-        this.requireManageable(caller, state, tokenId);
+        this.requireManageable(caller, state, tokenId, reach);
         return decide(command, state, now);
       },
     });
   }
 
-  /** Foreign tokens read as missing; a token holding keyledger roles the caller lacks is off limits. */
-  private requireManageable(caller: Principal, state: TokenState, tokenId: string): void {
+  /**
+   * Foreign tokens read as missing; a token holding keyledger roles the caller lacks is off
+   * limits; a caller reaching only webhook tokens (or only itself) may not touch another kind.
+   */
+  private requireManageable(caller: Principal, state: TokenState, tokenId: string, reach: TokenReach = 'all'): void {
     if (state.status === 'absent' || state.status === 'abandoned' || !visibleTo(caller, state.tenantId)) {
       throw notFound(`Token ${tokenId} not found`);
     }
+    if (reach !== 'all' && state.kind !== 'WEBHOOK_TOKEN') throw beyondReach(reach, Role.tokensWrite);
     const beyond = rolesBeyondCaller(caller.roles, state.roles);
     if (beyond.length > 0) throw forbidden(`The token holds role(s) you do not hold: ${beyond.join(', ')}`);
   }
@@ -764,6 +832,31 @@ export class TokenService {
 function streamOfNamedToken(tokenId: string): string {
   if (!TOKEN_ID_PATTERN.test(tokenId)) throw notFound('Token not found');
   return tokenStreamId(tokenId);
+}
+
+/** A caller reaching less than every token, faced with a token of another kind. */
+function beyondReach(reach: TokenReach, role: string): KeyledgerError {
+  return reach === 'self'
+    ? forbidden(`This operation requires the ${role} role: a token acts on itself only when it is a WEBHOOK_TOKEN`)
+    : forbidden(`${Role.webhookTokensWrite} reaches WEBHOOK_TOKENs only; this token needs ${role}`);
+}
+
+/** What keyledger:webhook-tokens:write may issue: webhook tokens, holding no keyledger role. */
+function requireWebhookTokenIssue(kind: TokenKind, roles: readonly string[]): void {
+  if (kind !== 'WEBHOOK_TOKEN') throw forbidden(`${Role.webhookTokensWrite} issues WEBHOOK_TOKENs only; other kinds need ${Role.tokensWrite}`);
+  const keyledgerRoles = roles.filter(isKeyledgerRole);
+  if (keyledgerRoles.length > 0) {
+    throw forbidden(`${Role.webhookTokensWrite} issues tokens without keyledger roles; granting ${keyledgerRoles.join(', ')} needs ${Role.tokensWrite}`);
+  }
+}
+
+/** Read only after the signature was checked: the payload of a JWT that already verified. */
+function appScoped(jwt: string): boolean {
+  try {
+    return decodeJwt(jwt).scope === 'app';
+  } catch {
+    return false;
+  }
 }
 
 export function newTokenId(): string {

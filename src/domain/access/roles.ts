@@ -7,6 +7,8 @@ export const Role = {
   admin: 'keyledger:admin',
   tokensRead: 'keyledger:tokens:read',
   tokensWrite: 'keyledger:tokens:write',
+  /** Issue, list, rotate and revoke the tenant's WEBHOOK_TOKENs, without keyledger roles: an extension backend's role. */
+  webhookTokensWrite: 'keyledger:webhook-tokens:write',
   connectionsRead: 'keyledger:connections:read',
   connectionsWrite: 'keyledger:connections:write',
   connectionsUse: 'keyledger:connections:use',
@@ -21,7 +23,7 @@ export const KEYLEDGER_ROLES: readonly string[] = Object.values(Role);
 const IMPLIES: Record<string, readonly string[]> = {
   [Role.root]: [Role.admin],
   [Role.admin]: [Role.tokensWrite, Role.connectionsWrite, Role.connectionsUse, Role.auditRead],
-  [Role.tokensWrite]: [Role.tokensRead],
+  [Role.tokensWrite]: [Role.tokensRead, Role.webhookTokensWrite],
   [Role.connectionsWrite]: [Role.connectionsRead],
 };
 

@@ -1,6 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Clock } from '../../app/clock';
+import type { Principal } from '../../app/request-context';
 import type { TokenService } from '../../app/tokens/token-service';
 import { notFound } from '../../domain/errors';
 import type { IdempotentOutcome } from '../../domain/idempotency';
@@ -102,7 +103,9 @@ export class TokenResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<IssuedToken> {
-    return this.withSecret(ctx, info, idempotencyKey, { input }, () => this.tokenService.issueToken(ctx, input));
+    return this.withSecret(ctx, info, idempotencyKey, { input }, () => this.tokenService.issueToken(ctx, input), () =>
+      this.tokenService.authorizeIssue(ctx, input),
+    );
   }
 
   @Mutation(() => ApiToken, { description: 'Takes over an existing secret (hashed with argon2id). The secret is never shown again.' })
@@ -112,9 +115,9 @@ export class TokenResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiToken> {
-    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.importToken(ctx, input), (outcome) =>
-      this.tokenService.importedSecretMatches(outcomeOf(outcome, 'token').id, input.secret),
-    );
+    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.importToken(ctx, input), {
+      sameSecrets: (outcome) => this.tokenService.importedSecretMatches(outcomeOf(outcome, 'token').id, input.secret),
+    });
   }
 
   @Mutation(() => ApiToken, { description: 'Changes the given fields. A change to nothing records nothing.' })
@@ -136,7 +139,9 @@ export class TokenResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<IssuedToken> {
-    return this.withSecret(ctx, info, idempotencyKey, { input }, () => this.tokenService.rotateToken(ctx, input));
+    return this.withSecret(ctx, info, idempotencyKey, { input }, () => this.tokenService.rotateToken(ctx, input), () =>
+      this.tokenService.authorizeChangeOf(ctx, input.id),
+    );
   }
 
   @Mutation(() => ApiToken, { description: 'Revokes a token at once. Revoking a revoked token changes nothing.' })
@@ -146,7 +151,9 @@ export class TokenResolver {
     @Info() info: GraphQLResolveInfo,
     @Arg('idempotencyKey', () => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION }) idempotencyKey?: string | null,
   ): Promise<ApiToken> {
-    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.revokeToken(ctx, input));
+    return this.changeToken(ctx, info, idempotencyKey, { input }, () => this.tokenService.revokeToken(ctx, input), {
+      authorize: () => this.tokenService.authorizeChangeOf(ctx, input.id),
+    });
   }
 
   /** A mutation whose answer is a token and its new secret; a replay shows the token without it. */
@@ -156,14 +163,22 @@ export class TokenResolver {
     idempotencyKey: string | null | undefined,
     args: Record<string, unknown>,
     run: () => Promise<{ record: TokenRecord; secret: string }>,
+    authorize?: () => Promise<Principal>,
   ): Promise<IssuedToken> {
-    return this.idempotency.run<IssuedToken>(ctx, info, idempotencyKey, args, {
-      execute: async () => {
-        const { record, secret } = await run();
-        return { value: { token: toApiToken(record, this.clock.now()), secret, replayed: false }, outcome: { type: 'token', id: record.id } };
+    return this.idempotency.run<IssuedToken>(
+      ctx,
+      info,
+      idempotencyKey,
+      args,
+      {
+        execute: async () => {
+          const { record, secret } = await run();
+          return { value: { token: toApiToken(record, this.clock.now()), secret, replayed: false }, outcome: { type: 'token', id: record.id } };
+        },
+        replay: async (outcome) => ({ token: await this.tokenOf(ctx, outcome), secret: null, replayed: true }),
       },
-      replay: async (outcome) => ({ token: await this.tokenOf(ctx, outcome), secret: null, replayed: true }),
-    });
+      authorize,
+    );
   }
 
   /** A mutation whose answer is the token it created or changed. */
@@ -173,16 +188,23 @@ export class TokenResolver {
     idempotencyKey: string | null | undefined,
     args: Record<string, unknown>,
     change: () => Promise<TokenRecord>,
-    sameSecrets?: (outcome: IdempotentOutcome) => Promise<boolean | null>,
+    { sameSecrets, authorize }: { sameSecrets?: (outcome: IdempotentOutcome) => Promise<boolean | null>; authorize?: () => Promise<Principal> } = {},
   ): Promise<ApiToken> {
-    return this.idempotency.run(ctx, info, idempotencyKey, args, {
-      execute: async () => {
-        const record = await change();
-        return { value: toApiToken(record, this.clock.now()), outcome: { type: 'token', id: record.id } };
+    return this.idempotency.run(
+      ctx,
+      info,
+      idempotencyKey,
+      args,
+      {
+        execute: async () => {
+          const record = await change();
+          return { value: toApiToken(record, this.clock.now()), outcome: { type: 'token', id: record.id } };
+        },
+        replay: (outcome) => this.tokenOf(ctx, outcome),
+        sameSecrets,
       },
-      replay: (outcome) => this.tokenOf(ctx, outcome),
-      sameSecrets,
-    });
+      authorize,
+    );
   }
 
   /** The token a replayed request created or changed, as it is now, if the caller may still read it. */

@@ -455,15 +455,15 @@ export function describeConnections(adapter: string, start: ConnectionGatewayFac
         expect(again.body.errors[0].code).toBe('Conflict');
       });
 
-      it('400 for an invalid integration (InvalidIntegration), a missing or mistyped field, a bad value, bad JSON', async () => {
+      it('400 is InvalidIntegration, the one code the document gives it, for an invalid integration, a missing or mistyped field, a bad value, bad JSON', async () => {
         const badIntegration = await rest(gw.url, 'POST', base('Not_Valid'), adminA, body());
         expect(badIntegration.status).toBe(400);
-        expect(badIntegration.body.errors[0].code).toBe('InvalidIntegration');
+        expect(badIntegration.body.errors[0]).toEqual({ code: 'InvalidIntegration', title: expect.stringMatching(/^Specified integration is not valid/) });
         const secret = newKey();
         for (const sent of [body({ name: undefined }), body({ api_key: 42 }), body({ allowed_domain: 'https://api.example.com' }), body({ api_key: `${secret}\n` })]) {
           const response = await rest(gw.url, 'POST', base(), adminA, sent);
           expect(response.status).toBe(400);
-          expect(response.body.errors[0]).toEqual({ code: 'InvalidInput', title: expect.any(String) });
+          expect(response.body.errors[0]).toEqual({ code: 'InvalidIntegration', title: expect.any(String) });
           expect(response.raw).not.toContain(secret);
         }
         const named = await rest(gw.url, 'POST', base(), adminA, body({ header_name: 'Content-Length' }));
@@ -489,7 +489,22 @@ export function describeConnections(adapter: string, start: ConnectionGatewayFac
         expect((await rest(gw.url, 'DELETE', `${base()}/${sent.name}`, adminB)).status).toBe(404);
         expect((await rest(gw.url, 'PATCH', `${base()}/${sent.name}`, adminB, { header_name: 'x-hijack' })).status).toBe(404);
         expect((await rest(gw.url, 'GET', `${base()}/${sent.name}`, adminA)).body.api_key.header_name).toBe('x-api-key');
-        expect((await rest(gw.url, 'PUT', `${base()}/${sent.name}`, adminA, {})).status).toBe(405);
+        const put = await rest(gw.url, 'PUT', `${base()}/${sent.name}`, adminA, {});
+        expect(put.status).toBe(405);
+        expect(put.headers.get('allow')).toBe('GET, HEAD, PATCH, DELETE');
+        expect((await rest(gw.url, 'GET', base(), adminA)).headers.get('allow')).toBe('POST');
+      });
+
+      it('400 naming the content type for a JSON body sent as text/plain, not a missing field', async () => {
+        const response = await fetch(`${gw.url}/api/services/zis/integrations/${base()}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminA}`, 'content-type': 'text/plain' },
+          body: JSON.stringify(body()),
+        });
+        expect(response.status).toBe(400);
+        const { errors } = (await response.json()) as { errors: Array<{ code: string; title: string }> };
+        expect(errors[0]).toEqual({ code: 'InvalidIntegration', title: expect.stringContaining('Content-Type: application/json') });
+        expect(errors[0].title).not.toMatch(/required/);
       });
     });
   });

@@ -23,9 +23,13 @@ export function describeIntegrationKeysRest(adapter: string, start: (options: { 
     const keysPath = (appId = app, integrationId = '5e4b0f225aca01092928f917') => `/v2/apps/${appId}/integrations/${integrationId}/keys`;
 
     async function rest(method: string, path: string, bearer?: string, body?: unknown, rawBody?: string): Promise<RestResponse> {
+      return restWith(method, path, bearer ? `Bearer ${bearer}` : undefined, body, rawBody);
+    }
+
+    async function restWith(method: string, path: string, authorization?: string, body?: unknown, rawBody?: string, contentType = 'application/json'): Promise<RestResponse> {
       const response = await fetch(`${gw.url}${path}`, {
         method,
-        headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body !== undefined || rawBody ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...(authorization ? { authorization } : {}), ...(body !== undefined || rawBody ? { 'content-type': contentType } : {}) },
         body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
       });
       const raw = await response.text();
@@ -136,8 +140,88 @@ export function describeIntegrationKeysRest(adapter: string, start: (options: { 
         expect(response.body.errors[0]).toMatchObject({ code: 'conflict', title: expect.stringMatching(/10 active keys/) });
       });
 
-      it('405 for an unsupported method', async () => {
-        expect((await rest('PUT', keysPath(), admin, { displayName: 'x' })).status).toBe(405);
+      it('405 for an unsupported method, with Allow naming the methods the path takes', async () => {
+        const collection = await rest('PUT', keysPath(), admin, { displayName: 'x' });
+        expect(collection.status).toBe(405);
+        expect(collection.headers.get('allow')).toBe('GET, HEAD, POST');
+        const item = await rest('PUT', `${keysPath()}/tok_0000000000000000000000`, admin, { displayName: 'x' });
+        expect(item.status).toBe(405);
+        expect(item.headers.get('allow')).toBe('GET, HEAD, DELETE');
+        expect(item.body.errors[0].code).toBe('method_not_allowed');
+      });
+
+      it('400 naming the content type for a JSON body sent as text/plain, not a missing field', async () => {
+        const response = await restWith('POST', keysPath(), `Bearer ${admin}`, undefined, '{"displayName": "My custom key"}', 'text/plain');
+        expect(response.status).toBe(400);
+        expect(response.body.errors[0]).toEqual({ code: 'bad_request', title: expect.stringContaining('Content-Type: application/json') });
+        expect(response.body.errors[0].title).not.toMatch(/displayName/);
+      });
+    });
+
+    describe('Sunshine credentials: the key itself, as HTTP Basic keyId:secret or an app-scoped HS256 JWT', () => {
+      const integration = 'int-sunshine';
+      const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+      const jwtOf = (id: string, secret: string, payload: Record<string, unknown> = { scope: 'app' }) =>
+        new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: id }).sign(new TextEncoder().encode(secret));
+      let manager: { id: string; secret: string };
+
+      beforeAll(async () => {
+        const issued = await issueToken(gw.url, admin, { name: 'manager key', kind: 'INTEGRATION_KEY', integrationId: integration, roles: ['keyledger:tokens:write'] });
+        manager = { id: issued.id, secret: issued.secret };
+      });
+
+      it('a key holding keyledger:tokens:write creates, lists, reads and deletes keys with Basic or its JWT', async () => {
+        const created = await restWith('POST', keysPath(app, integration), basic(manager.id, manager.secret), { displayName: 'My custom key' });
+        expect(created.status).toBe(201);
+        expect(created.body.key).toMatchObject({ displayName: 'My custom key', id: expect.stringMatching(/^tok_/), secret: expect.stringMatching(/^kli_/) });
+        const jwt = `Bearer ${await jwtOf(manager.id, manager.secret)}`;
+        const listed = await restWith('GET', keysPath(app, integration), jwt);
+        expect(listed.status).toBe(200);
+        expect(listed.body.keys).toContainEqual({ id: created.body.key.id, displayName: 'My custom key' });
+        expect((await restWith('GET', `${keysPath(app, integration)}/${created.body.key.id}`, jwt)).status).toBe(200);
+        expect((await restWith('DELETE', `${keysPath(app, integration)}/${created.body.key.id}`, jwt)).status).toBe(200);
+      });
+
+      it('the key acts with its own roles: a key without keyledger roles is 403, in another app 404', async () => {
+        const plain = (await rest('POST', keysPath(app, 'int-plain'), admin, { displayName: 'plain' })).body.key;
+        for (const authorization of [basic(plain.id, plain.secret), `Bearer ${await jwtOf(plain.id, plain.secret)}`]) {
+          const response = await restWith('GET', keysPath(app, 'int-plain'), authorization);
+          expect(response.status).toBe(403);
+          expect(response.body.errors[0]).toMatchObject({ code: 'forbidden', title: expect.stringContaining('keyledger:tokens:read') });
+        }
+        const elsewhere = await restWith('GET', keysPath(otherApp, integration), basic(manager.id, manager.secret));
+        expect(elsewhere.status).toBe(404);
+      });
+
+      it('401 for a wrong secret, a JWT without scope app, a JWT signed with another secret, a revoked key; never on /graphql', async () => {
+        const doomed = await issueToken(gw.url, admin, { name: 'doomed key', kind: 'INTEGRATION_KEY', integrationId: 'int-doomed', roles: ['keyledger:tokens:read'] });
+        expect((await restWith('GET', keysPath(app, 'int-doomed'), basic(doomed.id, doomed.secret))).status).toBe(200);
+        const refused = [
+          basic(manager.id, `${manager.secret}x`),
+          basic(manager.id, doomed.secret),
+          `Bearer ${await jwtOf(manager.id, manager.secret, { scope: 'appUser', userId: 'u1' })}`,
+          `Bearer ${await jwtOf(manager.id, manager.secret, {})}`,
+          `Bearer ${await jwtOf(manager.id, doomed.secret)}`,
+          'Basic not base64!',
+        ];
+        for (const authorization of refused) {
+          const response = await restWith('GET', keysPath(app, integration), authorization);
+          expect(response.status).toBe(401);
+          expect(response.body.errors[0].code).toBe('unauthorized');
+          expect(response.raw).not.toContain(manager.secret);
+        }
+        const scopeless = await restWith('GET', keysPath(app, integration), `Bearer ${await jwtOf(manager.id, manager.secret, {})}`);
+        expect(scopeless.body.errors[0].title).toMatch(/scope: "app"/);
+        await graphql(gw.url, `mutation { revokeToken(input: {id: "${doomed.id}"}) { id } }`, {}, admin);
+        const revoked = await restWith('GET', keysPath(app, 'int-doomed'), basic(doomed.id, doomed.secret));
+        expect(revoked.status).toBe(401);
+        expect(revoked.body.errors[0].title).toMatch(/revoked/);
+        const onGraphql = await fetch(`${gw.url}/graphql`, {
+          method: 'POST',
+          headers: { authorization: basic(manager.id, manager.secret), 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ viewer { id } }' }),
+        });
+        expect(JSON.stringify(await onGraphql.json())).toContain('UNAUTHENTICATED');
       });
     });
 

@@ -14,8 +14,9 @@ const sorted = (roles: Iterable<string>) => [...roles].sort();
 describe('effectiveRoles', () => {
   it.each<[KeyledgerRole, KeyledgerRole[]]>([
     [Role.root, [...(Object.values(Role) as KeyledgerRole[])]],
-    [Role.admin, [Role.admin, Role.tokensWrite, Role.tokensRead, Role.connectionsWrite, Role.connectionsRead, Role.connectionsUse, Role.auditRead]],
-    [Role.tokensWrite, [Role.tokensWrite, Role.tokensRead]],
+    [Role.admin, [Role.admin, Role.tokensWrite, Role.tokensRead, Role.webhookTokensWrite, Role.connectionsWrite, Role.connectionsRead, Role.connectionsUse, Role.auditRead]],
+    [Role.tokensWrite, [Role.tokensWrite, Role.tokensRead, Role.webhookTokensWrite]],
+    [Role.webhookTokensWrite, [Role.webhookTokensWrite]],
     [Role.tokensRead, [Role.tokensRead]],
     [Role.connectionsWrite, [Role.connectionsWrite, Role.connectionsRead]],
     [Role.connectionsRead, [Role.connectionsRead]],
@@ -56,7 +57,7 @@ describe('effectiveRoles', () => {
 
   it('unions the implications of several roles', () => {
     expect(sorted(effectiveRoles([Role.tokensWrite, Role.connectionsWrite]))).toEqual(
-      sorted([Role.tokensWrite, Role.tokensRead, Role.connectionsWrite, Role.connectionsRead]),
+      sorted([Role.tokensWrite, Role.tokensRead, Role.webhookTokensWrite, Role.connectionsWrite, Role.connectionsRead]),
     );
   });
 
@@ -152,6 +153,7 @@ describe('unknownKeyledgerRoles', () => {
         'keyledger:admin',
         'keyledger:tokens:read',
         'keyledger:tokens:write',
+        'keyledger:webhook-tokens:write',
         'keyledger:connections:read',
         'keyledger:connections:write',
         'keyledger:connections:use',

@@ -1,4 +1,5 @@
-import { buildSchema, graphql } from 'graphql';
+import { buildSchema, graphql, type GraphQLScalarType } from 'graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
 import { redactInputMessage } from '../../../src/graphql/errors';
 
 const SECRET = 'sk_live_SECRET_VALUE_123';
@@ -7,10 +8,14 @@ const MAX_LENGTH = 301;
 const schema = buildSchema(`
   enum Scope { READ WRITE }
   input ConnectionInput { name: String!, scope: Scope!, apiKey: String, limit: Int }
+  scalar DateTime
   type Query {
-    probe(input: ConnectionInput, count: Int, label: String, scope: Scope, labels: [String!]): String
+    probe(input: ConnectionInput, count: Int, label: String, scope: Scope, labels: [String!], at: DateTime): String
   }
 `);
+// The gateway's DateTime scalar, so that the tests see the wording it really uses.
+const dateTime = schema.getType('DateTime') as GraphQLScalarType;
+Object.assign(dateTime, { parseLiteral: GraphQLDateTime.parseLiteral, parseValue: GraphQLDateTime.parseValue, serialize: GraphQLDateTime.serialize });
 
 /** The messages graphql-js itself produces for a request, so the tests follow its real wording. */
 async function messagesFor(source: string, variableValues: Record<string, unknown> = {}): Promise<string[]> {
@@ -136,6 +141,34 @@ const cases: Case[] = [
     names: /^String cannot represent a non string value/,
   },
   {
+    label: 'a token-shaped string literal for a DateTime argument',
+    source: `{ probe(at: "klt_${SECRET}") }`,
+    variables: {},
+    offending: SECRET,
+    names: /^DateTime cannot represent this value; expected an RFC 3339 date-time string such as "2030-01-31T12:00:00Z"$/,
+  },
+  {
+    label: 'a token-shaped string variable for a DateTime',
+    source: 'query ($at: DateTime) { probe(at: $at) }',
+    variables: { at: `klt_${SECRET}` },
+    offending: SECRET,
+    names: /^Variable "\$at" got invalid value; DateTime cannot represent this value; expected an RFC 3339 date-time string/,
+  },
+  {
+    label: 'a number literal for a DateTime argument',
+    source: '{ probe(at: 4242424242) }',
+    variables: {},
+    offending: '4242424242',
+    names: /^DateTime cannot represent this value; expected an RFC 3339/,
+  },
+  {
+    label: 'a secret string literal for an Int argument, naming the expected format',
+    source: `{ probe(count: "${SECRET}") }`,
+    variables: {},
+    offending: SECRET,
+    names: /^Int cannot represent non-integer value; expected an integer from -2147483648 to 2147483647$/,
+  },
+  {
     label: 'a secret enum literal',
     source: `{ probe(scope: ${SECRET}) }`,
     variables: {},
@@ -205,6 +238,6 @@ describe('redactInputMessage on other messages', () => {
   it('handles a multi-megabyte message in linear time', () => {
     const message = `Variable "$n" got invalid value "${'z'.repeat(4_000_000)}"; Int cannot represent non-integer value: "${'z'.repeat(4_000_000)}"`;
     const redacted = redactInputMessage(message);
-    expect(redacted).toBe('Variable "$n" got invalid value; Int cannot represent non-integer value');
+    expect(redacted).toBe('Variable "$n" got invalid value; Int cannot represent non-integer value; expected an integer from -2147483648 to 2147483647');
   });
 });
