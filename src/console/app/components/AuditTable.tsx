@@ -37,7 +37,7 @@ export function AuditTable({ entries, caption }: { entries: AuditEntryNode[]; ca
                     type="button"
                     aria-expanded={open === entry.id}
                     aria-controls={`entry-${entry.id}`}
-                    aria-label={`Details of ${entry.eventType} at position ${entry.position}`}
+                    aria-label={`${open === entry.id ? 'Hide' : 'Show'} the details of entry ${entry.position}`}
                     onClick={() => setOpen(open === entry.id ? null : entry.id)}
                   >
                     {open === entry.id ? 'Hide' : 'Show'}
