@@ -25,7 +25,7 @@ describe('console: the audit log', () => {
 
     await page.getByLabel('Event type').fill('TokenRevoked');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await table.getByText('TokenIssued').waitFor({ state: 'detached' });
+    await table.getByText('TokenIssued').first().waitFor({ state: 'detached' });
     const rows = table.getByRole('row').filter({ hasText: 'TokenRevoked' });
     expect(await rows.count()).toBe(1);
     await rows.getByRole('button', { name: /Show the details/ }).click();
