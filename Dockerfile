@@ -11,6 +11,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+# src holds the console too (src/console): `npm run build` bundles it into dist/console with
+# Vite from the dev dependencies, before they are pruned.
 COPY src ./src
 COPY projections ./projections
 RUN npm run build \

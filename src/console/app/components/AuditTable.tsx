@@ -69,19 +69,17 @@ function EntryDetails({ entry }: { entry: AuditEntryNode }) {
   if (entry.ip) rows.push(['Address', entry.ip]);
   if (entry.userAgent) rows.push(['Client', entry.userAgent]);
   rows.push(['Chain hash', entry.hash]);
-  return <Pairs rows={rows} />;
+  return <Pairs rows={rows} monospace />;
 }
 
-/** A definition list of label and value pairs. */
-export function Pairs({ rows }: { rows: Array<[string, string]> }) {
+/** A definition list of label and value pairs; identifiers and hashes read best in monospace. */
+export function Pairs({ rows, monospace = false }: { rows: Array<[string, string]>; monospace?: boolean }) {
   return (
     <dl class="details">
       {rows.map(([label, value]) => (
         <div key={label} class="pair">
           <dt>{label}</dt>
-          <dd>
-            <code class="wrap">{value}</code>
-          </dd>
+          <dd>{monospace ? <code class="wrap">{value}</code> : value}</dd>
         </div>
       ))}
     </dl>

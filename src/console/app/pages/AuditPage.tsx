@@ -123,7 +123,8 @@ function Integrity() {
       {report.loading && <Loading what="the integrity check" />}
       {data && data.ok && (
         <p class="ok">
-          The audit chain is intact: all {data.entries} entries verify, and {data.signedHeadsChecked} signed heads match it.
+          The audit chain is intact: all {data.entries} entries verify
+          {data.signedHeadsChecked > 0 ? `, and the ${data.signedHeadsChecked} signed heads match it.` : '. No signed head has been recorded yet.'}
         </p>
       )}
       {data && !data.ok && (
