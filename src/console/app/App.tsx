@@ -41,7 +41,7 @@ export function App() {
 }
 
 const NAVIGATION: Array<{ page: Route['page']; label: string; allowed(session: Session): boolean }> = [
-  { page: 'tokens', label: 'Tokens', allowed: (s) => s.can.readTokens },
+  { page: 'tokens', label: 'Tokens', allowed: (s) => s.can.readTokens || s.can.writeWebhookTokens },
   { page: 'integration-keys', label: 'Integration keys', allowed: (s) => s.can.readTokens },
   { page: 'connections', label: 'Connections', allowed: (s) => s.can.readConnections },
   { page: 'partners', label: 'Partners', allowed: (s) => s.can.readTokens },

@@ -28,7 +28,10 @@ export function TokensPage() {
   const filter = { search: search || undefined, kind: kind || undefined, status: status || undefined };
   const after = cursors[cursors.length - 1];
   const tokens = useLoad(
-    () => api.query<{ tokens: Page<TokenNode> }>(TOKENS, { first: PAGE_SIZE, after, filter }).then((data) => data.tokens),
+    () =>
+      can.readTokens
+        ? api.query<{ tokens: Page<TokenNode> }>(TOKENS, { first: PAGE_SIZE, after, filter }).then((data) => data.tokens)
+        : Promise.resolve(null),
     [search, kind, status, after],
   );
   const restart = (apply: () => void) => {
@@ -59,36 +62,39 @@ export function TokensPage() {
           )}
         </div>
       </div>
-      <form class="filters" role="search" aria-label="Filter tokens" onSubmit={(event) => event.preventDefault()}>
-        <div class="field">
-          <label for="tokens-search">Search</label>
-          <input id="tokens-search" type="search" value={search} onChange={(event) => restart(() => setSearch(event.currentTarget.value))} />
-        </div>
-        <div class="field">
-          <label for="tokens-kind">Kind</label>
-          <select id="tokens-kind" value={kind} onChange={(event) => restart(() => setKind(event.currentTarget.value))}>
-            <option value="">Any kind</option>
-            {Object.entries(KIND_LABELS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="tokens-status">Status</label>
-          <select id="tokens-status" value={status} onChange={(event) => restart(() => setStatus(event.currentTarget.value))}>
-            <option value="">Any status</option>
-            {Object.entries(STATUS_LABELS).map(([value, label]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </div>
-      </form>
+      {!can.readTokens && <p class="note">Your roles allow generating personal webhook tokens, not reading the token list.</p>}
+      {can.readTokens && (
+        <form class="filters" role="search" aria-label="Filter tokens" onSubmit={(event) => event.preventDefault()}>
+          <div class="field">
+            <label for="tokens-search">Search</label>
+            <input id="tokens-search" type="search" value={search} onChange={(event) => restart(() => setSearch(event.currentTarget.value))} />
+          </div>
+          <div class="field">
+            <label for="tokens-kind">Kind</label>
+            <select id="tokens-kind" value={kind} onChange={(event) => restart(() => setKind(event.currentTarget.value))}>
+              <option value="">Any kind</option>
+              {Object.entries(KIND_LABELS).map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="tokens-status">Status</label>
+            <select id="tokens-status" value={status} onChange={(event) => restart(() => setStatus(event.currentTarget.value))}>
+              <option value="">Any status</option>
+              {Object.entries(STATUS_LABELS).map(([value, label]) => (
+                <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+        </form>
+      )}
       <ErrorNote error={tokens.error} />
-      {tokens.loading && !tokens.data && <Loading what="tokens" />}
+      {can.readTokens && tokens.loading && !tokens.data && <Loading what="tokens" />}
       {tokens.data && tokens.data.edges.length === 0 && <Empty>No tokens match.</Empty>}
       {tokens.data && tokens.data.edges.length > 0 && <TokenTable tokens={tokens.data.edges.map((edge) => edge.node)} caption="Tokens" />}
       {tokens.data && (
