@@ -6,6 +6,19 @@ import { GatewayFleet, type GatewayProcess } from '../helpers/gateway-process';
 import { ROOT_SECRET } from '../helpers/gateway';
 import { graphql, ISSUE_TOKEN } from '../helpers/graphql-client';
 
+// Page functions run in the browser, but the tests are compiled for Node: the browser globals
+// they use are declared for this module only.
+declare const document: {
+  activeElement: unknown;
+  cookie: string;
+  documentElement: { outerHTML: string };
+  querySelectorAll(selector: string): ArrayLike<{ value: string }>;
+};
+declare const localStorage: { length: number };
+declare const sessionStorage: { length: number };
+declare const indexedDB: { databases(): Promise<unknown[]> };
+declare const navigator: { clipboard: { readText(): Promise<string> } };
+
 /** Debian's chromium package: Playwright's own browser download cannot reach the network in CI. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -152,17 +165,27 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
 /** The page's whole DOM as text, form values included, to look for a secret in it. */
 export async function domText(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const values = Array.from(document.querySelectorAll('input, textarea')).map((element) => (element as HTMLInputElement).value);
+    const values = Array.from(document.querySelectorAll('input, textarea')).map((element) => element.value);
     return `${document.documentElement.outerHTML}\n${values.join('\n')}`;
   });
 }
 
 export const BROWSER_TEST_TIMEOUT = 120_000;
 
+/** Whether `target` has the keyboard focus. */
+export async function isFocused(target: Locator): Promise<boolean> {
+  return target.evaluate((element) => element === document.activeElement);
+}
+
+/** What the page would paste. */
+export async function clipboardText(page: Page): Promise<string> {
+  return page.evaluate(() => navigator.clipboard.readText());
+}
+
 /** Presses Tab until `target` has the focus, as a keyboard-only person would (at most `limit` presses). */
 export async function tabTo(page: Page, target: Locator, limit = 40): Promise<void> {
   for (let presses = 0; presses < limit; presses += 1) {
-    if (await target.evaluate((element) => element === document.activeElement)) return;
+    if (await isFocused(target)) return;
     await page.keyboard.press('Tab');
   }
   throw new Error('Tab never reached the control');

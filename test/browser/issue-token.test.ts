@@ -1,4 +1,4 @@
-import { accessibilityViolations, BROWSER_TEST_TIMEOUT, ConsoleFixture, domText, PIXEL_PNG, tabTo } from './console-fixture';
+import { accessibilityViolations, BROWSER_TEST_TIMEOUT, clipboardText, ConsoleFixture, domText, isFocused, PIXEL_PNG, tabTo } from './console-fixture';
 
 jest.setTimeout(BROWSER_TEST_TIMEOUT);
 
@@ -36,11 +36,11 @@ describe('console: issue an API token and copy its secret once', () => {
     expect(await accessibilityViolations(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Copy' }).click();
     await dialog.getByText('Secret copied to the clipboard.').waitFor();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    expect(await clipboardText(page)).toBe(secret);
     await dialog.getByRole('button', { name: 'Done' }).click();
     await dialog.waitFor({ state: 'detached' });
     expect((await domText(page)).includes(secret)).toBe(false);
-    expect(await page.getByRole('button', { name: 'Issue token' }).evaluate((element) => element === document.activeElement)).toBe(true);
+    expect(await isFocused(page.getByRole('button', { name: 'Issue token' }))).toBe(true);
 
     const verification = await fixture.verify(secret, ['orders:write']);
     expect(verification).toMatchObject({ valid: true, code: 'VALID', token: { roles: ['orders:read', 'orders:write'], kind: 'API_TOKEN' } });

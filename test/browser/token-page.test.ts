@@ -1,4 +1,4 @@
-import { accessibilityViolations, BROWSER_TEST_TIMEOUT, ConsoleFixture, domText, tabTo } from './console-fixture';
+import { accessibilityViolations, BROWSER_TEST_TIMEOUT, ConsoleFixture, domText, isFocused, tabTo } from './console-fixture';
 
 jest.setTimeout(BROWSER_TEST_TIMEOUT);
 
@@ -89,7 +89,7 @@ describe("console: a token's page: edit, rotate, revoke, history", () => {
     await confirm.waitFor();
     await page.keyboard.press('Escape');
     await confirm.waitFor({ state: 'detached' });
-    expect(await revoke.evaluate((element) => element === document.activeElement)).toBe(true);
+    expect(await isFocused(revoke)).toBe(true);
     expect(await fixture.verify(issued.secret)).toMatchObject({ valid: true });
   });
 });
