@@ -4,8 +4,13 @@ import express, { type RequestHandler, type Router } from 'express';
 
 export const CONSOLE_PATH = '/console';
 
-/** Where `npm run build` puts the console, next to the compiled gateway. */
-export const CONSOLE_DIR = join(__dirname, '../../console');
+/**
+ * Where `npm run build` puts the console: dist/console, beside the compiled gateway
+ * (dist/src/http). Run from the TypeScript sources, as the tests do, it is found in dist too.
+ */
+export const CONSOLE_DIR =
+  [join(__dirname, '../../console'), join(__dirname, '../../dist/console')].find((dir) => existsSync(join(dir, 'index.html'))) ??
+  join(__dirname, '../../console');
 
 /**
  * The console's own scripts and styles only; nothing inline, no eval, no framing. Its
