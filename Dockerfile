@@ -14,6 +14,8 @@ COPY packages/verifier/package.json ./packages/verifier/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY packages ./packages
+# src holds the console too (src/console): `npm run build` bundles it into dist/console with
+# Vite from the dev dependencies, before they are pruned.
 COPY src ./src
 COPY projections ./projections
 RUN npm run build \

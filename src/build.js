@@ -76,7 +76,7 @@ function run(command, args) {
   return result.status ?? 1;
 }
 
-/** The steps, in order: the verifier library (the benchmarks load it), the gateway. */
+/** The steps, in order: the verifier library (the benchmarks load it), the gateway, the console (skipped when its inputs are older than its last build). */
 function build() {
   const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
   const verifier = path.join(root, 'packages', 'verifier');
@@ -85,7 +85,31 @@ function build() {
   // The package is CommonJS by default; its ES module build says so to Node.
   fs.writeFileSync(path.join(verifier, 'dist', 'esm', 'package.json'), `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
   status = run(process.execPath, [tsc, '--build', 'tsconfig.build.json']);
+  if (status !== 0 || consoleUpToDate()) return status;
+  const npm = process.env.npm_execpath;
+  status = npm ? run(process.execPath, [npm, 'run', 'build:console']) : run('npm', ['run', 'build:console']);
+  if (status === 0) fs.writeFileSync(consoleStamp, '');
   return status;
+}
+
+/** What the console bundle is made of: its own sources and the role table it shares with the gateway. */
+const consoleInputs = [path.join(root, 'src', 'console'), path.join(root, 'src', 'domain', 'access'), path.join(root, 'package-lock.json')];
+const consoleStamp = path.join(root, 'dist', 'console', '.built');
+
+function newestChange(entry) {
+  const stat = fs.statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return fs.readdirSync(entry).reduce((newest, name) => Math.max(newest, newestChange(path.join(entry, name))), stat.mtimeMs);
+}
+
+function consoleUpToDate() {
+  let built;
+  try {
+    built = fs.statSync(consoleStamp).mtimeMs;
+  } catch {
+    return false;
+  }
+  return consoleInputs.every((input) => newestChange(input) <= built);
 }
 
 acquireLock();

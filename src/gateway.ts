@@ -36,6 +36,7 @@ import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/
 import { createHttpApp } from './http/app';
 import { clientAddressOf } from './http/client-address';
 import { auditRouter } from './http/audit-router';
+import { consoleRouter } from './http/console-router';
 import { connectionsRouter } from './http/connections-router';
 import { integrationKeysRouter } from './http/integration-keys-router';
 import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
@@ -301,6 +302,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }),
       oauthRouter({ ...core.partners, logger }),
       auditRouter({ audit: core.audit, expensiveQueries: core.rateLimits.expensiveQueries, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
+      consoleRouter(),
     ],
     isReady,
     async whenStarted(timeoutMs) {

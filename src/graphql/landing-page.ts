@@ -14,6 +14,7 @@ export const LANDING_PAGE_HTML = `<!doctype html>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; display: grid; grid-template-rows: auto 1fr; height: 100vh; }
   header { padding: 8px 16px; background: #1d2330; color: #fff; display: flex; gap: 12px; align-items: center; }
   header h1 { font-size: 16px; margin: 0; }
+  header a { color: #fff; }
   header input { flex: 1; padding: 4px 8px; font: inherit; }
   main { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; padding: 8px; min-height: 0; }
   section { display: grid; grid-template-rows: 2fr auto 1fr; gap: 4px; min-height: 0; }
@@ -25,6 +26,7 @@ export const LANDING_PAGE_HTML = `<!doctype html>
 <body>
 <header>
   <h1>keyledger</h1>
+  <a href="/console">Console</a>
   <input id="bearer" type="password" placeholder="Bearer token (kept in this tab only)" autocomplete="off">
   <button id="run" title="Ctrl+Enter">Run</button>
 </header>

@@ -177,6 +177,21 @@ describe('Dockerfile', () => {
     expect(copied).toContain(script!.split('/')[0]);
   });
 
+  it('builds the console into the image: the sources and Vite config are copied, built before dev dependencies are pruned, and served from dist', () => {
+    const instructions = dockerInstructions(dockerfile);
+    const runBuild = instructions.findIndex((entry) => entry.instruction === 'RUN' && /npm run build\b/.test(entry.args));
+    expect(runBuild).toBeGreaterThan(-1);
+    expect(instructions[runBuild].args.indexOf('npm run build')).toBeLessThan(instructions[runBuild].args.indexOf('npm prune'));
+    const copiedBefore = instructions.slice(0, runBuild).filter((entry) => entry.instruction === 'COPY').map((entry) => entry.args);
+    expect(copiedBefore.some((args) => /^src\s/.test(args))).toBe(true);
+    expect(existsSync(join(ROOT, 'src/console/vite.config.mts'))).toBe(true);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.build).toBe('node src/build.js');
+    expect(read('src/build.js')).toContain('build:console');
+    expect(scripts['build:console']).toContain('src/console/vite.config.mts');
+    expect(runtime.some((entry) => entry.instruction === 'COPY' && /\/app\/dist\s/.test(entry.args))).toBe(true);
+  });
+
   it('starts the entry point package.json names, which the build produces', () => {
     const cmd = execForm('CMD');
     const main = (JSON.parse(read('package.json')) as { main: string }).main;

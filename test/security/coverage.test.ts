@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildSchema, type GraphQLObjectType } from 'graphql';
 import { AUDIT_EXPORT_PATH } from '../../src/http/audit-router';
 import { CONNECTIONS_PATH } from '../../src/http/connections-router';
+import { CONSOLE_PATH } from '../../src/http/console-router';
 import { INTEGRATION_KEYS_PATH } from '../../src/http/integration-keys-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
@@ -48,6 +49,7 @@ describe('security tables cover every operation', () => {
       `GET ${OAUTH_PATHS.jwks}`,
       `GET ${OAUTH_PATHS.metadata}`,
       `GET ${SOURCE_AUTH_TOKEN_PATH}`,
+      `GET ${CONSOLE_PATH}`,
     ];
     expect(expected.filter((route) => !(route in REST_ROUTES))).toEqual([]);
     expect(Object.entries(REST_ROUTES).filter(([, route]) => !route.public && !route.role).map(([key]) => key)).toEqual([]);

@@ -1,6 +1,7 @@
 import { Role, type KeyledgerRole } from '../../src/domain/access/roles';
 import { AUDIT_EXPORT_PATH } from '../../src/http/audit-router';
 import { CONNECTIONS_PATH } from '../../src/http/connections-router';
+import { CONSOLE_PATH } from '../../src/http/console-router';
 import { INTEGRATION_KEYS_PATH } from '../../src/http/integration-keys-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
@@ -227,6 +228,11 @@ export const REST_ROUTES: Record<string, RouteSecurity> = {
     public: 'RFC 8414 server metadata is public by definition',
     ok: 200,
     prepare: async (s) => () => request(s, 'GET', OAUTH_PATHS.metadata),
+  },
+  [`GET ${CONSOLE_PATH}`]: {
+    public: 'the console is a page and its scripts; everything it shows comes from the API, with the bearer the person signs in with',
+    ok: 200,
+    prepare: async (s) => () => request(s, 'GET', CONSOLE_PATH),
   },
   'GET /healthz': { public: 'liveness probe, holds no data', ok: 200, prepare: async (s) => () => request(s, 'GET', '/healthz') },
   'GET /readyz': { public: 'readiness probe for load balancers, holds no data', ok: 200, prepare: async (s) => () => request(s, 'GET', '/readyz') },
