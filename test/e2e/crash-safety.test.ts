@@ -6,6 +6,7 @@ import { runCli, spawnGateway, type GatewayProcess } from '../helpers/gateway-pr
 import { graphql } from '../helpers/graphql-client';
 import { dumpReadModels } from '../helpers/read-models';
 import { makeTempDir } from '../helpers/temp-dir';
+import { testSeed } from '../helpers/seed';
 
 /**
  * Crash safety of the compiled gateway on the embedded store: a steady stream of mutations,
@@ -15,8 +16,9 @@ import { makeTempDir } from '../helpers/temp-dir';
  * half-written; every COMPARE_EVERY cycles (and after the last) the gateway is stopped and
  * its read models must equal a fresh `rebuild` of a copy of the data directory.
  *
- * The run is driven by a seeded random generator (printed; set CRASH_SAFETY_SEED to repeat
- * a run's choices, although the kill lands wherever the requests happen to be).
+ * The run is driven by a seeded random generator (printed; fixed under CI; set
+ * CRASH_SAFETY_SEED to repeat a run's choices, although the kill lands wherever the requests
+ * happen to be).
  */
 
 const CYCLES = 20;
@@ -527,8 +529,7 @@ describe('crash safety', () => {
   }
 
   it(`keeps every acknowledged mutation through ${CYCLES} SIGKILLs at random moments`, async () => {
-    const seed = Number(process.env.CRASH_SAFETY_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    process.stdout.write(`crash-safety seed: ${seed} (repeat with CRASH_SAFETY_SEED=${seed})\n`);
+    const seed = testSeed('crash-safety', 'CRASH_SAFETY_SEED');
     const random = seededRandom(seed);
     const ledger = new Ledger(random);
     const data = makeTempDir('crash-safety');
