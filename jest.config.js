@@ -14,6 +14,10 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFiles: ['reflect-metadata'],
+  // Process-level tests run dist/: build what changed before any test runs.
+  globalSetup: '<rootDir>/test/setup/build-dist.ts',
+  // After the summary: how many tests were skipped, and why.
+  reporters: ['default', '<rootDir>/test/setup/skipped-reporter.js'],
   testTimeout: 30000,
   // Process-level tests spawn the compiled gateway; keep suites from starving each other on small machines.
   maxWorkers: 2,

@@ -63,9 +63,11 @@ const liveConnectionString = process.env.EVENTSTORE_CONNECTION_STRING;
 if (liveConnectionString) {
   describeConformance('eventstoredb on the live server in EVENTSTORE_CONNECTION_STRING', () => liveTarget(liveConnectionString));
 } else {
-  console.log('EventStoreDB live conformance run skipped: EVENTSTORE_CONNECTION_STRING is not set.');
+  // Declared and skipped, so the run reports how many cases did not run and why.
   describe.skip('EventStore conformance: eventstoredb on a live server (skipped: EVENTSTORE_CONNECTION_STRING is not set)', () => {
-    it('runs the whole conformance suite against the server in EVENTSTORE_CONNECTION_STRING', () => {});
+    describeConformance('eventstoredb on the live server in EVENTSTORE_CONNECTION_STRING', () => {
+      throw new Error('EVENTSTORE_CONNECTION_STRING is not set');
+    });
   });
 }
 

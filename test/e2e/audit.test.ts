@@ -16,6 +16,9 @@ const AUDIT_LOG = `query Audit($first: Int, $after: String, $filter: AuditLogFil
   }
 }`;
 const INTEGRITY = `query Integrity($tenantId: ID, $full: Boolean) { auditIntegrity(tenantId: $tenantId, full: $full) { ok entries head firstBreak { eventId position reason } } }`;
+const SIGNED_HEADS_PAGE = `query Heads($first: Int, $after: String, $tenantId: ID) {
+  auditSignedHeads(first: $first, after: $after, tenantId: $tenantId) { edges { node { tenantId } } }
+}`;
 const FINGERPRINT = `query Fingerprint($value: String!) { auditFingerprint(value: $value) }`;
 const SIGN_HEAD = `mutation Sign($tenantId: ID) { signAuditHead(tenantId: $tenantId) { tenantId position eventId hash entries signedAt jws kid } }`;
 
@@ -314,6 +317,49 @@ describe('audit history', () => {
     }
   });
 
+  it('refuses a bad cursor, an out-of-range first and a bad filter with BAD_USER_INPUT, showing no stack trace', async () => {
+    const refused: Array<Record<string, unknown>> = [
+      { after: 'garbage' },
+      { after: Buffer.from('{"seq":-1}').toString('base64url') },
+      { first: -1 },
+      { first: 101 },
+      { filter: { from: 'yesterday' } },
+      { filter: { eventTypes: 'TokenIssued', resourceId: 42 } },
+    ];
+    for (const variables of refused) {
+      const response = await graphql(gw.url, AUDIT_LOG, variables, auditorA);
+      expect({ variables, code: errorCode(response) }).toEqual({ variables, code: 'BAD_USER_INPUT' });
+      expect(response.status).toBeLessThan(500);
+      expect(response.raw).not.toMatch(/\bat [\w.<>]+ \(|\.ts:\d+|node_modules/);
+    }
+  });
+
+  it('a tenant auditor reads, checks and signs only its own chain; naming another tenant is FORBIDDEN', async () => {
+    for (const query of [AUDIT_LOG, INTEGRITY, SIGN_HEAD, SIGNED_HEADS_PAGE]) {
+      expect({ query, code: errorCode(await graphql(gw.url, query, { tenantId: 'tenant-a' }, auditorB)) }).toEqual({ query, code: 'FORBIDDEN' });
+    }
+    const signed = await graphql(gw.url, SIGN_HEAD, {}, auditorB);
+    expect(signed.errors).toBeUndefined();
+    expect(signed.data!.signAuditHead.tenantId).toBe('tenant-b');
+    const heads = await graphql(gw.url, SIGNED_HEADS_PAGE, {}, auditorB);
+    expect(heads.errors).toBeUndefined();
+    expect(heads.data!.auditSignedHeads.edges.map((edge: { node: { tenantId: string } }) => edge.node.tenantId)).toEqual(
+      heads.data!.auditSignedHeads.edges.map(() => 'tenant-b'),
+    );
+    const integrityB = (await graphql(gw.url, INTEGRITY, {}, auditorB)).data!.auditIntegrity;
+    const integrityA = (await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity;
+    expect(integrityB.entries).toBeLessThan(integrityA.entries);
+    expect(integrityB.head).not.toBe(integrityA.head);
+  });
+
+  it('refuses a bad cursor and an out-of-range first of auditSignedHeads with BAD_USER_INPUT', async () => {
+    for (const variables of [{ after: 'garbage' }, { first: -1 }, { first: 101 }] as Array<Record<string, unknown>>) {
+      const response = await graphql(gw.url, SIGNED_HEADS_PAGE, variables, auditorA);
+      expect({ variables, code: errorCode(response) }).toEqual({ variables, code: 'BAD_USER_INPUT' });
+      expect(response.raw).not.toMatch(/\bat [\w.<>]+ \(|\.ts:\d+|node_modules/);
+    }
+  });
+
   it('records verifyToken checks of credentials holding keyledger roles, not of others', async () => {
     const VERIFY = `query V($token: String!, $requiredRoles: [String!]) { verifyToken(token: $token, requiredRoles: $requiredRoles) { valid code } }`;
     const admin = await graphql(gw.url, VERIFY, { token: auditorA, requiredRoles: ['keyledger:admin'] }, adminA);
@@ -327,9 +373,17 @@ describe('audit history', () => {
     expect(verified[0]).toMatchObject({ actor: { type: 'token' }, changes: { code: 'INSUFFICIENT_ROLES', requiredRoles: ['keyledger:admin'] } });
     const { raw } = await wholeLog(gw.url, auditorA);
     expect(raw.includes(auditorA)).toBe(false);
-    // Give a stray record of the plain token time to show up before concluding there is none.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await wholeLog(gw.url, auditorA, { filter: { eventTypes: ['PrivilegedTokenVerified'] } })).entries).toHaveLength(1);
+    // A sentinel: one more recorded check, made after the plain token's. Records are appended
+    // in the order the checks ran, so once it is in the log a record of the plain token would be too.
+    const sentinel = await graphql(gw.url, VERIFY, { token: auditorA, requiredRoles: ['keyledger:root'] }, adminA);
+    expect(sentinel.data!.verifyToken.code).toBe('INSUFFICIENT_ROLES');
+    let recorded: any[] = [];
+    await eventually(async () => {
+      recorded = (await wholeLog(gw.url, auditorA, { filter: { eventTypes: ['PrivilegedTokenVerified'] } })).entries;
+      return recorded.some((entry) => entry.changes?.requiredRoles?.includes('keyledger:root'));
+    }, 10_000);
+    const beforeSentinel = recorded.filter((entry) => !entry.changes?.requiredRoles?.includes('keyledger:root'));
+    expect(beforeSentinel).toHaveLength(1);
   });
 
   it('detects an edited audit row and an edited event', async () => {

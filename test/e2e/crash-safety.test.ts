@@ -6,6 +6,7 @@ import { runCli, spawnGateway, type GatewayProcess } from '../helpers/gateway-pr
 import { graphql } from '../helpers/graphql-client';
 import { dumpReadModels } from '../helpers/read-models';
 import { makeTempDir } from '../helpers/temp-dir';
+import { testSeed } from '../helpers/seed';
 
 /**
  * Crash safety of the compiled gateway on the embedded store: a steady stream of mutations,
@@ -17,8 +18,9 @@ import { makeTempDir } from '../helpers/temp-dir';
  * half-written; every COMPARE_EVERY cycles (and after the last) the gateway is stopped and
  * its read models must equal a fresh `rebuild` of a copy of the data directory.
  *
- * The run is driven by a seeded random generator (printed; set CRASH_SAFETY_SEED to repeat
- * a run's choices, although the kill lands wherever the requests happen to be).
+ * The run is driven by a seeded random generator (printed; fixed under CI; set
+ * CRASH_SAFETY_SEED to repeat a run's choices, although the kill lands wherever the requests
+ * happen to be).
  */
 
 const CYCLES = 20;
@@ -539,8 +541,7 @@ describe('crash safety', () => {
 
   /** `opensAfter`: answers each cycle waits for before its random window, so every kill lands in a running stream. */
   async function crashCycles(cycles: number, inFlight: number, opensAfter: number): Promise<void> {
-    const seed = Number(process.env.CRASH_SAFETY_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    process.stdout.write(`crash-safety seed: ${seed} (repeat with CRASH_SAFETY_SEED=${seed})\n`);
+    const seed = testSeed('crash-safety', 'CRASH_SAFETY_SEED');
     const random = seededRandom(seed);
     const ledger = new Ledger(random, inFlight);
     const data = makeTempDir('crash-safety');

@@ -18,6 +18,9 @@ const GENEROUS = {
 const UNKNOWN_TOKEN = generateToken('kl');
 const ISSUE_ROLES = { roles: ['keyledger:admin'] };
 const REVOKE_NOTHING = `mutation { revokeToken(input: { id: "tok_does_not_exist" }) { id } }`;
+const IMPORT_TOKEN = `mutation($input: ImportTokenInput!) { importToken(input: $input) { id } }`;
+/** A chosen (imported) secret: verified with argon2, unlike generated tokens. */
+const IMPORTED_SECRET = 'limits-imported-secret-0123456789';
 
 function from(ip: string): Record<string, string> {
   return { 'x-forwarded-for': ip };
@@ -258,6 +261,8 @@ describe('failed authentication limits per client address', () => {
     revoked = issued.secret;
     expect((await graphql(gw.url, REVOKE_TOKEN, { input: { id: issued.id } }, ROOT_SECRET)).errors).toBeUndefined();
     ({ secret: reader } = await issueToken(gw.url, ROOT_SECRET, { name: 'reader', tenantId: tenant, roles: ['keyledger:tokens:read'] }));
+    const importing = await graphql(gw.url, IMPORT_TOKEN, { input: { name: 'imported', tenantId: tenant, secret: IMPORTED_SECRET } }, ROOT_SECRET);
+    expect(importing.errors).toBeUndefined();
   });
   afterAll(async () => {
     jest.restoreAllMocks();
@@ -284,11 +289,14 @@ describe('failed authentication limits per client address', () => {
     expectRetryAfterHeader(header.headers);
     expect(lookups).not.toHaveBeenCalled();
     expect(argon2).not.toHaveBeenCalled();
+
+    // Another address is not affected; its requests reach the hasher, so the spies above are on the path.
+    expect((await viewer(reader, '192.0.2.11')).errors).toBeUndefined();
+    expect(lookups).toHaveBeenCalledWith(reader);
+    expect((await viewer(IMPORTED_SECRET, '192.0.2.11')).errors).toBeUndefined();
+    expect(argon2).toHaveBeenCalledWith(expect.any(String), IMPORTED_SECRET);
     lookups.mockRestore();
     argon2.mockRestore();
-
-    // Another address is not affected.
-    expect((await viewer(reader, '192.0.2.11')).errors).toBeUndefined();
   });
 
   it('is not reset by a success in between', async () => {

@@ -253,16 +253,6 @@ describe('Subscription.tokenRevoked', () => {
     ({ secret: readerA, id: readerAId } = await issueToken(gw.url, adminA, { name: 'reader a again', roles: ['keyledger:tokens:read'] }));
   });
 
-  it('closes the socket with 4403 when the subscriber’s own credential expires', async () => {
-    const expiresAt = new Date(Date.now() + 3000).toISOString();
-    const { secret } = await issueToken(gw.url, adminA, { name: 'expiring', roles: ['keyledger:tokens:read'], expiresAt });
-    const subscriber = client(secret);
-    await subscribed(subscriber);
-    const closed = await subscriber.closed(10_000);
-    expect(closed).toEqual({ code: 4403, reason: 'Forbidden: the credential of this connection has expired' });
-    expect(Date.now()).toBeGreaterThanOrEqual(new Date(expiresAt).getTime());
-  });
-
   it('delivers a ROTATED notice whose effectiveAt is the end of the grace period', async () => {
     const subscriber = client(readerA);
     const record = await subscribed(subscriber);
@@ -277,21 +267,6 @@ describe('Subscription.tokenRevoked', () => {
     const effectiveAt = new Date(record.notices[0].effectiveAt).getTime();
     expect(effectiveAt).toBeGreaterThanOrEqual(before + 600_000 - 1000);
     expect(effectiveAt).toBeLessThanOrEqual(after + 600_000 + 1000);
-  });
-
-  it('keeps a subscriber whose own credential was rotated until the grace period ends, then closes it with 4403', async () => {
-    const { secret, id } = await issueToken(gw.url, adminA, { name: 'self-rotating reader', roles: ['keyledger:tokens:read'] });
-    const subscriber = client(secret);
-    const record = await subscribed(subscriber);
-    const response = await graphql(gw.url, ROTATE_TOKEN, { input: { id, gracePeriodSeconds: 2 } }, adminA);
-    expect(response.errors).toBeUndefined();
-    await subscriber.until(() => record.notices.length === 1);
-    const notice = record.notices[0];
-    expect(notice).toMatchObject({ tokenId: id, kind: 'ROTATED' });
-
-    const closed = await subscriber.closed(10_000);
-    expect(closed).toEqual({ code: 4403, reason: 'Forbidden: the secret of this connection was rotated and its grace period has ended' });
-    expect(Date.now()).toBeGreaterThanOrEqual(new Date(notice.effectiveAt).getTime());
   });
 
   it('enforces the query depth limit over WebSocket, like HTTP', async () => {
@@ -356,6 +331,52 @@ describe('Subscription.tokenRevoked and the clock', () => {
     ({ secret: admin } = await issueToken(gw.url, ROOT_SECRET, { name: 'admin', tenantId: 'clock', roles: ['keyledger:admin'] }));
   });
   afterAll(async () => gw?.stop());
+  // Each test counts its own subscription: wait until the previous test's are released.
+  afterEach(async () => eventually(async () => (await metricValue(gw.url, 'keyledger_subscriptions')) === 0));
+
+  // The clock stands still while a connection is set up, however slow the machine; the
+  // connection's timer then finds the clock moved past the instant and acts.
+  it('closes the socket with 4403 when the subscriber’s own credential expires', async () => {
+    const expiresAt = new Date(clock.now().getTime() + 1000).toISOString();
+    const { secret } = await issueToken(gw.url, admin, { name: 'expiring', roles: ['keyledger:tokens:read'], expiresAt });
+    const subscriber = new SubscriberClient(gw.url, secret);
+    try {
+      await subscriber.connected();
+      subscriber.subscribe();
+      await waitForSubscriptions(gw.url, 1);
+      clock.advance(1000);
+      const closed = await subscriber.closed(10_000);
+      expect(closed).toEqual({ code: 4403, reason: 'Forbidden: the credential of this connection has expired' });
+      expect(clock.now().getTime()).toBeGreaterThanOrEqual(new Date(expiresAt).getTime());
+    } finally {
+      await subscriber.dispose();
+    }
+  });
+
+  it('keeps a subscriber whose own credential was rotated until the grace period ends, then closes it with 4403', async () => {
+    const { secret, id } = await issueToken(gw.url, admin, { name: 'self-rotating reader', roles: ['keyledger:tokens:read'] });
+    const subscriber = new SubscriberClient(gw.url, secret);
+    try {
+      await subscriber.connected();
+      const record = subscriber.subscribe();
+      await waitForSubscriptions(gw.url, 1);
+      const response = await graphql(gw.url, ROTATE_TOKEN, { input: { id, gracePeriodSeconds: 2 } }, admin);
+      expect(response.errors).toBeUndefined();
+      await subscriber.until(() => record.notices.length === 1);
+      const notice = record.notices[0];
+      expect(notice).toMatchObject({ tokenId: id, kind: 'ROTATED' });
+      // Within the grace period (the clock has not moved) the connection stays open.
+      expect(await metricValue(gw.url, 'keyledger_subscriptions')).toBe(1);
+      expect(subscriber.closeEvent).toBeNull();
+
+      clock.advance(2000);
+      const closed = await subscriber.closed(10_000);
+      expect(closed).toEqual({ code: 4403, reason: 'Forbidden: the secret of this connection was rotated and its grace period has ended' });
+      expect(clock.now().getTime()).toBeGreaterThanOrEqual(new Date(notice.effectiveAt).getTime());
+    } finally {
+      await subscriber.dispose();
+    }
+  });
 
   it('closes a connection whose credential has expired by the clock when the next event arrives (4403)', async () => {
     const expiresAt = new Date(clock.now().getTime() + 60 * 60_000).toISOString();

@@ -6,6 +6,7 @@ import { createConnection } from './connections-client';
 import { graphql, VERIFY_TOKEN } from './graphql-client';
 import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from './gateway';
 import { createPartnerCredential, EXCHANGE } from './partner-client';
+import { testSeed } from './seed';
 
 /** The codes a GraphQL error may carry (the public contract). */
 export const CONTRACT_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'NOT_FOUND', 'CONFLICT', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR'];
@@ -69,13 +70,16 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
   };
 }
 
+let fuzzSeed: number | undefined;
+
 /**
- * fast-check parameters: `KEYLEDGER_FUZZ_SEED` replays a reported run (fast-check prints the
- * seed and path of any failure) and `KEYLEDGER_FUZZ_RUNS` lengthens one.
+ * fast-check parameters: one seed per test file, printed, fixed under CI; `KEYLEDGER_FUZZ_SEED`
+ * replays a reported run (fast-check also prints the seed and path of any failure) and
+ * `KEYLEDGER_FUZZ_RUNS` lengthens one.
  */
 export function fuzzParameters(numRuns: number): fc.Parameters<unknown> {
-  const seed = process.env.KEYLEDGER_FUZZ_SEED;
-  return { numRuns: fuzzRuns(numRuns), ...(seed ? { seed: Number(seed) } : {}), endOnFailure: true };
+  fuzzSeed ??= testSeed('fuzz', 'KEYLEDGER_FUZZ_SEED');
+  return { numRuns: fuzzRuns(numRuns), seed: fuzzSeed, endOnFailure: true };
 }
 
 function fuzzRuns(numRuns: number): number {

@@ -1,12 +1,15 @@
+import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema, type GraphQLObjectType } from 'graphql';
+import * as httpApp from '../../src/http/app';
 import { AUDIT_EXPORT_PATH } from '../../src/http/audit-router';
 import { CONNECTIONS_PATH } from '../../src/http/connections-router';
 import { CONSOLE_PATH } from '../../src/http/console-router';
 import { INTEGRATION_KEYS_PATH } from '../../src/http/integration-keys-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
+import { startTestGateway } from '../helpers/gateway';
 import { GRAPHQL_OPERATIONS } from './graphql-operations';
 import { REST_ROUTES } from './rest-routes';
 
@@ -54,4 +57,40 @@ describe('security tables cover every operation', () => {
     expect(expected.filter((route) => !(route in REST_ROUTES))).toEqual([]);
     expect(Object.entries(REST_ROUTES).filter(([, route]) => !route.public && !route.role).map(([key]) => key)).toEqual([]);
   });
+
+  it('every route the gateway serves through its REST routers has an entry, and every entry a route', async () => {
+    // The routes are read from the app a real gateway builds, so a new route cannot ship without an entry.
+    let app: Express | undefined;
+    const original = httpApp.createHttpApp;
+    const spy = jest.spyOn(httpApp, 'createHttpApp').mockImplementation((options) => (app = original(options)));
+    const gw = await startTestGateway();
+    spy.mockRestore();
+    await gw.stop();
+
+    const served = [...new Set(routesOf((app as unknown as { router: RouterLike }).router))].sort();
+    expect(served.length).toBeGreaterThanOrEqual(15);
+    expect(served.filter((route) => !(route in REST_ROUTES))).toEqual([]);
+    expect(Object.keys(REST_ROUTES).filter((route) => !served.includes(route))).toEqual([]);
+  });
 });
+
+interface RouterLike {
+  stack: Array<{ route?: { path: string | string[]; methods: Record<string, boolean> }; handle?: Partial<RouterLike> }>;
+}
+
+/**
+ * `METHOD /path` of each route a router handles, and of the routers mounted in it. `all`
+ * routes (the 405 answers) handle no method of their own; HEAD is the GET entry's, as
+ * Express answers it with the GET route.
+ */
+function routesOf(router: RouterLike): string[] {
+  return router.stack.flatMap((layer) => {
+    if (layer.handle?.stack) return routesOf(layer.handle as RouterLike);
+    if (!layer.route) return [];
+    const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+    const methods = Object.keys(layer.route.methods)
+      .filter((method) => method !== '_all')
+      .map((method) => (method === 'head' ? 'get' : method));
+    return methods.flatMap((method) => paths.map((path) => `${method.toUpperCase()} ${path}`));
+  });
+}

@@ -129,7 +129,10 @@ export function describeTokenImport(adapter: string, start: (options: { clock?: 
         const secret = `${SAME_TAG}the-real-imported-secret`;
         expect((await importToken({ name: 'target', secret })).errors).toBeUndefined();
         for (let i = 0; i < 5; i++) {
+          argon2Verify.mockClear();
           expect((await verify(`${SAME_TAG}wrong-guess-number-${i}`)).data!.verifyToken.code).toBe('NOT_FOUND');
+          // Positive control: a guess the limiter lets through reaches argon2, so the spy is on the path.
+          expect(argon2Verify).toHaveBeenCalledWith(expect.any(String), `${SAME_TAG}wrong-guess-number-${i}`);
         }
         argon2Verify.mockClear();
         const limited = await verify(`${SAME_TAG}wrong-guess-number-5`);

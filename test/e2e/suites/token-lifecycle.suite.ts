@@ -47,6 +47,14 @@ export function describeTokenLifecycle(adapter: string, start: (options: { clock
         expect(response.data!.verifyToken).toEqual({ valid: false, code: 'MALFORMED', token: null });
         expect(lookupHash.mock.calls.filter(([value]) => value === tampered)).toEqual([]);
         expect(lookupTag.mock.calls.filter(([value]) => value === tampered)).toEqual([]);
+
+        // Positive controls: the same spies see the lookups of secrets that do reach storage.
+        const intact = await graphql(gw.url, VERIFY_TOKEN, { token: secret }, admin);
+        expect(intact.data!.verifyToken).toMatchObject({ valid: true, code: 'VALID' });
+        expect(lookupHash).toHaveBeenCalledWith(secret);
+        const chosen = 'checksum-control-chosen-secret-0123456789';
+        expect((await graphql(gw.url, VERIFY_TOKEN, { token: chosen }, admin)).data!.verifyToken.code).toBe('NOT_FOUND');
+        expect(lookupTag).toHaveBeenCalledWith(chosen);
       } finally {
         lookupHash.mockRestore();
         lookupTag.mockRestore();

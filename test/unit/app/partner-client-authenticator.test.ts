@@ -1,48 +1,64 @@
+import Database from 'better-sqlite3';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { KeyledgerError } from '../../../src/domain/errors';
 import { AttemptLimiter } from '../../../src/app/partners/attempt-limiter';
 import { PartnerClientAuthenticator } from '../../../src/app/partners/partner-client-authenticator';
-import type { SecretHasher } from '../../../src/crypto/secret-hash';
+import type { PartnerCredentialCreated, PartnerCredentialRevoked } from '../../../src/domain/partners/events';
+import { SecretHasher } from '../../../src/crypto/secret-hash';
 import { generateToken } from '../../../src/crypto/token-format';
-import type { PartnerCredentialRecord, PartnerQueries } from '../../../projections/partners';
+import type { RecordedEvent } from '../../../src/eventstore/port';
+import { PartnerQueries, partnersProjection } from '../../../projections/partners';
 
 const API_KEY = generateToken('klp');
 const API_SECRET = generateToken('klps');
 
-function credential(overrides: Partial<PartnerCredentialRecord> = {}): PartnerCredentialRecord {
+/** The real hasher, with the real argon2 hash of API_SECRET (computed once: argon2 is slow on purpose). */
+const hasher = new SecretHasher(randomBytes(32));
+let secretHash: string;
+beforeAll(async () => {
+  secretHash = await hasher.argon2Hash(API_SECRET);
+});
+afterEach(() => jest.restoreAllMocks());
+
+function recorded<E extends { type: string; data: object }>(type: E['type'], data: E['data'], position: bigint): RecordedEvent {
   return {
-    seq: 1,
-    id: 'pc_1',
-    tenantId: 'acme',
-    name: 'p',
-    subTenantIds: [],
-    apiKey: API_KEY,
-    secretDisplay: 'klps_xxxx',
-    secretHash: '$argon2id$stored',
-    createdAt: new Date(),
-    updatedAt: new Date(),
-    revokedAt: null,
-    revokeReason: null,
-    ...overrides,
+    id: randomUUID(),
+    type,
+    streamId: 'partner-credential-pc_1',
+    revision: Number(position) - 1,
+    position,
+    data: data as Record<string, unknown>,
+    metadata: { actor: { type: 'user', id: 'admin', tenantId: 'acme' }, requestId: randomUUID(), occurredAt: new Date().toISOString() },
+    recordedAt: new Date(),
   };
 }
 
-/** A hasher that counts argon2 checks and accepts exactly API_SECRET. */
-function countingHasher() {
-  const hasher = {
-    checks: 0,
-    async argon2Verify(_stored: string, secret: string) {
-      hasher.checks++;
-      return secret === API_SECRET;
-    },
-  };
-  return hasher;
+/** The `partners` read model in an in-memory SQLite database, built by its projection from the credential's events. */
+function readModel(options: { revoked: boolean }): PartnerQueries {
+  const db = new Database(':memory:');
+  partnersProjection.migrate(db);
+  const handler = partnersProjection.handler(db);
+  const createdAt = new Date().toISOString();
+  handler.apply(
+    recorded<PartnerCredentialCreated>(
+      'PartnerCredentialCreated',
+      { credentialId: 'pc_1', tenantId: 'acme', name: 'p', subTenantIds: [], apiKey: API_KEY, secretDisplay: 'klps_xxxx', secretHash, createdAt },
+      1n,
+    ),
+  );
+  if (options.revoked) {
+    handler.apply(
+      recorded<PartnerCredentialRevoked>('PartnerCredentialRevoked', { credentialId: 'pc_1', tenantId: 'acme', revokedAt: createdAt, reason: 'leaked' }, 2n),
+    );
+  }
+  return new PartnerQueries(db);
 }
 
-function setup(limits = { perKey: 3, perIp: 100, windowSeconds: 60 }, record: PartnerCredentialRecord | null = credential()) {
-  const hasher = countingHasher();
-  const queries = { byApiKey: (key: string) => (record && key === record.apiKey ? record : null) } as unknown as PartnerQueries;
-  const authenticator = new PartnerClientAuthenticator(queries, hasher as unknown as SecretHasher, new AttemptLimiter(limits));
-  return { hasher, authenticator };
+function setup(limits = { perKey: 3, perIp: 100, windowSeconds: 60 }, options = { revoked: false }) {
+  const argon2Verify = jest.spyOn(hasher, 'argon2Verify');
+  const authenticator = new PartnerClientAuthenticator(readModel(options), hasher, new AttemptLimiter(limits));
+  // How many argon2 checks ran: the real hasher, observed.
+  return { hasher: { get checks() { return argon2Verify.mock.calls.length; } }, authenticator };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -96,7 +112,8 @@ describe('partner client authentication', () => {
 
   it('gives the point back on success, so a legitimate partner is never limited by its own traffic', async () => {
     const { authenticator } = setup();
-    for (let i = 0; i < 20; i++) expect(await codeOf(authenticator.authenticate(API_KEY, API_SECRET, '10.0.0.1'))).toBe('OK');
+    // Twice the per-key limit of 3.
+    for (let i = 0; i < 6; i++) expect(await codeOf(authenticator.authenticate(API_KEY, API_SECRET, '10.0.0.1'))).toBe('OK');
   });
 
   it('limits per address too, across keys, and reports when to retry', async () => {
@@ -115,9 +132,12 @@ describe('partner client authentication', () => {
   });
 
   it('a revoked credential is UNAUTHENTICATED even with the right secret', async () => {
-    const { authenticator } = setup(undefined, credential({ revokedAt: new Date() }));
+    const { authenticator, hasher: used } = setup(undefined, { revoked: true });
     const error = await authenticator.authenticate(API_KEY, API_SECRET, '10.0.0.1').catch((caught: KeyledgerError) => caught);
     expect(error).toBeInstanceOf(KeyledgerError);
+    expect((error as KeyledgerError).code).toBe('UNAUTHENTICATED');
     expect((error as KeyledgerError).message).toMatch(/revoked/);
+    // The secret was checked (and was right): the refusal is the revocation, not the secret.
+    expect(used.checks).toBe(1);
   });
 });

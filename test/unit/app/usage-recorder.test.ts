@@ -45,15 +45,26 @@ describe('TokenUsageRecorder', () => {
     expect(writes).toEqual([[['tok_a', at(1).toISOString()]]]);
   });
 
-  it('flushes on a timer and once more on stop', async () => {
-    const { target, writes } = sink();
-    const recorder = new TokenUsageRecorder(target, quiet, 20);
-    recorder.start();
-    recorder.record('tok_a', at(1));
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(writes).toHaveLength(1);
-    recorder.record('tok_b', at(2));
-    recorder.stop();
-    expect(writes).toHaveLength(2);
+  it('flushes on a timer and once more on stop', () => {
+    jest.useFakeTimers();
+    try {
+      const { target, writes } = sink();
+      const recorder = new TokenUsageRecorder(target, quiet, 20);
+      recorder.start();
+      recorder.record('tok_a', at(1));
+      jest.advanceTimersByTime(19);
+      expect(writes).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(writes).toHaveLength(1);
+      recorder.record('tok_b', at(2));
+      recorder.stop();
+      expect(writes).toHaveLength(2);
+      // Stopped: the timer is gone, so nothing more is written however much time passes.
+      recorder.record('tok_c', at(3));
+      jest.advanceTimersByTime(1000);
+      expect(writes).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
