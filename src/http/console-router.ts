@@ -74,6 +74,7 @@ export const consoleRouter = (options: ConsoleRouterOptions = {}) => (): Router 
     res.setHeader('cache-control', 'no-cache');
     res.sendFile(index);
   };
-  router.get([CONSOLE_PATH, `${CONSOLE_PATH}/`], page);
+  // Routing is not strict, so this serves `/console/` too.
+  router.get(CONSOLE_PATH, page);
   return router;
 };

@@ -64,7 +64,8 @@ describe('audit history', () => {
   const apiKeys = ['ak-first-known-connection-key-000001', 'ak-second-known-connection-key-00002'];
 
   beforeAll(async () => {
-    gw = await startTestGateway();
+    // These tests check and export a chain many times with one auditor; the per-credential budget has tests of its own.
+    gw = await startTestGateway({ env: { KEYLEDGER_RATE_LIMIT_EXPENSIVE_QUERIES_PER_MINUTE: '1000' } });
     adminA = (await issueToken(gw.url, ROOT_SECRET, { name: 'admin a', tenantId: 'tenant-a', roles: ['keyledger:admin'] })).secret;
     auditorA = (await issueToken(gw.url, ROOT_SECRET, { name: 'auditor a', tenantId: 'tenant-a', roles: ['keyledger:audit:read'] })).secret;
     auditorB = (await issueToken(gw.url, ROOT_SECRET, { name: 'auditor b', tenantId: 'tenant-b', roles: ['keyledger:audit:read'] })).secret;

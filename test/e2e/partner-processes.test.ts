@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { loadConfig } from '../../src/config';
+import { withLowS } from '../../src/crypto/ecdsa-low-s';
 import type { SigningKey, SigningKeyGenerated } from '../../src/domain/signing-keys';
 import { openCore } from '../../src/gateway';
 import { createLogger } from '../../src/logger';
@@ -110,9 +111,10 @@ describe('partner exchange across gateway processes', () => {
     // A token signed with the deployment's key but naming an issuer the log never recorded is not one of ours.
     const [{ key }] = await privateSigningKeys(dataDir);
     const { kid } = decodeProtectedHeader(fromOne);
-    const elsewhere = await new SignJWT({ ...decodeJwt(fromOne), iss: 'https://elsewhere.example' })
-      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-      .sign(key);
+    // Signed with the low s, as keyledger signs: a high-s signature is refused as malformed before the issuer is read.
+    const elsewhere = withLowS(
+      await new SignJWT({ ...decodeJwt(fromOne), iss: 'https://elsewhere.example' }).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).sign(key),
+    );
     const unknown = { verifyToken: 'NOT_FOUND', verifyPartnerAccessToken: 'NOT_FOUND', introspect: false };
     expect(await accepted(one.url, elsewhere)).toEqual(unknown);
     expect(await accepted(two.url, elsewhere)).toEqual(unknown);
