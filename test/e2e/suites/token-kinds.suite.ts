@@ -245,7 +245,8 @@ export function describeTokenKinds(adapter: string, start: (options: { clock?: C
       });
 
       it('lastUsedAt follows successful verification and authentication, without an event per use', async () => {
-        const used = await issueToken(gw.url, admin, { name: 'used', roles: ['keyledger:tokens:read'] });
+        // No keyledger role: verifications of privileged tokens are recorded as access events on purpose (a timer flushes them).
+        const used = await issueToken(gw.url, admin, { name: 'used', roles: ['orders:read'] });
         expect((await graphql(gw.url, TOKEN, { id: used.id }, admin)).data!.token.lastUsedAt).toBeNull();
         const before = await settledHeadPosition(gw.gateway);
         clock.advance(5000);

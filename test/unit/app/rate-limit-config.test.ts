@@ -10,14 +10,16 @@ describe('rate limit configuration', () => {
       mutationsPerPrincipal: 300,
       mutationsPerIp: 600,
       authFailuresPerIp: 30,
+      expensiveQueriesPerPrincipal: 10,
     });
     const off = loadConfig({
       ...base,
       KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
       KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: '0',
       KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0',
+      KEYLEDGER_RATE_LIMIT_EXPENSIVE_QUERIES_PER_MINUTE: '0',
     });
-    expect(off.rateLimits).toMatchObject({ mutationsPerPrincipal: 0, mutationsPerIp: 0, authFailuresPerIp: 0 });
+    expect(off.rateLimits).toMatchObject({ mutationsPerPrincipal: 0, mutationsPerIp: 0, authFailuresPerIp: 0, expensiveQueriesPerPrincipal: 0 });
   });
 
   it('refuses negative or fractional limits, naming the variable', () => {

@@ -171,7 +171,7 @@ function ConnectionDialog({ integration, connection, onClose, onSaved }: Connect
             aria-describedby="connection-key-help"
           />
           <p id="connection-key-help" class="note">
-            {editing ? 'Leave empty to keep the current key. Changing the allowed domain needs the key again.' : 'Stored encrypted and never shown again.'}
+            {editing ? 'Leave empty to keep the current key. Changing the header name or the allowed domain needs the key again, so a stored key is never sent somewhere new without it.' : 'Stored encrypted and never shown again.'}
           </p>
         </div>
         <div class="field">
