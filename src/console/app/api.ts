@@ -11,6 +11,12 @@ export interface Api {
   query<T>(document: string, variables?: AnyVariables): Promise<T>;
   mutate<T>(document: string, variables?: AnyVariables): Promise<T>;
   subscribe<T>(document: string, variables: AnyVariables, onData: (data: T) => void, onError: (error: ConsoleError) => void): () => void;
+  /**
+   * Calls `listener` each time the WebSocket connects again after a drop. graphql-ws then
+   * re-sends every subscription as first sent, so a subscription that can resume (with a
+   * position) is started again by its owner from where it got to.
+   */
+  onReconnect(listener: () => void): () => void;
   /** A GET on the gateway with the bearer, for the REST routes a plain link cannot authenticate. */
   download(path: string): Promise<Blob>;
   close(): void;
@@ -67,6 +73,11 @@ export function createApi(bearer: string, origin = window.location.origin): Api 
       }
       if (!response.ok) throw await errorFromResponse(response);
       return response.blob();
+    },
+    onReconnect(listener) {
+      return ws.on('connected', (_socket, _payload, wasRetry) => {
+        if (wasRetry) listener();
+      });
     },
     close() {
       void ws.dispose();
