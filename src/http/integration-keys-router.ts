@@ -62,7 +62,14 @@ export const integrationKeysRouter = (options: IntegrationKeysRouterOptions) => 
   router.all(`${INTEGRATION_KEYS_PATH}/:keyId`, methodNotAllowed('GET, HEAD, DELETE'));
 
   router.use(
-    restErrorHandler({ codes: CODES, payloadTooLarge: 'payload_too_large', bodyLimit: options.bodyLimit, reportError: options.reportError }),
+    restErrorHandler({
+      codes: CODES,
+      payloadTooLarge: 'payload_too_large',
+      bodyLimit: options.bodyLimit,
+      reportError: options.reportError,
+      // Sunshine clients authenticate with Basic (key id and secret) or a bearer (a JWT signed with the secret, or a keyledger token).
+      challenge: 'Basic realm="keyledger", Bearer',
+    }),
   );
   return router;
 };

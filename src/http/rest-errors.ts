@@ -43,6 +43,8 @@ export interface RestErrorOptions {
   reportError(error: unknown, req: Request): void;
   /** The code and title for a keyledger error, where the API words it differently from the message. */
   describe?(error: KeyledgerError, code: string): { code: string; title: string };
+  /** The `WWW-Authenticate` challenge of a 401: the schemes the routes take (RFC 9110 §11.6.1). */
+  challenge?: string;
 }
 
 /** Maps keyledger errors and body-parser failures to a `{code, title}` error response in the API's vocabulary. */
@@ -52,7 +54,7 @@ export function restErrorHandler(options: RestErrorOptions): ErrorRequestHandler
     if (error instanceof KeyledgerError) {
       const status = HTTP_STATUS[error.code] ?? HTTP_STATUS.INTERNAL_SERVER_ERROR;
       const code = codes[error.code] ?? codes.INTERNAL_SERVER_ERROR;
-      if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+      if (status === 401) res.setHeader('www-authenticate', options.challenge ?? 'Bearer');
       if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));
       if (error.code === 'INTERNAL_SERVER_ERROR') options.reportError(error, req);
       const described = options.describe ? options.describe(error, code) : { code, title: error.message };

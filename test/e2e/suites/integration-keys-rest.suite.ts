@@ -101,11 +101,11 @@ export function describeIntegrationKeysRest(adapter: string, start: (options: { 
         expect((await rest('GET', keysPath(app, 'bad%20integration'), admin)).status).toBe(400);
       });
 
-      it('401 without a bearer or with a bad one, with WWW-Authenticate', async () => {
+      it('401 without a bearer or with a bad one, with WWW-Authenticate naming both schemes the routes take', async () => {
         for (const bearer of [undefined, 'klt_nonsense']) {
           const response = await rest('GET', keysPath(), bearer);
           expect(response.status).toBe(401);
-          expect(response.headers.get('www-authenticate')).toBe('Bearer');
+          expect(response.headers.get('www-authenticate')).toBe('Basic realm="keyledger", Bearer');
           expect(response.body.errors[0].code).toBe('unauthorized');
         }
         expect((await rest('POST', keysPath(), undefined, { displayName: 'x' })).status).toBe(401);
