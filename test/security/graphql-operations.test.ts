@@ -2,7 +2,7 @@ import { Role, type KeyledgerRole } from '../../src/domain/access/roles';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
 import { SubscriberClient, TOKEN_REVOKED, waitForSubscriptions } from '../helpers/subscriptions';
-import { appendedBy, expectNoSecretsWritten, codes, startSecurityGateway, TENANT_A, TENANT_B, TENANT_NOBODY, UNAUTHENTICATED_KINDS, type SecurityGateway } from './fixtures';
+import { appendedBy, expectNoSecretsWritten, codes, startSecurityGateway, STORES, TENANT_A, TENANT_B, TENANT_NOBODY, UNAUTHENTICATED_KINDS, type SecurityGateway } from './fixtures';
 import { GRAPHQL_OPERATIONS, MUTATING, withIdempotencyKey, type Call, type OperationSecurity } from './graphql-operations';
 
 /**
@@ -44,11 +44,11 @@ function at(data: unknown, path: string): unknown {
 
 const httpOperations = Object.entries(GRAPHQL_OPERATIONS).filter(([field]) => !field.startsWith('Subscription.'));
 
-describe('security of every GraphQL operation', () => {
+describe.each(STORES)('security of every GraphQL operation on %s', (store) => {
   let s: SecurityGateway;
 
   beforeAll(async () => {
-    s = await startSecurityGateway();
+    s = await startSecurityGateway(store);
   }, 120_000);
   afterAll(async () => s.gw.stop());
 
