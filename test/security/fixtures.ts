@@ -114,6 +114,12 @@ export async function startSecurityGateway(store: SecurityStore = 'sqlite'): Pro
   const partnerB = await createPartnerCredential(url, ROOT_SECRET, { name: 'partner b', subTenantIds: [], tenantId: TENANT_B });
   const jwtB = (await graphqlExchange(url, partnerB, TENANT_B, 'branch-b')).data!.exchangePartnerCredential.accessToken;
 
+  // Both tenants' chains get heads signed by the periodic round, so listing them can show whose they are.
+  const round = await gw.gateway.audit.signChangedHeads();
+  expect(round.failed).toEqual([]);
+  expect(round.signed.map((head) => head.tenantId)).toEqual(expect.arrayContaining([TENANT_A, TENANT_B]));
+  expect(await gw.gateway.runner.waitUntilCaughtUp(20_000)).toBe(true);
+
   clock.advance(120_000);
   return {
     store,

@@ -25,6 +25,9 @@ async function run(s: SecurityGateway, call: Call, bearer?: string) {
   return appendedBy(s.gw, () => graphql(s.gw.url, sent.query, sent.variables, bearer));
 }
 
+/** The hashes of a tenant's newest audit entries, whose last is its chain's head. */
+const CHAIN_HASHES = 'query($t: ID) { auditLog(first: 100, tenantId: $t) { edges { node { hash } } } }';
+
 const KEY_BOOKKEEPING = ['IdempotencyKeyClaimed', 'IdempotencyKeyReleased'];
 
 /**
@@ -111,6 +114,13 @@ describe.each(STORES)('security of every GraphQL operation on %s', (store) => {
         const { result, appended } = await run(s, call, s.principals.adminA);
         if (call.expect === 'NOT_FOUND') {
           expect(codes(result)).toEqual(['NOT_FOUND']);
+        } else if (call.expect === 'own chain') {
+          expect(result.errors).toBeUndefined();
+          const answer = at(result.data, call.path) as { hash?: string; head?: string };
+          const hashes = async (t: string) =>
+            ((await graphql(s.gw.url, CHAIN_HASHES, { t }, ROOT_SECRET)).data!.auditLog.edges as Array<{ node: { hash: string } }>).map((edge) => edge.node.hash);
+          const head = answer.hash ?? answer.head;
+          expect({ ownChain: (await hashes(TENANT_A)).includes(head!), theirs: (await hashes(TENANT_B)).includes(head!) }).toEqual({ ownChain: true, theirs: false });
         } else if (call.expect === 'nothing') {
           expect(result.errors).toBeUndefined();
           expect({ path: call.path, value: at(result.data, call.path) }).toEqual({ path: call.path, value: null });
@@ -119,7 +129,12 @@ describe.each(STORES)('security of every GraphQL operation on %s', (store) => {
           const nodes = (at(result.data, call.path) as { edges: Array<{ node: Record<string, unknown> }> }).edges.map((edge) => edge.node);
           expect(nodes.filter((node) => node.tenantId !== TENANT_A)).toEqual([]);
         }
-        expectNothingChanged(appended);
+        if (call.expect === 'own chain') {
+          // The call succeeds on A's own chain, so a mutation records its idempotency key and result; nothing else is written.
+          expect(appended.filter((type) => !type.startsWith('Idempoten'))).toEqual([]);
+        } else {
+          expectNothingChanged(appended);
+        }
         expectClean(result, s, call);
       });
     }
