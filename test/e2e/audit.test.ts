@@ -258,6 +258,9 @@ describe('audit history', () => {
     expect((await exportOf(auditorB, 'format=ndjson&tenantId=tenant-a')).status).toBe(403);
     expect((await exportOf(auditorA, 'format=xml')).status).toBe(400);
     expect((await exportOf(auditorA, 'from=yesterday')).status).toBe(400);
+    const backwards = await exportOf(auditorA, 'format=ndjson&from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z');
+    expect(backwards.status).toBe(400);
+    expect(backwards.body).toMatch(/from must not be later than to/);
   });
 
   it('the CLI exports and verifies offline against a JWKS file or URL', async () => {
@@ -326,13 +329,26 @@ describe('audit history', () => {
       { first: 101 },
       { filter: { from: 'yesterday' } },
       { filter: { eventTypes: 'TokenIssued', resourceId: 42 } },
+      // A range that ends before it starts, and a fingerprint in no form the history holds, match nothing by construction.
+      { filter: { from: '2026-03-02T00:00:00Z', to: '2026-03-01T00:00:00Z' } },
+      { filter: { fingerprint: 'klt_pastedsecretvalue' } },
+      { filter: { fingerprint: 'hmac-sha256:pastedsecretvalue' } },
+      { filter: { fingerprint: `hmac-sha256:${'A'.repeat(64)}` } },
     ];
     for (const variables of refused) {
       const response = await graphql(gw.url, AUDIT_LOG, variables, auditorA);
       expect({ variables, code: errorCode(response) }).toEqual({ variables, code: 'BAD_USER_INPUT' });
       expect(response.status).toBeLessThan(500);
       expect(response.raw).not.toMatch(/\bat [\w.<>]+ \(|\.ts:\d+|node_modules/);
+      expect(response.raw).not.toMatch(/pastedsecretvalue|AAAA/);
     }
+    const backwards = await graphql(gw.url, AUDIT_LOG, { filter: { from: '2026-03-02T00:00:00Z', to: '2026-03-01T00:00:00Z' } }, auditorA);
+    expect(backwards.errors?.[0].message).toMatch(/filter\.from must not be later than filter\.to/);
+    const pasted = await graphql(gw.url, AUDIT_LOG, { filter: { fingerprint: 'klt_pastedsecretvalue' } }, auditorA);
+    expect(pasted.errors?.[0].message).toMatch(/filter\.fingerprint must be hmac-sha256:/);
+    // A range that is merely empty is a question with an answer.
+    const empty = await graphql(gw.url, AUDIT_LOG, { filter: { from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' } }, auditorA);
+    expect(empty.errors).toBeUndefined();
   });
 
   it('a tenant auditor reads, checks and signs only its own chain; naming another tenant is FORBIDDEN', async () => {

@@ -306,8 +306,25 @@ describe('Subscription.tokenRevoked', () => {
     const socket = new WebSocket(wsUrl(gw.url), 'graphql-transport-ws');
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${readerA}`, pad: 'x'.repeat(300 * 1024) } }));
-    expect(await closed).toBe(1009);
+    const consoleError = jest.spyOn(console, 'error');
+    try {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${readerA}`, pad: 'x'.repeat(300 * 1024) } }));
+      expect(await closed).toBe(1009);
+      // The server closes with 1009 before it reports the oversize message, in the same turn.
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
+    const lines = gw
+      .logs()
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { level: string; msg: string });
+    const reported = lines.filter((line) => /message size limit/.test(line.msg));
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ level: 'warn', code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' });
+    expect(JSON.stringify(reported[0])).not.toMatch(NO_STACK_TRACE);
+    expect(lines.filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);
   });
 
   it('a query error result is formatted like HTTP: code, no stack trace, no echoed value', async () => {

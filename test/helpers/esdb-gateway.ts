@@ -8,8 +8,13 @@ import { startTestGateway, type TestGateway } from './gateway';
  */
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
+/** A test gateway on the EventStoreDB adapter, with the double holding its log. */
+export interface EsdbTestGateway extends TestGateway {
+  double: EsdbDouble;
+}
+
 /** A gateway on the EventStoreDB adapter against a fresh double, which it closes when it stops. */
-export async function startGatewayOnFreshDouble(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<TestGateway> {
+export async function startGatewayOnFreshDouble(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<EsdbTestGateway> {
   const double = await EsdbDouble.start();
   let gateway: TestGateway;
   try {
@@ -23,6 +28,7 @@ export async function startGatewayOnFreshDouble(options: { clock?: Clock; env?: 
   }
   return {
     ...gateway,
+    double,
     async stop() {
       try {
         await gateway.stop();

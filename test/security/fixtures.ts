@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { KEYLEDGER_ROLES, effectiveRoles, Role, type KeyledgerRole } from '../../src/domain/access/roles';
-import { findSecrets } from '../helpers/byte-scan';
+import { encodedForms, findSecrets } from '../helpers/byte-scan';
 import { createConnection } from '../helpers/connections-client';
+import { startGatewayOnFreshDouble, type EsdbTestGateway } from '../helpers/esdb-gateway';
 import { issueToken, ROOT_SECRET, settledHeadPosition, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { errorCode, graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
 import { createPartnerCredential, graphqlExchange, REVOKE_PARTNER_CREDENTIAL, type PartnerCredentialFixture } from '../helpers/partner-client';
@@ -71,17 +72,22 @@ export interface TenantBResources {
   importedSecret: string;
 }
 
+/** The event stores the security tables run on: the embedded one, and EventStoreDB (its gRPC double). */
+export const STORES = ['sqlite', 'eventstoredb'] as const;
+export type SecurityStore = (typeof STORES)[number];
+
 export interface SecurityGateway {
-  gw: TestGateway;
+  store: SecurityStore;
+  gw: TestGateway | EsdbTestGateway;
   clock: TestClock;
   principals: Principals;
   b: TenantBResources;
 }
 
-/** One gateway with the principals and tenant B's resources the security tables use. */
-export async function startSecurityGateway(): Promise<SecurityGateway> {
+/** One gateway on `store` with the principals and tenant B's resources the security tables use. */
+export async function startSecurityGateway(store: SecurityStore = 'sqlite'): Promise<SecurityGateway> {
   const clock = new TestClock();
-  const gw = await startTestGateway({ clock, env: NO_RATE_LIMITS });
+  const gw = store === 'sqlite' ? await startTestGateway({ clock, env: NO_RATE_LIMITS }) : await startGatewayOnFreshDouble({ clock, env: NO_RATE_LIMITS });
   const url = gw.url;
   const token = async (tenantId: string, roles: string[], extra: Record<string, unknown> = {}) =>
     (await issueToken(url, ROOT_SECRET, { name: `principal ${roles.join(' ') || 'none'}`, tenantId, roles, ...extra })).secret;
@@ -108,8 +114,15 @@ export async function startSecurityGateway(): Promise<SecurityGateway> {
   const partnerB = await createPartnerCredential(url, ROOT_SECRET, { name: 'partner b', subTenantIds: [], tenantId: TENANT_B });
   const jwtB = (await graphqlExchange(url, partnerB, TENANT_B, 'branch-b')).data!.exchangePartnerCredential.accessToken;
 
+  // Both tenants' chains get heads signed by the periodic round, so listing them can show whose they are.
+  const round = await gw.gateway.audit.signChangedHeads();
+  expect(round.failed).toEqual([]);
+  expect(round.signed.map((head) => head.tenantId)).toEqual(expect.arrayContaining([TENANT_A, TENANT_B]));
+  expect(await gw.gateway.runner.waitUntilCaughtUp(20_000)).toBe(true);
+
   clock.advance(120_000);
   return {
+    store,
     gw,
     clock,
     principals: {
@@ -145,12 +158,17 @@ export async function revokePartner(url: string, id: string): Promise<void> {
 /**
  * Runs `action` and returns what it appended to the log, by event type. Failed
  * authentications are recorded (`AuthenticationFailed`) in the background, so the head is
- * read once those are written.
+ * read once those are written. The log is read where the store keeps it: the embedded
+ * store's file, or the double's memory.
  */
-export async function appendedBy<T>(gw: TestGateway, action: () => Promise<T>): Promise<{ result: T; appended: string[] }> {
+export async function appendedBy<T>(gw: TestGateway | EsdbTestGateway, action: () => Promise<T>): Promise<{ result: T; appended: string[] }> {
   const before = await settledHeadPosition(gw.gateway);
   const result = await action();
   await settledHeadPosition(gw.gateway);
+  if ('double' in gw) {
+    const appended = gw.double.events().filter((event) => (before === null || event.position > before) && !event.type.startsWith('$'));
+    return { result, appended: appended.map((event) => event.type) };
+  }
   const db = new Database(join(gw.dataDir, 'events.db'), { readonly: true });
   try {
     const rows = db.prepare('SELECT type FROM events WHERE position > ? ORDER BY position').all(before === null ? 0 : Number(before)) as Array<{ type: string }>;
@@ -185,6 +203,11 @@ export function expectNoSecretsWritten(s: SecurityGateway): void {
   const logs = s.gw.logs();
   expect(secrets.filter((secret) => logs.includes(secret)).map((secret) => `${secret.slice(0, 8)}…`)).toEqual([]);
   expect(findSecrets(s.gw.dataDir, secrets)).toEqual([]);
+  if ('double' in s.gw) {
+    const stored = s.gw.double.events().flatMap((event) => [Buffer.from(event.data), Buffer.from(event.customMetadata)]);
+    const held = secrets.filter((secret) => encodedForms(secret).some((form) => stored.some((bytes) => bytes.includes(form))));
+    expect(held.map((secret) => `the EventStoreDB log holds ${secret.slice(0, 8)}…`)).toEqual([]);
+  }
 }
 
 export const IMPORT_TOKEN = 'mutation($input: ImportTokenInput!) { importToken(input: $input) { id roles tenantId } }';

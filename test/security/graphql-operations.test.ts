@@ -2,7 +2,7 @@ import { Role, type KeyledgerRole } from '../../src/domain/access/roles';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
 import { SubscriberClient, TOKEN_REVOKED, waitForSubscriptions } from '../helpers/subscriptions';
-import { appendedBy, expectNoSecretsWritten, codes, startSecurityGateway, TENANT_A, TENANT_B, TENANT_NOBODY, UNAUTHENTICATED_KINDS, type SecurityGateway } from './fixtures';
+import { appendedBy, expectNoSecretsWritten, codes, startSecurityGateway, STORES, TENANT_A, TENANT_B, TENANT_NOBODY, UNAUTHENTICATED_KINDS, type SecurityGateway } from './fixtures';
 import { GRAPHQL_OPERATIONS, MUTATING, withIdempotencyKey, type Call, type OperationSecurity } from './graphql-operations';
 
 /**
@@ -25,6 +25,9 @@ async function run(s: SecurityGateway, call: Call, bearer?: string) {
   return appendedBy(s.gw, () => graphql(s.gw.url, sent.query, sent.variables, bearer));
 }
 
+/** The hashes of a tenant's newest audit entries, whose last is its chain's head. */
+const CHAIN_HASHES = 'query($t: ID) { auditLog(first: 100, tenantId: $t) { edges { node { hash } } } }';
+
 const KEY_BOOKKEEPING = ['IdempotencyKeyClaimed', 'IdempotencyKeyReleased'];
 
 /**
@@ -44,11 +47,11 @@ function at(data: unknown, path: string): unknown {
 
 const httpOperations = Object.entries(GRAPHQL_OPERATIONS).filter(([field]) => !field.startsWith('Subscription.'));
 
-describe('security of every GraphQL operation', () => {
+describe.each(STORES)('security of every GraphQL operation on %s', (store) => {
   let s: SecurityGateway;
 
   beforeAll(async () => {
-    s = await startSecurityGateway();
+    s = await startSecurityGateway(store);
   }, 120_000);
   afterAll(async () => s.gw.stop());
 
@@ -111,6 +114,13 @@ describe('security of every GraphQL operation', () => {
         const { result, appended } = await run(s, call, s.principals.adminA);
         if (call.expect === 'NOT_FOUND') {
           expect(codes(result)).toEqual(['NOT_FOUND']);
+        } else if (call.expect === 'own chain') {
+          expect(result.errors).toBeUndefined();
+          const answer = at(result.data, call.path) as { hash?: string; head?: string };
+          const hashes = async (t: string) =>
+            ((await graphql(s.gw.url, CHAIN_HASHES, { t }, ROOT_SECRET)).data!.auditLog.edges as Array<{ node: { hash: string } }>).map((edge) => edge.node.hash);
+          const head = answer.hash ?? answer.head;
+          expect({ ownChain: (await hashes(TENANT_A)).includes(head!), theirs: (await hashes(TENANT_B)).includes(head!) }).toEqual({ ownChain: true, theirs: false });
         } else if (call.expect === 'nothing') {
           expect(result.errors).toBeUndefined();
           expect({ path: call.path, value: at(result.data, call.path) }).toEqual({ path: call.path, value: null });
@@ -119,7 +129,12 @@ describe('security of every GraphQL operation', () => {
           const nodes = (at(result.data, call.path) as { edges: Array<{ node: Record<string, unknown> }> }).edges.map((edge) => edge.node);
           expect(nodes.filter((node) => node.tenantId !== TENANT_A)).toEqual([]);
         }
-        expectNothingChanged(appended);
+        if (call.expect === 'own chain') {
+          // The call succeeds on A's own chain, so a mutation records its idempotency key and result; nothing else is written.
+          expect(appended.filter((type) => !type.startsWith('Idempoten'))).toEqual([]);
+        } else {
+          expectNothingChanged(appended);
+        }
         expectClean(result, s, call);
       });
     }

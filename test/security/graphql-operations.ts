@@ -17,7 +17,9 @@ export type ForeignOutcome =
   /** The data at `path` is null, and nothing of B's is in the answer. */
   | { expect: 'nothing'; path: string }
   /** The list at `path` holds only tenant A's nodes. */
-  | { expect: 'own only'; path: string };
+  | { expect: 'own only'; path: string }
+  /** The report at `path` is of tenant A's audit chain: its head hash is an entry of A's chain, none of B's. */
+  | { expect: 'own chain'; path: string };
 
 export interface Escalation {
   name: string;
@@ -77,9 +79,9 @@ const PARTNERS = 'query($t: ID) { partnerCredentials(first: 100, tenantId: $t) {
 const VERIFY_PARTNER = 'query($token: String!, $t: ID!, $st: ID!) { verifyPartnerAccessToken(token: $token, tenantId: $t, subTenantId: $st) { valid code credentialId tenantId } }';
 const AUDIT_LOG = 'query($t: ID, $filter: AuditLogFilter) { auditLog(first: 100, tenantId: $t, filter: $filter) { edges { node { id tenantId resource { id } } } } }';
 const AUDIT_HEADS = 'query($t: ID) { auditSignedHeads(first: 10, tenantId: $t) { edges { node { tenantId } } } }';
-const AUDIT_INTEGRITY = 'query($t: ID) { auditIntegrity(tenantId: $t) { ok entries } }';
+const AUDIT_INTEGRITY = 'query($t: ID) { auditIntegrity(tenantId: $t) { ok entries head } }';
 const AUDIT_FINGERPRINT = 'query($v: String!) { auditFingerprint(value: $v) }';
-const SIGN_HEAD = 'mutation($t: ID) { signAuditHead(tenantId: $t) { tenantId entries } }';
+const SIGN_HEAD = 'mutation($t: ID) { signAuditHead(tenantId: $t) { tenantId entries hash } }';
 
 /** A non-root caller naming another tenant: refused alike whether or not that tenant exists. */
 function namingOtherTenants(role: (s: SecurityGateway) => string, call: (tenantId: string, s: SecurityGateway) => Promise<Call>): Escalation[] {
@@ -203,11 +205,13 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
   'Query.auditSignedHeads': {
     role: Role.auditRead,
     own: async () => ({ query: AUDIT_HEADS, variables: {} }),
+    foreign: async () => ({ query: AUDIT_HEADS, variables: {}, expect: 'own only', path: 'auditSignedHeads' }),
     escalations: namingOtherTenants(admin, async (tenantId) => ({ query: AUDIT_HEADS, variables: { t: tenantId } })),
   },
   'Query.auditIntegrity': {
     role: Role.auditRead,
     own: async () => ({ query: AUDIT_INTEGRITY, variables: {} }),
+    foreign: async () => ({ query: AUDIT_INTEGRITY, variables: {}, expect: 'own chain', path: 'auditIntegrity' }),
     escalations: namingOtherTenants(admin, async (tenantId) => ({ query: AUDIT_INTEGRITY, variables: { t: tenantId } })),
   },
   'Query.auditFingerprint': {
@@ -447,6 +451,7 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
   'Mutation.signAuditHead': {
     role: Role.auditRead,
     own: async () => ({ query: SIGN_HEAD, variables: {} }),
+    foreign: async () => ({ query: SIGN_HEAD, variables: {}, expect: 'own chain', path: 'signAuditHead' }),
     escalations: namingOtherTenants(admin, async (tenantId) => ({ query: SIGN_HEAD, variables: { t: tenantId } })),
   },
 

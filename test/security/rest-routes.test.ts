@@ -1,13 +1,13 @@
-import { appendedBy, expectNoSecretsWritten, startSecurityGateway, TENANT_B, UNAUTHENTICATED_KINDS, type SecurityGateway } from './fixtures';
+import { appendedBy, expectNoSecretsWritten, startSecurityGateway, STORES, TENANT_B, UNAUTHENTICATED_KINDS, type SecurityGateway } from './fixtures';
 import { REST_ROUTES, type RouteSecurity } from './rest-routes';
 
 const NO_STACKS = /stacktrace|\bat [A-Za-z.<>]+ \(|\.ts:\d+|node_modules/;
 
-describe('security of every REST route', () => {
+describe.each(STORES)('security of every REST route on %s', (store) => {
   let s: SecurityGateway;
 
   beforeAll(async () => {
-    s = await startSecurityGateway();
+    s = await startSecurityGateway(store);
   }, 120_000);
   afterAll(async () => s.gw.stop());
 

@@ -18,7 +18,7 @@ import {
 import { auditHeadsStream, type AuditHeadSigned } from '../../domain/audit/events';
 import { Role } from '../../domain/access/roles';
 import { badInput } from '../../domain/errors';
-import type { AuditFingerprinter } from '../../crypto/audit-fingerprint';
+import { AUDIT_FINGERPRINT_PREFIX, type AuditFingerprinter } from '../../crypto/audit-fingerprint';
 import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../eventstore/port';
 import type { EventWriter } from '../event-writer';
 import { eventMetadata, SYSTEM_ACTOR } from '../request-context';
@@ -141,6 +141,24 @@ export const AUDIT_CSV_COLUMNS = [
 const PAGE = 500;
 const SIGNING_ATTEMPTS = 3;
 const MAX_FINGERPRINT_INPUT = 4096;
+const FINGERPRINT_FORM = new RegExp(`^${AUDIT_FINGERPRINT_PREFIX}[0-9a-f]{64}$`);
+
+/**
+ * A range that ends before it starts, or a fingerprint in no form the history holds, would
+ * only ever match nothing: an empty answer would pass for "no such entries".
+ */
+function checkRange(range: { from?: string | null; to?: string | null }, field: (name: 'from' | 'to') => string): void {
+  if (range.from && range.to && Date.parse(range.from) > Date.parse(range.to)) {
+    throw badInput(`${field('from')} must not be later than ${field('to')}`, field('from'));
+  }
+}
+
+function checkFilter(filter: AuditFilter): void {
+  checkRange(filter, (name) => `filter.${name}`);
+  if (filter.fingerprint != null && !FINGERPRINT_FORM.test(filter.fingerprint)) {
+    throw badInput(`filter.fingerprint must be ${AUDIT_FINGERPRINT_PREFIX} and 64 lowercase hex digits, as auditFingerprint returns`, 'filter.fingerprint');
+  }
+}
 
 /**
  * Reads of the audit history: every one needs keyledger:audit:read and stays in the caller's
@@ -176,6 +194,7 @@ export class AuditService {
    */
   async exportTo(ctx: Pick<RequestContext, 'principal'>, request: AuditExportRequest, out: Writable): Promise<void> {
     const chain = await this.chainFor(ctx, request.tenantId);
+    checkRange(request, (name) => name);
     const db = new Database(this.readModelsPath, { readonly: true, fileMustExist: true });
     try {
       const first = db
@@ -232,6 +251,7 @@ export class AuditService {
     input: { tenantId?: string | null; filter: AuditFilter; first: number; beforeSeq: number | null },
   ): Promise<{ records: AuditRecord[]; hasNextPage: boolean }> {
     const chain = await this.chainFor(ctx, input.tenantId);
+    checkFilter(input.filter);
     return this.queries.list(chain, input.filter, input.first, input.beforeSeq);
   }
 

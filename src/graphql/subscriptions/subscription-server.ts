@@ -15,7 +15,7 @@ import {
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '../../app/clock';
 import { consumePoint, memoryLimiters, type AuthFailureLimiter, type LimiterFactory } from '../../app/rate-limits';
 import type { Principal, RequestContext } from '../../app/request-context';
@@ -76,6 +76,35 @@ const EXPIRED = 'Forbidden: the credential of this connection has expired';
 const RECHECK_RETRY_MS = 5000;
 const ROTATED_OUT = 'Forbidden: the secret of this connection was rotated and its grace period has ended';
 
+/**
+ * The server's sockets. ws reports a client's protocol violation (a message over
+ * `maxPayload`, a malformed frame) by closing the socket with the fitting code (1009, 1002,
+ * 1007) and then emitting 'error' on it; graphql-ws takes every socket error for a fault of
+ * the server and prints it with its stack on the console. The client's fault is logged here
+ * as such and goes no further.
+ */
+function socketClassFor(logger: Logger): typeof WebSocket {
+  return class ClientSocket extends WebSocket {
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      const error = args[0];
+      if (event === 'error' && isClientProtocolError(error)) {
+        logger.warn(
+          { code: error.code, reason: error.message },
+          'closed a WebSocket connection that broke the protocol or the message size limit',
+        );
+        return true;
+      }
+      return super.emit(event, ...args);
+    }
+  };
+}
+
+/** ws's receiver names every way a peer can break the protocol `WS_ERR_*`. */
+function isClientProtocolError(error: unknown): error is Error & { code: string } {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('WS_ERR_');
+}
+
 /** A KeyledgerError as graphql-ws expects errors, keeping the original for the formatter. */
 function graphQLErrorOf(error: KeyledgerError): GraphQLError {
   return new GraphQLError(error.message, { originalError: error });
@@ -108,7 +137,12 @@ export class SubscriptionServer {
       points: this.limits.subscribeMessages,
       durationSeconds: this.limits.subscribeWindowSeconds,
     });
-    this.wss = new WebSocketServer({ server: options.httpServer, path: SUBSCRIPTIONS_PATH, maxPayload: options.maxPayloadBytes });
+    this.wss = new WebSocketServer({
+      server: options.httpServer,
+      path: SUBSCRIPTIONS_PATH,
+      maxPayload: options.maxPayloadBytes,
+      WebSocket: socketClassFor(options.logger),
+    });
     this.graphqlWs = useServer<Record<string, unknown> | undefined>(
       {
         schema: options.schema,
