@@ -1,3 +1,4 @@
+import { FormActions } from '../components/FormActions';
 import { useState } from 'preact/hooks';
 import { Dialog } from '../components/Dialog';
 import { IntegrationPicker } from '../components/IntegrationPicker';
@@ -178,15 +179,7 @@ function ConnectionDialog({ integration, connection, onClose, onSaved }: Connect
           <label for="connection-domain">Allowed domain</label>
           <input id="connection-domain" name="allowedDomain" required defaultValue={connection?.allowedDomain} placeholder="api.example.com" autoComplete="off" />
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={action.busy}>
-            {editing ? 'Save' : 'Create'}
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit={editing ? 'Save' : 'Create'} />
       </form>
     </Dialog>
   );

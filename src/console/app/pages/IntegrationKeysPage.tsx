@@ -1,3 +1,4 @@
+import { FormActions } from '../components/FormActions';
 import { useState } from 'preact/hooks';
 import { Dialog } from '../components/Dialog';
 import { IntegrationPicker } from '../components/IntegrationPicker';
@@ -93,15 +94,7 @@ function CreateKeyDialog({ integration, onClose, onCreated }: { integration: str
           <label for="key-name">Name</label>
           <input id="key-name" name="name" required maxLength={200} autoComplete="off" />
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={action.busy}>
-            Create
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Create" />
       </form>
     </Dialog>
   );

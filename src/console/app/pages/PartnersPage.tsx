@@ -1,3 +1,4 @@
+import { FormActions } from '../components/FormActions';
 import { useState } from 'preact/hooks';
 import { Dialog } from '../components/Dialog';
 import { Pager } from '../components/Pager';
@@ -161,15 +162,7 @@ function CreatePartnerDialog({ onClose, onCreated }: { onClose(): void; onCreate
             Separated by commas. Leave empty to allow every subtenant.
           </p>
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={action.busy}>
-            Create
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Create" />
       </form>
     </Dialog>
   );
@@ -198,15 +191,7 @@ function RevokePartnerDialog({ partner, onClose, onRevoked }: { partner: Partner
           <label for="partner-revoke-reason">Reason</label>
           <input id="partner-revoke-reason" name="reason" maxLength={500} autoComplete="off" />
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="danger" disabled={action.busy}>
-            Revoke
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Revoke" tone="danger" />
       </form>
     </Dialog>
   );

@@ -1,3 +1,4 @@
+import { FormActions } from '../components/FormActions';
 import { useState } from 'preact/hooks';
 import { AuditTable, Pairs } from '../components/AuditTable';
 import { Dialog } from '../components/Dialog';
@@ -195,15 +196,7 @@ function EditDialog({ token, onClose, onSaved }: TokenDialogProps & { onSaved():
           <label for="edit-expires">Expires</label>
           <input id="edit-expires" name="expiresAt" type="datetime-local" defaultValue={isoToLocal(token.expiresAt)} />
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={action.busy}>
-            Save
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Save" />
       </form>
     </Dialog>
   );
@@ -246,15 +239,7 @@ function RotateDialog({ token, onClose, onRotated }: TokenDialogProps & { onRota
             ))}
           </select>
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={action.busy}>
-            Rotate
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Rotate" />
       </form>
     </Dialog>
   );
@@ -282,15 +267,7 @@ function RevokeDialog({ token, onClose, onRevoked }: TokenDialogProps & { onRevo
             Optional. Kept in the audit history.
           </p>
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="danger" disabled={action.busy}>
-            Revoke
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Revoke" tone="danger" />
       </form>
     </Dialog>
   );

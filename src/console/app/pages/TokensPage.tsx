@@ -1,3 +1,4 @@
+import { FormActions } from '../components/FormActions';
 import { useState } from 'preact/hooks';
 import { Dialog } from '../components/Dialog';
 import { Pager } from '../components/Pager';
@@ -222,15 +223,7 @@ function IssueTokenDialog({ onClose, onIssued }: IssueDialogProps) {
             Optional. Leave empty for a token that does not expire.
           </p>
         </div>
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={action.busy}>
-            Issue
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Issue" />
       </form>
     </Dialog>
   );
@@ -291,15 +284,7 @@ function WebhookTokenDialog({ onClose, onIssued }: IssueDialogProps) {
           <input id="webhook-name" name="name" required maxLength={200} defaultValue="Webhook" autoComplete="off" />
         </div>
         <RolesField id="webhook-roles" />
-        <ErrorNote error={action.error} />
-        <div class="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" class="primary" disabled={action.busy}>
-            Generate
-          </button>
-        </div>
+        <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Generate" />
       </form>
     </Dialog>
   );
