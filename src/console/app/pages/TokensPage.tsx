@@ -20,6 +20,8 @@ export interface Issued {
 export function TokensPage() {
   const { api, can } = useSession();
   const [search, setSearch] = useState('');
+  // What is typed stays a draft until Enter: a list that re-renders while someone types keeps their text.
+  const [searchDraft, setSearchDraft] = useState('');
   const [kind, setKind] = useState('');
   const [status, setStatus] = useState('');
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
@@ -65,10 +67,20 @@ export function TokensPage() {
       </div>
       {!can.readTokens && <p class="note">Your roles allow generating personal webhook tokens, not reading the token list.</p>}
       {can.readTokens && (
-        <form class="filters" role="search" aria-label="Filter tokens" onSubmit={(event) => event.preventDefault()}>
+        <form class="filters" role="search" aria-label="Filter tokens" onSubmit={(event) => {
+            event.preventDefault();
+            if (searchDraft !== search) restart(() => setSearch(searchDraft));
+          }}
+        >
           <div class="field">
             <label for="tokens-search">Search</label>
-            <input id="tokens-search" type="search" value={search} onChange={(event) => restart(() => setSearch(event.currentTarget.value))} />
+            <input
+              id="tokens-search"
+              type="search"
+              value={searchDraft}
+              onInput={(event) => setSearchDraft(event.currentTarget.value)}
+              onChange={(event) => event.currentTarget.value !== search && restart(() => setSearch(event.currentTarget.value))}
+            />
           </div>
           <div class="field">
             <label for="tokens-kind">Kind</label>
