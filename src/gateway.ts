@@ -6,6 +6,9 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { openReadModelDatabase, ProjectionRunner, readModelProjections, type ReadModelDatabase } from '../projections';
 import { AuditService } from './app/audit/audit-service';
+import { openCredentialModule, type CredentialModule } from './app/credentials/credential-module';
+import { TokenIntrospection } from './app/oauth/token-introspection';
+import { TokenRevocation } from './app/oauth/token-revocation';
 import { systemClock, type Clock } from './app/clock';
 import { openConnectionModule, type ConnectionModule } from './app/connections/connection-module';
 import { loadMasterKeys, openKeyRing } from './app/deployment-keys/open-key-ring';
@@ -15,7 +18,9 @@ import { openPartnerModule, type PartnerModule } from './app/partners/partner-mo
 import { openRateLimits, type RateLimits } from './app/rate-limits';
 import { AuditAnchor } from './app/audit/audit-anchor';
 import type { RequestContext } from './app/request-context';
+import type { IntegrationKeySecrets } from './app/tokens/integration-key-secrets';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
+import type { RootTokens } from './app/tokens/root-tokens';
 import { openTokenModule } from './app/tokens/token-module';
 import type { TokenService } from './app/tokens/token-service';
 import type { Config } from './config';
@@ -59,6 +64,7 @@ export interface Gateway {
   readonly store: EventStore;
   readonly runner: ProjectionRunner;
   readonly tokens: TokenService;
+  readonly credentials: CredentialModule;
   readonly partners: PartnerModule;
   readonly connections: ConnectionModule;
   readonly audit: AuditService;
@@ -74,6 +80,11 @@ export interface Core {
   runner: ProjectionRunner;
   tokens: TokenService;
   integrationKeys: IntegrationKeyService;
+  rootTokens: RootTokens;
+  integrationKeySecrets: IntegrationKeySecrets;
+  /** Where presented credentials are judged. */
+  credentials: CredentialModule;
+  oauth: { introspection: TokenIntrospection; revocation: TokenRevocation };
   partners: PartnerModule;
   connections: ConnectionModule;
   audit: AuditService;
@@ -103,31 +114,31 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   const fingerprinter = new AuditFingerprinter(keys.auditKey, keys.lookupPepper);
   const runner = new ProjectionRunner(store, readModels, readModelProjections(fingerprinter), logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
-  const tokenModule = openTokenModule({
-    dataDir: config.dataDir,
-    keys,
-    readModels,
-    writer,
-    clock,
-    logger,
-    openDataKeys,
-    limiters,
-  });
+  const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
+  const tokenModule = openTokenModule({ dataDir: config.dataDir, keys, readModels, writer, clock, logger, openDataKeys });
   const { tokens, integrationKeys } = tokenModule;
   const partners = openPartnerModule({
     keys,
     readModels,
     writer,
     clock,
-    tokens,
     publicUrl: config.publicUrl,
     attemptLimits: { ...config.partnerAttempts, windowSeconds: 60 },
     limiters,
   });
-  const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
-  partners.verifier.recordFailuresWith(connections.access, clock);
-  partners.verifier.limitFailuresWith(rateLimits.authFailures);
-  tokens.recordPrivilegedVerificationsWith(connections.access);
+  const credentials = openCredentialModule({
+    tokens: tokenModule,
+    accessTokens: partners.accessTokens,
+    access: connections.access,
+    authFailures: rateLimits.authFailures,
+    limiters,
+    clock,
+    logger,
+  });
+  const oauth = {
+    introspection: new TokenIntrospection(credentials.verifier, partners.accessTokens),
+    revocation: new TokenRevocation(credentials.verifier, tokens, partners.accessTokens),
+  };
   const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock, writer, new AuditAnchor(config.auditAnchor));
   const idempotency = new IdempotentRequests(writer, keys.idempotencyKey, clock, config.idempotencyTtlHours * 3600_000, logger);
   let closed: Promise<void> | null = null;
@@ -137,6 +148,10 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     runner,
     tokens,
     integrationKeys,
+    rootTokens: tokenModule.rootTokens,
+    integrationKeySecrets: tokenModule.integrationKeySecrets,
+    credentials,
+    oauth,
     partners,
     connections,
     audit,
@@ -209,13 +224,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       logger.info({}, 'created the first JWT signing key');
     }
     if (config.bootstrapToken) {
-      const outcome = await tokens.ensureBootstrapToken(config.bootstrapToken, { requestId: `bootstrap-${randomUUID()}` });
+      const outcome = await core.rootTokens.ensureBootstrapToken(config.bootstrapToken, { requestId: `bootstrap-${randomUUID()}` });
       if (outcome === 'created') logger.info({}, 'created the root token from KEYLEDGER_BOOTSTRAP_TOKEN');
       if (outcome === 'exists-different') {
         logger.warn({}, 'a bootstrap root token already exists with another secret; KEYLEDGER_BOOTSTRAP_TOKEN was ignored');
       }
     }
-    const shredded = await tokens.shredOrphanedDataKeys();
+    const shredded = await core.integrationKeySecrets.sweepOrphans();
     if (shredded > 0) logger.info({ shredded }, 'destroyed data keys of revoked or never-issued integration keys');
     const shreddedConnectionKeys = await core.connections.connections.shredOrphanedDataKeys();
     if (shreddedConnectionKeys > 0) logger.info({ shredded: shreddedConnectionKeys }, 'destroyed connection data keys no live connection holds');
@@ -227,6 +242,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const httpServer: Server = createServer();
   const schema = await buildGatewaySchema({
     tokens,
+    credentials: core.credentials.verifier,
     clock: core.clock,
     partners: core.partners,
     connections: core.connections.connections,
@@ -241,7 +257,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     schema,
     store: core.store,
     events: runner,
-    tokens,
+    tokens: { authenticate: (bearer, ip) => core.credentials.tokens.authenticate(bearer, ip), getToken: (ctx, id) => tokens.getToken(ctx, id) },
     clock: core.clock,
     logger,
     bodyLimit: config.bodyLimit,
@@ -285,7 +301,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     trustProxy: config.trustProxy,
     mutations: core.rateLimits.mutations,
     authFailures: core.rateLimits.authFailures,
-    authenticate: (bearer, ip, request) => core.partners.verifier.authenticate(bearer, ip, request),
+    authenticate: (bearer, ip, request) => core.credentials.verifier.authenticate(bearer, ip, request),
     routers: [
       integrationKeysRouter({
         integrationKeys: core.integrationKeys,
@@ -300,7 +316,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         limiters: core.rateLimits.limiters,
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the connections API'),
       }),
-      oauthRouter({ ...core.partners, logger }),
+      oauthRouter({ ...core.partners, ...core.oauth, verifier: core.credentials.verifier, logger }),
       auditRouter({ audit: core.audit, expensiveQueries: core.rateLimits.expensiveQueries, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
       consoleRouter(),
     ],
@@ -335,6 +351,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     store: core.store,
     runner,
     tokens,
+    credentials: core.credentials,
     partners: core.partners,
     connections: core.connections,
     audit: core.audit,

@@ -1,8 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SealedSecret, TokenKind } from '../../src/domain/tokens/events';
 import { ensureTokenUsageTable } from './token-usage';
+import { tokenStatusSql, notRevokedSql, type TokenStatus } from '../../src/domain/tokens/status';
 
-export type TokenStatus = 'ACTIVE' | 'REVOKED' | 'EXPIRED';
+export { tokenStatus, type TokenStatus } from '../../src/domain/tokens/status';
 
 /** A token as the read model holds it. `secretHash` never leaves the service layer. */
 export interface TokenRecord {
@@ -101,11 +102,7 @@ interface SecretRow {
   s_valid_until: string | null;
 }
 
-export function tokenStatus(record: Pick<TokenRecord, 'revokedAt' | 'expiresAt'>, now: Date): TokenStatus {
-  if (record.revokedAt) return 'REVOKED';
-  if (record.expiresAt && record.expiresAt.getTime() <= now.getTime()) return 'EXPIRED';
-  return 'ACTIVE';
-}
+const STATUS_COLUMNS = { revokedAt: 't.revoked_at', expiresAt: 't.expires_at' };
 
 const date = (value: string | null) => (value ? new Date(value) : null);
 
@@ -201,10 +198,8 @@ export class TokenQueries {
       where.push('t.kind = @kind');
       params.kind = filter.kind;
     }
-    if (filter.status === 'REVOKED') where.push('t.revoked_at IS NOT NULL');
-    if (filter.status === 'EXPIRED') where.push('t.revoked_at IS NULL AND t.expires_at IS NOT NULL AND t.expires_at <= @now');
-    if (filter.status === 'ACTIVE') where.push('t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > @now)');
-    if (filter.notRevoked) where.push('t.revoked_at IS NULL');
+    if (filter.status) where.push(tokenStatusSql(filter.status, STATUS_COLUMNS, '@now'));
+    if (filter.notRevoked) where.push(notRevokedSql(STATUS_COLUMNS));
     if (filter.ownerId) {
       where.push('t.owner_id = @ownerId');
       params.ownerId = filter.ownerId;

@@ -93,7 +93,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'bootstrap':
       return withCaughtUpCore(async (core) => {
-        const { record, secret } = await core.tokens.issueRootToken({ requestId: `cli-${randomUUID()}` }, args[0] ?? 'root (bootstrap CLI)');
+        const { record, secret } = await core.rootTokens.issueRootToken({ requestId: `cli-${randomUUID()}` }, args[0] ?? 'root (bootstrap CLI)');
         process.stderr.write(`Issued root token ${record.id} (${record.display}…). It is shown once; store it now:\n`);
         process.stdout.write(`${secret}\n`);
         return 0;

@@ -6,6 +6,7 @@ import type { AuditService } from '../app/audit/audit-service';
 import type { Clock } from '../app/clock';
 import type { ConnectionService } from '../app/connections/connection-service';
 import type { ExpensiveQueryLimiter, MutationLimiter } from '../app/rate-limits';
+import type { CredentialVerifier } from '../app/credentials/credential-verifier';
 import type { TokenService } from '../app/tokens/token-service';
 import type { IdempotentMutations } from './idempotency';
 import { limitExpensiveQueries, limitMutations } from './mutation-limit';
@@ -18,6 +19,8 @@ import { ViewerResolver } from './resolvers/viewer-resolver';
 
 export interface GraphQLServices {
   tokens: TokenService;
+  /** `verifyToken`. */
+  credentials: Pick<CredentialVerifier, 'verifyToken'>;
   clock: Clock;
   partners: PartnerResolverServices;
   connections: ConnectionService;
@@ -33,7 +36,7 @@ export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, Par
 /** Resolvers receive their services through the constructor; this builds them once. */
 function containerFor(services: GraphQLServices): ContainerType {
   const instances = new Map<Function, unknown>([
-    [TokenResolver, new TokenResolver(services.tokens, services.clock, services.idempotency)],
+    [TokenResolver, new TokenResolver(services.tokens, services.credentials, services.clock, services.idempotency)],
     [ViewerResolver, new ViewerResolver()],
     [RevocationResolver, new RevocationResolver()],
     [PartnerResolver, new PartnerResolver(services.partners, services.idempotency)],

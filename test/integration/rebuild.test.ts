@@ -20,7 +20,7 @@ describe('rebuild', () => {
     const temp = makeTempDir();
     try {
       const gw = await startTestGateway({ dataDir: temp.path });
-      const root = await gw.gateway.tokens.authenticate(ROOT_SECRET);
+      const root = await gw.gateway.credentials.tokens.authenticate(ROOT_SECRET);
       const ctx = { requestId: 'rebuild-test', principal: async () => root };
       const ids: string[] = [];
       for (let i = 0; i < 2000; i++) {

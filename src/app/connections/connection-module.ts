@@ -3,6 +3,7 @@ import type { ReadModelDatabase } from '../../../projections/database';
 import { ConnectionQueries } from '../../../projections/connections';
 import { SqliteDataKeyStore, type DataKeyStore } from '../../crypto/data-keys';
 import { SecretSealer } from '../../crypto/envelope';
+import { DataKeyLifecycle } from '../data-keys/data-key-lifecycle';
 import type { KeyRing } from '../../crypto/keyring';
 import type { EventStore } from '../../eventstore/port';
 import type { Logger } from '../../logger';
@@ -40,8 +41,10 @@ export function openConnectionModule(options: ConnectionModuleOptions): Connecti
     new SqliteDataKeyStore(join(options.dataDir, 'keys.db'), { table: CONNECTION_DATA_KEYS_TABLE });
   const access = new ConnectionAccessRecorder(options.store, options.logger, options.access);
   access.start();
+  const sealer = new SecretSealer(options.keys.dataKeyWrapping, dataKeys);
   const connections = new ConnectionService(options.writer, new ConnectionQueries(options.readModels), options.clock, {
-    sealer: new SecretSealer(options.keys.dataKeyWrapping, dataKeys),
+    sealer,
+    dataKeys: new DataKeyLifecycle(sealer, options.logger),
     access,
     logger: options.logger,
   });

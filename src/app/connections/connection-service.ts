@@ -25,9 +25,8 @@ import type { EventWriter } from '../event-writer';
 import { actorOf, eventMetadata, type Principal, type RequestContext } from '../request-context';
 import { requireRole, targetTenant } from '../tenant-access';
 import type { ConnectionAccessRecorder } from './access-recorder';
+import type { DataKeyLifecycle } from '../data-keys/data-key-lifecycle';
 
-/** A data key with no connection this long after it was made belongs to a write that failed. */
-const ORPHANED_DATA_KEY_AGE_MS = 3600_000;
 
 /** Where a connection is: the caller's tenant unless root names another. */
 export interface ConnectionAddress {
@@ -63,6 +62,8 @@ export interface ConnectionCredential {
 
 export interface ConnectionServiceDependencies {
   sealer: SecretSealer;
+  /** Makes, destroys and sweeps the data keys the API keys are sealed under. */
+  dataKeys: DataKeyLifecycle;
   access: ConnectionAccessRecorder;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
@@ -83,6 +84,7 @@ const UNSEALED: SealedSecret = { dataKeyId: 'cdk_pending', ciphertext: 'pending'
  */
 export class ConnectionService {
   private readonly sealer: SecretSealer;
+  private readonly dataKeys: DataKeyLifecycle;
   private readonly access: ConnectionAccessRecorder;
   private readonly logger: ConnectionServiceDependencies['logger'];
 
@@ -92,7 +94,7 @@ export class ConnectionService {
     private readonly clock: Clock,
     dependencies: ConnectionServiceDependencies,
   ) {
-    ({ sealer: this.sealer, access: this.access, logger: this.logger } = dependencies);
+    ({ sealer: this.sealer, dataKeys: this.dataKeys, access: this.access, logger: this.logger } = dependencies);
   }
 
   async create(ctx: RequestContext, input: CreateConnectionInput): Promise<ConnectionRecord> {
@@ -248,13 +250,7 @@ export class ConnectionService {
    */
   async shredOrphanedDataKeys(): Promise<number> {
     const inUse = this.queries.dataKeyIdsInUse();
-    let destroyed = 0;
-    for (const { id, createdAt } of await this.sealer.listDataKeys()) {
-      if (inUse.has(id) || Date.now() - createdAt.getTime() <= ORPHANED_DATA_KEY_AGE_MS) continue;
-      await this.sealer.destroyDataKey(id);
-      destroyed++;
-    }
-    return destroyed;
+    return this.dataKeys.sweepOrphans((dataKeyId) => (inUse.has(dataKeyId) ? 'live' : 'unrecorded'), new Date());
   }
 
   private async unseal(record: ConnectionRecord) {
@@ -267,15 +263,8 @@ export class ConnectionService {
     }
   }
 
-  private async sealNew(connectionId: string, apiKey: string): Promise<SealedSecret> {
-    const dataKeyId = newDataKeyId();
-    await this.sealer.createDataKey(dataKeyId);
-    try {
-      return await this.sealer.seal(dataKeyId, connectionId, apiKey);
-    } catch (error) {
-      await this.destroyQuietly(dataKeyId);
-      throw error;
-    }
+  private sealNew(connectionId: string, apiKey: string): Promise<SealedSecret> {
+    return this.dataKeys.sealUnderNewKey(newDataKeyId(), connectionId, apiKey);
   }
 
   private run(
@@ -301,7 +290,7 @@ export class ConnectionService {
    */
   private async discardUnrecorded(dataKeyId: string, error: unknown): Promise<void> {
     if (error instanceof KeyledgerError && error.code === 'UNAVAILABLE') return;
-    await this.destroyQuietly(dataKeyId);
+    await this.dataKeys.destroyQuietly(dataKeyId);
   }
 
   private async destroyRecorded(dataKeyId: string, connectionId: string): Promise<void> {
@@ -309,14 +298,6 @@ export class ConnectionService {
       await this.sealer.destroyDataKey(dataKeyId);
     } catch (error) {
       this.logger.error({ err: error, connectionId, dataKeyId }, 'could not destroy a superseded connection data key; the start-up sweep will');
-    }
-  }
-
-  private async destroyQuietly(dataKeyId: string): Promise<void> {
-    try {
-      await this.sealer.destroyDataKey(dataKeyId);
-    } catch (error) {
-      this.logger.warn({ err: error, dataKeyId }, 'could not destroy the data key of a failed write; the start-up sweep will');
     }
   }
 

@@ -1,13 +1,15 @@
-import type { OtherCredentialVerifier, TokenService, Verification } from '../tokens/token-service';
+import { effectiveRoles, Role } from '../../domain/access/roles';
 import { credentialRefused } from '../../domain/errors';
 import { PartnerAccessTokenService } from '../partners/partner-access-tokens';
-import type { Principal } from '../request-context';
-import { visibleTo } from '../tenant-access';
+import type { Principal, RequestContext } from '../request-context';
+import { requireRole, visibleTo } from '../tenant-access';
 import type { Clock } from '../clock';
-import type { AuthenticationFailed } from '../../domain/access/events';
-import type { ConnectionAccessRecorder } from '../connections/access-recorder';
-import type { EventMetadata } from '../../eventstore/port';
 import type { AuthFailureLimiter } from '../rate-limits';
+import type { TokenUsageRecorder } from '../tokens/usage-recorder';
+import type { AuthenticationFailure, AuthenticationFailures } from './failure-record';
+import type { PrivilegedVerifications } from './privileged-verifications';
+import type { TokenCredentials } from './token-credentials';
+import type { Verification } from './verification';
 
 /** The request a credential came with, for the record of a failed authentication. */
 export interface PresentedWith {
@@ -22,30 +24,46 @@ export interface PresentedWith {
   integrationKeyForms?: boolean;
 }
 
-/** Who a failed authentication is recorded as: the caller proved nothing, so no identity is claimed for it. */
-const UNAUTHENTICATED_ACTOR = { type: 'system', id: 'unauthenticated', tenantId: null } as const;
+export interface CredentialVerifierDependencies {
+  /** keyledger's own tokens in every form they are presented. */
+  tokens: TokenCredentials;
+  /** Partner access JWTs (`typ: at+jwt`). */
+  accessTokens: PartnerAccessTokenService;
+  usage: TokenUsageRecorder;
+  clock: Clock;
+  /** Where refused credentials that name a tenant are recorded. */
+  failures: AuthenticationFailures;
+  /** Counts refusals against their address, and refuses a spent address up front. */
+  failureLimit: AuthFailureLimiter;
+  /** Where `verifyToken` checks of credentials holding keyledger roles are recorded. */
+  privileged: PrivilegedVerifications;
+}
 
 /**
  * Every credential a caller may present, dispatched on its shape: partner access JWTs
- * (`typ: at+jwt`) to the partner access-token service, anything else to the token service.
+ * (`typ: at+jwt`) to the partner access-token service, anything else to keyledger's own
+ * tokens. Answers both questions asked of a credential: who a bearer is (`authenticate`) and
+ * what a presented credential is worth to a caller (`verifyToken`).
  */
-export class CredentialVerifier implements OtherCredentialVerifier {
-  private failures: { recorder: Pick<ConnectionAccessRecorder, 'recordIfRoom'>; clock: Clock } | null = null;
-  private failureLimit: AuthFailureLimiter | null = null;
+export class CredentialVerifier {
+  private readonly tokens: TokenCredentials;
+  private readonly accessTokens: PartnerAccessTokenService;
+  private readonly usage: TokenUsageRecorder;
+  private readonly clock: Clock;
+  private readonly failures: AuthenticationFailures;
+  private readonly failureLimit: AuthFailureLimiter;
+  private readonly privileged: PrivilegedVerifications;
 
-  constructor(
-    private readonly tokens: TokenService,
-    private readonly accessTokens: PartnerAccessTokenService,
-  ) {}
-
-  /** Failed authentications are recorded as access records from then on. */
-  recordFailuresWith(recorder: Pick<ConnectionAccessRecorder, 'recordIfRoom'>, clock: Clock): void {
-    this.failures = { recorder, clock };
-  }
-
-  /** Refused credentials count against their address from then on, and a spent address is refused up front. */
-  limitFailuresWith(limiter: AuthFailureLimiter): void {
-    this.failureLimit = limiter;
+  constructor(dependencies: CredentialVerifierDependencies) {
+    ({
+      tokens: this.tokens,
+      accessTokens: this.accessTokens,
+      usage: this.usage,
+      clock: this.clock,
+      failures: this.failures,
+      failureLimit: this.failureLimit,
+      privileged: this.privileged,
+    } = dependencies);
   }
 
   /**
@@ -53,11 +71,10 @@ export class CredentialVerifier implements OtherCredentialVerifier {
    * RATE_LIMITED without looking at it when its address has failed too often.
    */
   authenticate(presented: string, ip?: string, request?: PresentedWith): Promise<Principal> {
-    if (!this.failureLimit) return this.verify(presented, ip, request);
-    return this.failureLimit.guard(ip, () => this.verify(presented, ip, request), request?.addressChecked);
+    return this.failureLimit.guard(ip, () => this.authenticateOnce(presented, ip, request), request?.addressChecked);
   }
 
-  private async verify(presented: string, ip: string | undefined, request: PresentedWith | undefined): Promise<Principal> {
+  private async authenticateOnce(presented: string, ip: string | undefined, request: PresentedWith | undefined): Promise<Principal> {
     if (!this.accessTokens.accepts(presented)) {
       const onFailure = ({ code, record }: Verification) =>
         this.recordFailure({ tenantId: record?.tenantId ?? null, credentialId: record?.id ?? null, credentialType: 'token', code }, ip, request);
@@ -73,20 +90,8 @@ export class CredentialVerifier implements OtherCredentialVerifier {
     return PartnerAccessTokenService.principalOf(claims);
   }
 
-  private recordFailure(
-    failure: Omit<AuthenticationFailed['data'], 'code' | 'failedAt'> & { code: string },
-    ip: string | undefined,
-    request: PresentedWith | undefined,
-  ): void {
-    // A credential that is no one's names no tenant to record it for, and anyone can make up
-    // such credentials at line rate: recording them would let anonymous callers grow the log.
-    if (!this.failures || failure.tenantId === null) return;
-    const code = failure.code === 'REVOKED' || failure.code === 'EXPIRED' || failure.code === 'MALFORMED' ? failure.code : 'NOT_FOUND';
-    const now = this.failures.clock.now();
-    const metadata: EventMetadata = { actor: UNAUTHENTICATED_ACTOR, requestId: request?.requestId ?? 'unknown', occurredAt: now.toISOString() };
-    if (ip) metadata.ip = ip;
-    if (request?.userAgent) metadata.userAgent = request.userAgent.slice(0, 512);
-    this.failures.recorder.recordIfRoom<AuthenticationFailed>('AuthenticationFailed', { ...failure, code, failedAt: now.toISOString() }, metadata);
+  private recordFailure(failure: AuthenticationFailure, ip: string | undefined, request: PresentedWith | undefined): void {
+    this.failures.record(failure, ip, request);
   }
 
   accepts(presented: string): boolean {
@@ -94,10 +99,37 @@ export class CredentialVerifier implements OtherCredentialVerifier {
   }
 
   /**
-   * `verifyToken` for a partner access JWT, under the same tenant rules as for API tokens: a
-   * token of another tenant reads as NOT_FOUND. It holds no roles, so any required role is missing.
+   * Checks a credential presented to one of the caller's own services: a secret, an
+   * integration key's `keyId:secret` (bare or as HTTP Basic), an HS256 JWT signed with it, or
+   * a partner access JWT. An invalid credential is a result, not an error; a credential of
+   * another tenant reads as NOT_FOUND.
    */
-  async verifyFor(caller: Principal, presented: string, requiredRoles: readonly string[]): Promise<Verification> {
+  async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = []): Promise<Verification> {
+    const caller = await requireRole(ctx, Role.tokensRead);
+    if (this.accessTokens.accepts(presented)) return this.verifyAccessToken(caller, presented, requiredRoles);
+    const verification = await this.tokens.verifyPresented(presented, ctx.ip, caller);
+    if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
+    const outcome = this.withRequiredRoles(verification, requiredRoles);
+    if (outcome.record) this.privileged.record(ctx, caller, outcome, requiredRoles);
+    return outcome;
+  }
+
+  private withRequiredRoles(verification: Verification, requiredRoles: readonly string[]): Verification {
+    if (verification.code !== 'VALID' || !verification.record) return verification;
+    if (requiredRoles.length > 0) {
+      const held = effectiveRoles(verification.record.roles);
+      for (const role of verification.record.roles) held.add(role);
+      if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
+    }
+    this.usage.record(verification.record.id, this.clock.now());
+    return { code: 'VALID', record: this.usage.withPendingUse(verification.record) };
+  }
+
+  /**
+   * A partner access JWT, under the same tenant rules as API tokens: a token of another
+   * tenant reads as NOT_FOUND. It holds no roles, so any required role is missing.
+   */
+  private async verifyAccessToken(caller: Principal, presented: string, requiredRoles: readonly string[]): Promise<Verification> {
     const { code, claims } = await this.accessTokens.verify(presented);
     if (claims && !visibleTo(caller, claims.tenantId)) return { code: 'NOT_FOUND', record: null };
     if (code !== 'VALID') return { code, record: null };

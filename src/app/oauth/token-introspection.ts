@@ -1,7 +1,7 @@
 import { holdsRole, Role } from '../../domain/access/roles';
 import { forbidden } from '../../domain/errors';
 import type { PartnerCredentialRecord } from '../../../projections/partners';
-import type { TokenService } from '../tokens/token-service';
+import type { CredentialVerifier } from '../credentials/credential-verifier';
 import type { PartnerAccessTokenService } from '../partners/partner-access-tokens';
 import type { Principal, RequestContext } from '../request-context';
 import { visibleTo } from '../tenant-access';
@@ -29,7 +29,7 @@ const INACTIVE: IntrospectionResponse = { active: false };
  */
 export class TokenIntrospection {
   constructor(
-    private readonly tokens: TokenService,
+    private readonly credentials: Pick<CredentialVerifier, 'verifyToken'>,
     private readonly accessTokens: PartnerAccessTokenService,
   ) {}
 
@@ -64,7 +64,7 @@ export class TokenIntrospection {
 
   /** The token service applies its own tenant rules: another tenant's token is NOT_FOUND. */
   private async introspectApiToken(ctx: RequestContext, token: string, context: IntrospectionContext): Promise<IntrospectionResponse> {
-    const { code, record } = await this.tokens.verifyToken(ctx, token);
+    const { code, record } = await this.credentials.verifyToken(ctx, token);
     if (code !== 'VALID' || !record) return INACTIVE;
     if (!matches({ tenantId: context.tenantId }, record.tenantId, null)) return INACTIVE;
     return {

@@ -3,6 +3,7 @@ import { forbidden, KeyledgerError } from '../../domain/errors';
 import type { PartnerAccessTokenService } from '../partners/partner-access-tokens';
 import { actorOf, type RequestContext } from '../request-context';
 import { visibleTo } from '../tenant-access';
+import type { CredentialVerifier } from '../credentials/credential-verifier';
 import type { TokenService } from '../tokens/token-service';
 import type { OAuthCaller } from './token-introspection';
 
@@ -15,7 +16,8 @@ const REASON = 'revoked through /oauth/revoke';
  */
 export class TokenRevocation {
   constructor(
-    private readonly tokens: TokenService,
+    private readonly credentials: Pick<CredentialVerifier, 'verifyToken'>,
+    private readonly tokens: Pick<TokenService, 'revokeToken'>,
     private readonly accessTokens: PartnerAccessTokenService,
   ) {}
 
@@ -47,7 +49,7 @@ export class TokenRevocation {
    * answered like any other token (§2.2), since what a token holds is not the caller's to learn here.
    */
   private async revokeApiToken(ctx: RequestContext, token: string): Promise<void> {
-    const { code, record } = await this.tokens.verifyToken(ctx, token);
+    const { code, record } = await this.credentials.verifyToken(ctx, token);
     if (!record || code === 'REVOKED') return;
     await leftAlone(this.tokens.revokeToken(ctx, { id: record.id, reason: REASON }), ['NOT_FOUND', 'FORBIDDEN']);
   }

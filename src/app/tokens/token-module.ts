@@ -7,16 +7,27 @@ import type { KeyRing } from '../../crypto/keyring';
 import { SecretHasher } from '../../crypto/secret-hash';
 import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
+import { DataKeyLifecycle } from '../data-keys/data-key-lifecycle';
 import type { EventWriter } from '../event-writer';
-import type { LimiterFactory } from '../rate-limits';
-import { ChosenSecretLimiter } from './chosen-secret-limiter';
+import { IntegrationKeySecrets } from './integration-key-secrets';
 import { IntegrationKeyService } from './integration-key-service';
+import { RootTokens } from './root-tokens';
+import { TokenIssuer } from './token-issuer';
 import { TokenService } from './token-service';
 import { TokenUsageRecorder } from './usage-recorder';
 
 export interface TokenModule {
   tokens: TokenService;
   integrationKeys: IntegrationKeyService;
+  /** The bootstrap secret's root token and the CLI's. */
+  rootTokens: RootTokens;
+  /** The sealed secrets of integration keys and their data keys. */
+  integrationKeySecrets: IntegrationKeySecrets;
+  /** What verification reads: the read model, the hasher, the sealed secrets, the usage of tokens. */
+  queries: TokenQueries;
+  hasher: SecretHasher;
+  sealer: SecretSealer;
+  usage: TokenUsageRecorder;
   /** Writes pending usage and closes the data key store. */
   close(): Promise<void>;
 }
@@ -30,8 +41,6 @@ export interface TokenModuleOptions {
   logger: Logger;
   /** Where the data keys of `table` live; `keys.db` in the data directory when not given. */
   openDataKeys?: (table: string) => DataKeyStore;
-  /** Where the argon2 failure counters live; in this process when not given. */
-  limiters?: LimiterFactory;
 }
 
 /** The data key table (partition) of integration-key secrets. */
@@ -39,20 +48,27 @@ export const TOKEN_DATA_KEYS_TABLE = 'data_keys';
 
 /** The token services and what they own: the data key store and the usage recorder. */
 export function openTokenModule(options: TokenModuleOptions): TokenModule {
+  const { writer, clock, logger } = options;
   const dataKeys =
     options.openDataKeys?.(TOKEN_DATA_KEYS_TABLE) ?? new SqliteDataKeyStore(join(options.dataDir, 'keys.db'), { table: TOKEN_DATA_KEYS_TABLE });
-  const usage = new TokenUsageRecorder(new TokenUsageTable(options.readModels), options.logger);
+  const usage = new TokenUsageRecorder(new TokenUsageTable(options.readModels), logger);
   usage.start();
-  const tokens = new TokenService(options.writer, new TokenQueries(options.readModels), new SecretHasher(options.keys.lookupPepper), options.clock, {
-    sealer: new SecretSealer(options.keys.dataKeyWrapping, dataKeys),
-    usage,
-    limiter: new ChosenSecretLimiter(undefined, options.limiters),
-    logger: options.logger,
-  });
+  const queries = new TokenQueries(options.readModels);
+  const hasher = new SecretHasher(options.keys.lookupPepper);
+  const sealer = new SecretSealer(options.keys.dataKeyWrapping, dataKeys);
+  const issuer = new TokenIssuer(writer, queries, hasher, usage, clock, logger);
+  const integrationKeySecrets = new IntegrationKeySecrets(sealer, new DataKeyLifecycle(sealer, logger), queries, clock, logger);
+  const tokens = new TokenService(writer, queries, hasher, clock, { issuer, integrationKeySecrets, usage });
   let closed: Promise<void> | null = null;
   return {
     tokens,
     integrationKeys: new IntegrationKeyService(tokens),
+    rootTokens: new RootTokens(issuer, queries, hasher),
+    integrationKeySecrets,
+    queries,
+    hasher,
+    sealer,
+    usage,
     close() {
       closed ??= (async () => {
         usage.stop();

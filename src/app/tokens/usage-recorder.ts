@@ -43,6 +43,13 @@ export class TokenUsageRecorder {
     return this.pending.get(tokenId) ?? null;
   }
 
+  /** The record with a use not flushed yet as its `lastUsedAt`, when that is later. */
+  withPendingUse<T extends { id: string; lastUsedAt: Date | null }>(record: T): T {
+    const pending = this.pendingUse(record.id);
+    if (!pending || (record.lastUsedAt && record.lastUsedAt.getTime() >= pending.getTime())) return record;
+    return { ...record, lastUsedAt: pending };
+  }
+
   flush(): void {
     if (this.pending.size === 0) return;
     const batch = this.pending;

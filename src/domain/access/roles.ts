@@ -1,3 +1,6 @@
+import { badInput, forbidden } from '../errors';
+import { requireRoles } from '../validation';
+
 /**
  * keyledger's own permissions are the roles in the `keyledger:` namespace. Any other role
  * is a tenant's own and never grants power here.
@@ -60,4 +63,22 @@ export function unknownKeyledgerRoles(roles: readonly string[]): string[] {
 export function rolesBeyondCaller(callerRoles: readonly string[], roles: readonly string[]): string[] {
   const held = effectiveRoles(callerRoles);
   return roles.filter((role) => isKeyledgerRole(role) && !held.has(role));
+}
+
+/**
+ * The rule for giving a token roles, at issue (`held` null: a new token) and at update
+ * (`held`: the roles it has): the roles must be well formed, name no unknown keyledger role,
+ * and every keyledger role granted or withdrawn must be one the grantor holds. Returns the
+ * roles, normalized.
+ */
+export function requireGrantableRoles(grantorRoles: readonly string[], requested: readonly string[], held: readonly string[] | null): string[] {
+  const roles = requireRoles(requested);
+  const unknown = unknownKeyledgerRoles(roles);
+  if (unknown.length > 0) throw badInput(`Unknown keyledger role(s): ${unknown.join(', ')}`, 'roles');
+  const changed = held === null ? roles : [...roles.filter((role) => !held.includes(role)), ...held.filter((role) => !roles.includes(role))];
+  const beyond = rolesBeyondCaller(grantorRoles, changed.filter(isKeyledgerRole));
+  if (beyond.length > 0) {
+    throw forbidden(`You cannot ${held === null ? 'grant' : 'grant or withdraw'} role(s) you do not hold: ${beyond.join(', ')}`);
+  }
+  return roles;
 }

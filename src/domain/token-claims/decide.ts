@@ -1,5 +1,6 @@
 import { conflict } from '../errors';
-import { isExpired, type TokenState } from '../tokens/state';
+import type { TokenState } from '../tokens/state';
+import { isExpired } from '../tokens/status';
 import type { IntegrationKeySlotReleased, IntegrationKeySlotTaken, TokenClaimEvent, TokenCodeReleased, TokenCodeReserved } from './events';
 import type { ClaimHolder, ClaimState } from './state';
 

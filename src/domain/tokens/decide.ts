@@ -1,5 +1,5 @@
-import { isKeyledgerRole, rolesBeyondCaller, unknownKeyledgerRoles } from '../access/roles';
-import { badInput, conflict, forbidden, notFound } from '../errors';
+import { requireGrantableRoles } from '../access/roles';
+import { badInput, conflict, notFound } from '../errors';
 import {
   LIMITS,
   optionalText,
@@ -25,7 +25,8 @@ import type {
   TokenUpdated,
 } from './events';
 import { TokenKinds } from './events';
-import { isExpired, type TokenFacts, type TokenState } from './state';
+import { type TokenFacts, type TokenState } from './state';
+import { isExpired } from './status';
 
 /** A rotated-out secret may stay valid for at most this long. */
 export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
@@ -187,13 +188,9 @@ function update(command: UpdateToken, state: TokenState, now: Date): TokenUpdate
     if (name !== token.name) changes.name = name;
   }
   if (requested.roles !== undefined) {
-    const roles = requireRoles(requested.roles);
-    const unknown = unknownKeyledgerRoles(roles);
-    if (unknown.length > 0) throw badInput(`Unknown keyledger role(s): ${unknown.join(', ')}`, 'roles');
+    const roles = requireGrantableRoles(command.grantorRoles, requested.roles, token.roles);
     const added = roles.filter((role) => !token.roles.includes(role));
     const removed = token.roles.filter((role) => !roles.includes(role));
-    const beyond = rolesBeyondCaller(command.grantorRoles, [...added, ...removed].filter(isKeyledgerRole));
-    if (beyond.length > 0) throw forbidden(`You cannot grant or withdraw role(s) you do not hold: ${beyond.join(', ')}`);
     if (added.length > 0 || removed.length > 0) changes.roles = roles;
   }
   if (requested.botName !== undefined || requested.avatarUrl !== undefined) {

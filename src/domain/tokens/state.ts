@@ -72,7 +72,3 @@ export function foldTokenEvents(events: readonly TokenEvent[]): TokenState {
   return events.reduce(evolve, initialTokenState);
 }
 
-/** Expiry is derived from the clock, never recorded: no background job has to notice it. */
-export function isExpired(state: Pick<TokenFacts, 'expiresAt'>, now: Date): boolean {
-  return state.expiresAt !== null && new Date(state.expiresAt).getTime() <= now.getTime();
-}

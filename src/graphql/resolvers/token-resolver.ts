@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, ID, Info, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Clock } from '../../app/clock';
 import type { Principal } from '../../app/request-context';
+import type { CredentialVerifier } from '../../app/credentials/credential-verifier';
 import type { TokenService } from '../../app/tokens/token-service';
 import { notFound } from '../../domain/errors';
 import type { IdempotentOutcome } from '../../domain/idempotency';
@@ -55,6 +56,7 @@ export function toApiToken(record: TokenRecord, now: Date): ApiToken {
 export class TokenResolver {
   constructor(
     private readonly tokenService: TokenService,
+    private readonly credentials: Pick<CredentialVerifier, 'verifyToken'>,
     private readonly clock: Clock,
     private readonly idempotency: IdempotentMutations,
   ) {}
@@ -92,7 +94,7 @@ export class TokenResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('requiredRoles', () => [String], { nullable: true }) requiredRoles?: string[] | null,
   ): Promise<TokenVerification> {
-    const { code, record } = await this.tokenService.verifyToken(ctx, token, requiredRoles ?? []);
+    const { code, record } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? []);
     return { valid: code === 'VALID', code: code as VerificationCode, token: record && toApiToken(record, this.clock.now()) };
   }
 

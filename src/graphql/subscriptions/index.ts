@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../app/clock';
 import type { AuthFailureLimiter, LimiterFactory } from '../../app/rate-limits';
 import { RevocationFeed, RevocationNoticeService, type CommittedEventSource } from '../../app/revocations';
+import type { TokenCredentials } from '../../app/credentials/token-credentials';
 import type { TokenService } from '../../app/tokens/token-service';
 import type { EventStore } from '../../eventstore/port';
 import type { Logger } from '../../logger';
@@ -23,7 +24,7 @@ export interface SubscriptionTransportOptions {
   schema: GraphQLSchema;
   store: EventStore;
   events: CommittedEventSource;
-  tokens: Pick<TokenService, 'authenticate' | 'getToken'>;
+  tokens: Pick<TokenCredentials, 'authenticate'> & Pick<TokenService, 'getToken'>;
   clock: Clock;
   logger: Logger;
   /** The HTTP body limit as configured; WebSocket messages get the same. */

@@ -20,6 +20,7 @@ import type { Clock } from '../../app/clock';
 import { consumePoint, memoryLimiters, type AuthFailureLimiter, type LimiterFactory } from '../../app/rate-limits';
 import type { Principal, RequestContext } from '../../app/request-context';
 import { revocationNoticeOf, type CommittedEventSource, type RevocationNoticeService } from '../../app/revocations';
+import type { TokenCredentials } from '../../app/credentials/token-credentials';
 import type { TokenService } from '../../app/tokens/token-service';
 import { badInput, KeyledgerError, unauthenticated } from '../../domain/errors';
 import { tokenStreamId } from '../../domain/tokens/events';
@@ -40,7 +41,7 @@ export const SUBSCRIPTIONS_PATH = '/graphql';
 export interface SubscriptionServerOptions {
   httpServer: Server;
   schema: GraphQLSchema;
-  tokens: Pick<TokenService, 'authenticate' | 'getToken'>;
+  tokens: Pick<TokenCredentials, 'authenticate'> & Pick<TokenService, 'getToken'>;
   notices: RevocationNoticeService;
   /** Committed events, to notice changes to the subscribers' own credentials. */
   events: CommittedEventSource;

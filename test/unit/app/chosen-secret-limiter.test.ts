@@ -1,4 +1,4 @@
-import { ChosenSecretLimiter } from '../../../src/app/tokens/chosen-secret-limiter';
+import { ChosenSecretLimiter } from '../../../src/app/credentials/chosen-secret-limiter';
 
 describe('ChosenSecretLimiter', () => {
   it('limits a lookup tag after its failures are spent, whatever the client', async () => {

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { checkIntegrationKeyJwt } from '../../../src/app/tokens/integration-key-jwt';
+import { checkIntegrationKeyJwt } from '../../../src/app/credentials/integration-key-jwt';
 
 const SECRET = 'kli_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
 const NOW = new Date('2030-01-15T10:00:00.000Z');

@@ -1,5 +1,5 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { classifyPresented } from '../../../src/app/tokens/presented-credential';
+import { classifyPresented } from '../../../src/app/credentials/presented-credential';
 
 const KEY_ID = 'tok_0123456789abcdefABCDEF';
 const SECRET = 'kli_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';

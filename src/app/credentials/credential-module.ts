@@ -1,0 +1,54 @@
+import type { TokenQueries } from '../../../projections/tokens';
+import type { SecretSealer } from '../../crypto/envelope';
+import type { SecretHasher } from '../../crypto/secret-hash';
+import type { Logger } from '../../logger';
+import type { Clock } from '../clock';
+import type { ConnectionAccessRecorder } from '../connections/access-recorder';
+import type { PartnerAccessTokenService } from '../partners/partner-access-tokens';
+import type { AuthFailureLimiter, LimiterFactory } from '../rate-limits';
+import type { TokenUsageRecorder } from '../tokens/usage-recorder';
+import { ChosenSecretLimiter } from './chosen-secret-limiter';
+import { CredentialVerifier } from './credential-verifier';
+import { AuthenticationFailures } from './failure-record';
+import { PrivilegedVerifications } from './privileged-verifications';
+import { TokenCredentials } from './token-credentials';
+
+export interface CredentialModule {
+  /** Every credential form, for authentication and `verifyToken`. */
+  verifier: CredentialVerifier;
+  /** keyledger's own tokens only (no partner JWTs, no failure records): WebSocket authentication. */
+  tokens: TokenCredentials;
+}
+
+export interface CredentialModuleOptions {
+  tokens: { queries: TokenQueries; hasher: SecretHasher; sealer: Pick<SecretSealer, 'open'>; usage: TokenUsageRecorder };
+  accessTokens: PartnerAccessTokenService;
+  /** Where failed authentications and privileged verifications are recorded. */
+  access: Pick<ConnectionAccessRecorder, 'recordIfRoom'>;
+  authFailures: AuthFailureLimiter;
+  /** Where the argon2 failure counters live; in this process when not given. */
+  limiters?: LimiterFactory;
+  clock: Clock;
+  logger: Pick<Logger, 'warn'>;
+}
+
+/** Where a presented credential is judged, built with everything it needs. */
+export function openCredentialModule(options: CredentialModuleOptions): CredentialModule {
+  const { clock } = options;
+  const tokens = new TokenCredentials({
+    ...options.tokens,
+    limiter: new ChosenSecretLimiter(undefined, options.limiters),
+    clock,
+    logger: options.logger,
+  });
+  const verifier = new CredentialVerifier({
+    tokens,
+    accessTokens: options.accessTokens,
+    usage: options.tokens.usage,
+    clock,
+    failures: new AuthenticationFailures(options.access, clock),
+    failureLimit: options.authFailures,
+    privileged: new PrivilegedVerifications(options.access, clock),
+  });
+  return { verifier, tokens };
+}

@@ -1,0 +1,26 @@
+import { isKeyledgerRole } from '../../domain/access/roles';
+import type { PrivilegedTokenVerified } from '../../domain/access/events';
+import type { Clock } from '../clock';
+import type { ConnectionAccessRecorder } from '../connections/access-recorder';
+import { actorOf, eventMetadata, type Principal, type RequestContext } from '../request-context';
+import type { Verification } from './verification';
+
+/** `verifyToken` checks of credentials holding keyledger roles, as access records: such a check is a probe worth seeing. */
+export class PrivilegedVerifications {
+  constructor(
+    private readonly recorder: Pick<ConnectionAccessRecorder, 'recordIfRoom'>,
+    private readonly clock: Clock,
+  ) {}
+
+  record(ctx: RequestContext, caller: Principal, outcome: Verification, requiredRoles: readonly string[]): void {
+    const record = outcome.record;
+    if (!record || !record.roles.some(isKeyledgerRole)) return;
+    if (outcome.code !== 'VALID' && outcome.code !== 'REVOKED' && outcome.code !== 'EXPIRED' && outcome.code !== 'INSUFFICIENT_ROLES') return;
+    const now = this.clock.now();
+    this.recorder.recordIfRoom<PrivilegedTokenVerified>(
+      'PrivilegedTokenVerified',
+      { tenantId: record.tenantId, tokenId: record.id, code: outcome.code, requiredRoles: [...requiredRoles], verifiedAt: now.toISOString() },
+      eventMetadata(ctx, actorOf(caller), now),
+    );
+  }
+}
