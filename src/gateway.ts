@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { openReadModelDatabase, ProjectionRunner, readModelProjections, type ReadModelDatabase } from '../projections';
+import { AuditQueries } from '../projections/audit';
 import { AuditService } from './app/audit/audit-service';
 import { openCredentialModule, type CredentialModule } from './app/credentials/credential-module';
 import { TokenIntrospection } from './app/oauth/token-introspection';
@@ -139,7 +140,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     introspection: new TokenIntrospection(credentials.verifier, partners.accessTokens),
     revocation: new TokenRevocation(credentials.verifier, tokens, partners.accessTokens),
   };
-  const audit = new AuditService(readModels, store, fingerprinter, partners.signingKeys, clock, writer, new AuditAnchor(config.auditAnchor));
+  const audit = new AuditService(new AuditQueries(readModels), store, fingerprinter, partners.signingKeys, clock, writer, new AuditAnchor(config.auditAnchor));
   const idempotency = new IdempotentRequests(writer, keys.idempotencyKey, clock, config.idempotencyTtlHours * 3600_000, logger);
   let closed: Promise<void> | null = null;
   return {

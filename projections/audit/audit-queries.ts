@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { canonicalJson, chainHash, DEPLOYMENT_CHAIN, GENESIS_HASH, type AuditEntry } from './audit-entry';
 
 export interface AuditFilter {
@@ -98,11 +98,54 @@ interface Row {
 
 const MAX_CACHED_STATEMENTS = 512;
 
+/** A chain's entries in a time range, read for an export: what came before, then each entry in order. */
+export interface AuditExportRange {
+  /** The hash the range's first entry chains from. */
+  previousHash: string;
+  /** The entries, as stored, one at a time. */
+  rows: IterableIterator<{ entry: string; hash: string }>;
+  close(): void;
+}
+
 export class AuditQueries {
   /** `list` builds one statement per combination of filters; each is compiled once. */
   private readonly statements = new Map<string, Statement<Record<string, unknown>, Row>>();
 
   constructor(private readonly db: Database) {}
+
+  /**
+   * The entries of `chain` from `from` (inclusive) to `to` (exclusive), on a read-only
+   * connection of their own: a statement held open across awaits would otherwise block the
+   * projections, which write through the shared one. Close it when done.
+   */
+  exportRange(chain: string, from: string | null, to: string | null): AuditExportRange {
+    const db = new BetterSqlite3(this.db.name, { readonly: true, fileMustExist: true });
+    try {
+      const first = db
+        .prepare<[string, string], { seq: number }>('SELECT seq FROM audit_entries WHERE chain = ? AND occurred_at >= ? ORDER BY seq LIMIT 1')
+        .get(chain, from ?? '');
+      const last = to
+        ? db
+            .prepare<[string, string], { seq: number }>('SELECT seq FROM audit_entries WHERE chain = ? AND occurred_at < ? ORDER BY seq DESC LIMIT 1')
+            .get(chain, to)
+        : db.prepare<[string], { seq: number }>('SELECT max(seq) AS seq FROM audit_entries WHERE chain = ?').get(chain);
+      const firstSeq = first?.seq ?? Number.MAX_SAFE_INTEGER;
+      const lastSeq = last?.seq ?? 0;
+      const previousHash =
+        db
+          .prepare<[string, number], { hash: string }>('SELECT hash FROM audit_entries WHERE chain = ? AND seq < ? ORDER BY seq DESC LIMIT 1')
+          .get(chain, Math.min(firstSeq, lastSeq + 1))?.hash ?? GENESIS_HASH;
+      const rows = db
+        .prepare<[string, number, number], { entry: string; hash: string }>(
+          'SELECT entry, hash FROM audit_entries WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq',
+        )
+        .iterate(chain, firstSeq, lastSeq);
+      return { previousHash, rows, close: () => db.close() };
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
 
   private statement(sql: string): Statement<Record<string, unknown>, Row> {
     let statement = this.statements.get(sql);

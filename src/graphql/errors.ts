@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { KeyledgerError, type ErrorCode } from '../domain/errors';
+import { translationOf } from '../error-table';
 
 /** The codes clients may see in `extensions.code` (the public contract). */
 export type PublicErrorCode = Exclude<ErrorCode, 'UNAVAILABLE'>;
@@ -162,10 +163,9 @@ export function formatGraphQLError(report: ErrorReporter, options: ErrorFormatOp
     const original = unwrapResolverError(error);
     const base = { locations: formatted.locations, path: formatted.path };
     if (original instanceof KeyledgerError) {
-      if (original.code === 'UNAVAILABLE') {
-        return { ...base, message: original.message, extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'UNAVAILABLE', retryable: true } };
-      }
-      return { ...base, message: original.message, extensions: { ...original.details, code: original.code } };
+      const { graphql } = translationOf(original.code);
+      const extensions = graphql.extensions === 'details' ? { ...original.details, code: graphql.code } : { code: graphql.code, ...graphql.extensions };
+      return { ...base, message: original.message, extensions };
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && INPUT_ERROR_CODES.has(code)) {

@@ -3,7 +3,7 @@ import type { AuditExportFormat, AuditService } from '../app/audit/audit-service
 import type { ExpensiveQueryLimiter } from '../app/rate-limits';
 import { badInput, KeyledgerError } from '../domain/errors';
 import type { RouteHelpers } from './app';
-import { HTTP_STATUS } from './rest-errors';
+import { translationOf } from '../error-table';
 
 export const AUDIT_EXPORT_PATH = '/audit/export';
 
@@ -57,7 +57,7 @@ export const auditRouter = (options: AuditRouterOptions) => (helpers: RouteHelpe
       if (error.code === 'UNAUTHENTICATED') res.setHeader('www-authenticate', 'Bearer');
       if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));
       const retryAfter = error.code === 'RATE_LIMITED' ? { retryAfter: error.details.retryAfter } : {};
-      res.status(HTTP_STATUS[error.code] ?? 500).json({ errors: [{ message: error.message, extensions: { code: error.code, ...retryAfter } }] });
+      res.status(translationOf(error.code).httpStatus).json({ errors: [{ message: error.message, extensions: { code: error.code, ...retryAfter } }] });
       return;
     }
     options.reportError(error);

@@ -7,6 +7,7 @@ import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
 import type { ConnectionRecord } from '../../projections/connections';
 import type { RouteHelpers } from './app';
 import { methodNotAllowed, requireJsonBody, restErrorHandler } from './rest-errors';
+import { errorColumn } from '../error-table';
 
 export const CONNECTIONS_PATH = '/api/services/zis/integrations/:integration/connections/api_key';
 
@@ -15,16 +16,7 @@ export const CONNECTIONS_PATH = '/api/services/zis/integrations/:integration/con
  * documented status has exactly one code there, and clients switch on it: every 400 is
  * `InvalidIntegration` as documented, and the title says which input was refused.
  */
-const CODES: Record<ErrorCode, string> = {
-  BAD_USER_INPUT: 'InvalidIntegration',
-  UNAUTHENTICATED: 'InvalidCredentials',
-  FORBIDDEN: 'Forbidden',
-  NOT_FOUND: 'NotFound',
-  CONFLICT: 'Conflict',
-  RATE_LIMITED: 'TooManyRequests',
-  UNAVAILABLE: 'ServiceUnavailable',
-  INTERNAL_SERVER_ERROR: 'InternalServerError',
-};
+const CODES: Record<ErrorCode, string> = errorColumn('zis');
 
 /** Domain fields by their name in this API's JSON, so that messages name what the client sent. */
 const JSON_NAMES: Record<string, string> = { headerName: 'header_name', apiKey: 'api_key', allowedDomain: 'allowed_domain' };

@@ -3,20 +3,12 @@ import type { IntegrationKeyAddress, IntegrationKeyService } from '../app/tokens
 import type { ErrorCode } from '../domain/errors';
 import type { RouteHelpers } from './app';
 import { methodNotAllowed, requireJsonBody, restErrorHandler } from './rest-errors';
+import { errorColumn } from '../error-table';
 
 export const INTEGRATION_KEYS_PATH = '/v2/apps/:appId/integrations/:integrationId/keys';
 
 /** Error code per keyledger error, in the seed API's vocabulary. */
-const CODES: Record<ErrorCode, string> = {
-  BAD_USER_INPUT: 'bad_request',
-  UNAUTHENTICATED: 'unauthorized',
-  FORBIDDEN: 'forbidden',
-  NOT_FOUND: 'not_found',
-  CONFLICT: 'conflict',
-  RATE_LIMITED: 'too_many_requests',
-  UNAVAILABLE: 'service_unavailable',
-  INTERNAL_SERVER_ERROR: 'internal_server_error',
-};
+const CODES: Record<ErrorCode, string> = errorColumn('sunshine');
 
 export interface IntegrationKeysRouterOptions {
   integrationKeys: IntegrationKeyService;

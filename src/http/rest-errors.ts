@@ -1,17 +1,9 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { badInput, KeyledgerError, type ErrorCode } from '../domain/errors';
+import { errorColumn, translationOf } from '../error-table';
 
 /** The HTTP status of each keyledger error code, the same in every REST shape. */
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  RATE_LIMITED: 429,
-  UNAVAILABLE: 503,
-  INTERNAL_SERVER_ERROR: 500,
-};
+export const HTTP_STATUS: Record<ErrorCode, number> = errorColumn('httpStatus');
 
 /** Errors in the shape the seed-compatible APIs use: a list of `{code, title}`. */
 export function errorBody(code: string, title: string) {
@@ -35,7 +27,7 @@ export function methodNotAllowed(allow: string, code = 'method_not_allowed'): Re
 }
 
 export interface RestErrorOptions {
-  /** The API's own error code for each keyledger error code. */
+  /** The API's own error code for each keyledger error code: its column of the error table. */
   codes: Record<ErrorCode, string>;
   /** The API's error code for a body over the limit. */
   payloadTooLarge: string;
@@ -52,7 +44,7 @@ export function restErrorHandler(options: RestErrorOptions): ErrorRequestHandler
   const { codes } = options;
   return (error, req, res, _next) => {
     if (error instanceof KeyledgerError) {
-      const status = HTTP_STATUS[error.code] ?? HTTP_STATUS.INTERNAL_SERVER_ERROR;
+      const status = translationOf(error.code).httpStatus;
       const code = codes[error.code] ?? codes.INTERNAL_SERVER_ERROR;
       if (status === 401) res.setHeader('www-authenticate', options.challenge ?? 'Bearer');
       if (error.code === 'RATE_LIMITED' && typeof error.details.retryAfter === 'number') res.setHeader('retry-after', String(error.details.retryAfter));

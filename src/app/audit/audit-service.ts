@@ -1,11 +1,9 @@
-import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import {
-  AuditQueries,
+  type AuditQueries,
   canonicalJson,
   chainOf,
-  GENESIS_HASH,
   toAuditEntry,
   type AuditFilter,
   isAuditedEventType,
@@ -166,63 +164,38 @@ function checkFilter(filter: AuditFilter): void {
  * so the integrity check compares the two as well as the chain with itself.
  */
 export class AuditService {
-  private readonly queries: AuditQueries;
-  private readonly readModelsPath: string;
   /** Per chain, the last entry a check found equal to its event in the log. */
   private readonly verified = new Map<string, VerifiedPoint>();
 
   constructor(
-    readModels: Database.Database,
+    private readonly queries: AuditQueries,
     private readonly store: EventStore,
     private readonly fingerprinter: AuditFingerprinter,
     private readonly signingKeys: SigningKeyService,
     private readonly clock: Clock,
     private readonly writer: EventWriter,
     private readonly anchor: AuditAnchor = new AuditAnchor({ dir: null, witnessUrl: null }),
-  ) {
-    this.queries = new AuditQueries(readModels);
-    this.readModelsPath = readModels.name;
-  }
+  ) {}
 
   /**
    * Writes the tenant's entries between `from` and `to` to `out`, in log order, one row at a
    * time and waiting for `out` to drain, so memory stays constant however long the history.
-   * The rows come from a read-only connection of their own: a statement held open across
-   * awaits would otherwise block the projections, which write through the shared one. An
-   * NDJSON export starts with a header line, then one `{entry, hash}` line per entry, and
+   * An NDJSON export starts with a header line, then one `{entry, hash}` line per entry, and
    * ends with the stretch of chain it covers signed with the gateway's signing key.
    */
   async exportTo(ctx: Pick<RequestContext, 'principal'>, request: AuditExportRequest, out: Writable): Promise<void> {
     const chain = await this.chainFor(ctx, request.tenantId);
     checkRange(request, (name) => name);
-    const db = new Database(this.readModelsPath, { readonly: true, fileMustExist: true });
+    const range = this.queries.exportRange(chain, request.from ?? null, request.to ?? null);
     try {
-      const first = db
-        .prepare<[string, string], { seq: number }>('SELECT seq FROM audit_entries WHERE chain = ? AND occurred_at >= ? ORDER BY seq LIMIT 1')
-        .get(chain, request.from ?? '');
-      const last = request.to
-        ? db
-            .prepare<[string, string], { seq: number }>('SELECT seq FROM audit_entries WHERE chain = ? AND occurred_at < ? ORDER BY seq DESC LIMIT 1')
-            .get(chain, request.to)
-        : db.prepare<[string], { seq: number }>('SELECT max(seq) AS seq FROM audit_entries WHERE chain = ?').get(chain);
-      const firstSeq = first?.seq ?? Number.MAX_SAFE_INTEGER;
-      const lastSeq = last?.seq ?? 0;
-      const previousHash =
-        db
-          .prepare<[string, number], { hash: string }>('SELECT hash FROM audit_entries WHERE chain = ? AND seq < ? ORDER BY seq DESC LIMIT 1')
-          .get(chain, Math.min(firstSeq, lastSeq + 1))?.hash ?? GENESIS_HASH;
+      const { previousHash } = range;
       const ndjson = request.format === 'ndjson';
       const header = { tenantId: chain, from: request.from ?? null, to: request.to ?? null, previousHash };
       await write(out, ndjson ? `${JSON.stringify({ header })}\n` : `${AUDIT_CSV_COLUMNS.join(',')}\r\n`);
       let hash = previousHash;
       let entries = 0;
       let lastEntry: { position: string; id: string } | null = null;
-      const rows = db
-        .prepare<[string, number, number], { entry: string; hash: string }>(
-          'SELECT entry, hash FROM audit_entries WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq',
-        )
-        .iterate(chain, firstSeq, lastSeq);
-      for (const row of rows) {
+      for (const row of range.rows) {
         if (out.destroyed) return;
         const entry = JSON.parse(row.entry) as AuditRecord['entry'];
         await write(out, ndjson ? `{"entry":${row.entry},"hash":"${row.hash}"}\n` : csvRow(entry, row.hash));
@@ -242,7 +215,7 @@ export class AuditService {
       const { jws, kid } = await this.signingKeys.signJws(new TextEncoder().encode(canonicalJson(claims)), AUDIT_EXPORT_JWS_TYPE);
       await write(out, `${JSON.stringify({ signature: { ...claims, jws, kid } })}\n`);
     } finally {
-      db.close();
+      range.close();
     }
   }
 

@@ -24,6 +24,7 @@ import type { TokenCredentials } from '../../app/credentials/token-credentials';
 import type { TokenService } from '../../app/tokens/token-service';
 import { badInput, KeyledgerError, unauthenticated } from '../../domain/errors';
 import { tokenStreamId } from '../../domain/tokens/events';
+import { translationOf } from '../../error-table';
 import type { RecordedEvent } from '../../eventstore/port';
 import { bearerOf } from '../../http/app';
 import type { Logger } from '../../logger';
@@ -223,14 +224,9 @@ export class SubscriptionServer {
   }
 
   private refuse(socket: SubscriberConnection['socket'], error: unknown): void {
-    if (error instanceof KeyledgerError && error.code === 'UNAUTHENTICATED') {
-      socket.close(SubscriptionCloseCode.unauthorized, closeReason(`Unauthorized: ${error.message}`));
-    } else if (error instanceof KeyledgerError && error.code === 'FORBIDDEN') {
-      socket.close(SubscriptionCloseCode.forbidden, closeReason(`Forbidden: ${error.message}`));
-    } else if (error instanceof KeyledgerError && error.code === 'RATE_LIMITED') {
-      socket.close(SubscriptionCloseCode.tooManyRequests, closeReason(`Too many requests: ${error.message}`));
-    } else if (error instanceof KeyledgerError && error.code === 'UNAVAILABLE') {
-      socket.close(SubscriptionCloseCode.tryAgainLater, closeReason(`Try again later: ${error.message}`));
+    const refusal = error instanceof KeyledgerError ? translationOf(error.code).webSocket.connect : null;
+    if (refusal) {
+      socket.close(refusal.closeCode, closeReason(`${refusal.prefix}: ${(error as KeyledgerError).message}`));
     } else {
       this.options.logger.error({ err: error }, 'WebSocket connection set-up failed');
       socket.close(4500, 'Internal server error');
@@ -444,7 +440,7 @@ export class SubscriptionServer {
         this.armExpiry(connection);
       }
     } catch (error) {
-      if (error instanceof KeyledgerError && (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN')) {
+      if (error instanceof KeyledgerError && translationOf(error.code).webSocket.recheck === 'close') {
         const reason = refusal && error.code === 'UNAUTHENTICATED' ? refusal : `Forbidden: ${error.message}`;
         connection.close(SubscriptionCloseCode.forbidden, reason);
       } else {

@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { KeyledgerError } from '../../domain/errors';
+import { translationOf } from '../../error-table';
 import type { CredentialVerifier } from '../../app/credentials/credential-verifier';
 import type { OAuthCaller, TokenIntrospection } from '../../app/oauth/token-introspection';
 import type { TokenRevocation } from '../../app/oauth/token-revocation';
@@ -216,24 +217,14 @@ function noStore(res: Response): void {
 
 function asOAuthError(error: unknown, res: Response, logger: Logger): OAuthError {
   if (error instanceof OAuthError) return error;
-  if (error instanceof KeyledgerError) {
-    switch (error.code) {
-      case 'UNAUTHENTICATED':
-        return invalidClient(error.message);
-      case 'FORBIDDEN':
-        // Only a bearer lacking the endpoint's role gets here, before its token parameter is read (RFC 6750 §3.1).
-        return new OAuthError(403, 'insufficient_scope', error.message, { 'www-authenticate': `${BEARER_REALM}, error="insufficient_scope"` });
-      case 'BAD_USER_INPUT':
-        return invalidRequest(error.message);
-      case 'RATE_LIMITED': {
-        const retryAfter = String(error.details.retryAfter ?? 60);
-        return new OAuthError(429, 'temporarily_unavailable', error.message, { 'retry-after': retryAfter });
-      }
-      case 'UNAVAILABLE':
-        return new OAuthError(503, 'temporarily_unavailable', error.message, { 'retry-after': '5' });
-      default:
-        break;
-    }
+  const oauth = error instanceof KeyledgerError ? translationOf(error.code).oauth : null;
+  if (oauth && error instanceof KeyledgerError) {
+    const headers: Record<string, string> = {};
+    if (oauth.challenge === 'basic') headers['www-authenticate'] = BASIC_CHALLENGE;
+    if (oauth.challenge === 'insufficient_scope') headers['www-authenticate'] = `${BEARER_REALM}, error="insufficient_scope"`;
+    if (oauth.retryAfter === 'details') headers['retry-after'] = String(error.details.retryAfter ?? 60);
+    else if (oauth.retryAfter !== undefined) headers['retry-after'] = String(oauth.retryAfter);
+    return new OAuthError(oauth.status, oauth.error, error.message, headers);
   }
   logger.error({ err: error, requestId: res.locals.requestId }, 'unhandled error at an OAuth endpoint');
   return new OAuthError(500, 'server_error', 'Internal server error');

@@ -1,5 +1,6 @@
 import express, { type Response } from 'express';
 import { KeyledgerError } from '../../domain/errors';
+import { translationOf } from '../../error-table';
 import { isMissingInput, type PartnerTokenExchange } from '../../app/partners/partner-token-exchange';
 import type { Logger } from '../../logger';
 import { headerValue, httpRequestContext, type RouterHelpers } from './http-context';
@@ -54,22 +55,13 @@ export function sourceAuthTokenRouter(options: { exchange: PartnerTokenExchange;
 
 function sendSourceError(res: Response, error: unknown, logger: Logger): void {
   if (error instanceof KeyledgerError) {
-    switch (error.code) {
-      case 'BAD_USER_INPUT':
-        if (isMissingInput(error, 'tenantId')) return void res.status(400).json(SourceResponses.tenantRequired);
-        if (isMissingInput(error, 'subTenantId')) return void res.status(400).json(SourceResponses.subTenantRequired);
-        // A tenant or subtenant no credential can hold is one this credential may not use.
-        return void res.status(403).json(SourceResponses.forbidden);
-      case 'UNAUTHENTICATED':
-      case 'FORBIDDEN':
-        return void res.status(403).json(SourceResponses.forbidden);
-      case 'RATE_LIMITED':
-        res.setHeader('retry-after', String(error.details.retryAfter ?? 60));
-        return void res.status(429).json(SourceResponses.rateLimited);
-      default:
-        break;
-    }
+    const badUserInput = error.code === 'BAD_USER_INPUT';
+    if (badUserInput && isMissingInput(error, 'tenantId')) return void res.status(400).json(SourceResponses.tenantRequired);
+    if (badUserInput && isMissingInput(error, 'subTenantId')) return void res.status(400).json(SourceResponses.subTenantRequired);
+    const { zipteams } = translationOf(error.code);
+    if (zipteams.retryAfter) res.setHeader('retry-after', String(error.details.retryAfter ?? 60));
+    return void res.status(zipteams.status).json(SourceResponses[zipteams.body]);
   }
-  if (!(error instanceof KeyledgerError)) logger.error({ err: error, requestId: res.locals.requestId }, 'partner token exchange failed');
+  logger.error({ err: error, requestId: res.locals.requestId }, 'partner token exchange failed');
   res.status(500).json(SourceResponses.serverError);
 }
