@@ -8,11 +8,13 @@ import {
   type TokenEvent,
   type TokenIssued,
   type TokenRevoked,
+  type TokenRotated,
 } from '../../../src/domain/tokens';
 
 export const NOW = new Date('2030-01-15T10:00:00.000Z');
 export const LATER = new Date('2030-01-20T08:30:00.000Z');
 export const HASH = 'hmac-sha256$' + 'ab'.repeat(32);
+export const NEW_HASH = 'hmac-sha256$' + 'cd'.repeat(32);
 export const SEALED = { dataKeyId: 'tok_1', ciphertext: 'v1.c2VhbGVk' };
 
 export function issueCommand(overrides: Partial<IssueToken> = {}): IssueToken {
@@ -57,6 +59,21 @@ export const issued = (overrides: Partial<TokenIssued['data']> = {}): TokenIssue
 export const revoked = (overrides: Partial<TokenRevoked['data']> = {}): TokenRevoked => ({
   type: 'TokenRevoked',
   data: { tokenId: 'tok_1', tenantId: 'acme', reason: null, revokedAt: '2030-01-10T00:00:00.000Z', ...overrides },
+});
+
+export const rotated = (overrides: Partial<TokenRotated['data']> = {}): TokenRotated => ({
+  type: 'TokenRotated',
+  data: {
+    tokenId: 'tok_1',
+    tenantId: 'acme',
+    display: 'klt_WxYz',
+    secretHash: NEW_HASH,
+    lookupTag: null,
+    origin: 'generated',
+    previousSecretsValidUntil: '2030-01-15T11:00:00.000Z',
+    rotatedAt: NOW.toISOString(),
+    ...overrides,
+  },
 });
 
 /** Runs `run` and returns the KeyledgerError it throws, checking its code and message. */

@@ -1,26 +1,9 @@
-import { MAX_GRACE_PERIOD_SECONDS, type RotateToken, type TokenRotated } from '../../../src/domain/tokens';
-import { given, issued, NOW, revoked, SEALED } from './token-given';
-
-const NEW_HASH = 'hmac-sha256$' + 'cd'.repeat(32);
+import { MAX_GRACE_PERIOD_SECONDS, type RotateToken } from '../../../src/domain/tokens';
+import { given, issued, NEW_HASH, NOW, revoked, rotated, SEALED } from './token-given';
 
 function rotateCommand(overrides: Partial<RotateToken> = {}): RotateToken {
   return { type: 'RotateToken', tokenId: 'tok_1', gracePeriodSeconds: 3600, display: 'klt_WxYz', secretHash: NEW_HASH, sealedSecret: null, ...overrides };
 }
-
-const rotated = (overrides: Partial<TokenRotated['data']> = {}): TokenRotated => ({
-  type: 'TokenRotated',
-  data: {
-    tokenId: 'tok_1',
-    tenantId: 'acme',
-    display: 'klt_WxYz',
-    secretHash: NEW_HASH,
-    lookupTag: null,
-    origin: 'generated',
-    previousSecretsValidUntil: '2030-01-15T11:00:00.000Z',
-    rotatedAt: NOW.toISOString(),
-    ...overrides,
-  },
-});
 
 describe('token decider: RotateToken', () => {
   it('records the new secret hash and when earlier secrets stop verifying', () => {
