@@ -18,6 +18,9 @@ import type { RequestContext } from './app/request-context';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import { openTokenModule } from './app/tokens/token-module';
 import type { TokenService } from './app/tokens/token-service';
+import type { TokenUsageRecorder } from './app/tokens/usage-recorder';
+import { PrincipalCache, verdictDeadline } from './app/credentials/principal-cache';
+import { TokenQueries } from '../projections/tokens';
 import type { Config } from './config';
 import { AuditFingerprinter } from './crypto/audit-fingerprint';
 import type { KeyRing } from './crypto/keyring';
@@ -80,6 +83,8 @@ export interface Core {
   idempotency: IdempotentRequests;
   clock: Clock;
   rateLimits: RateLimits;
+  /** Where uses of tokens are noted. */
+  tokenUsage: TokenUsageRecorder;
   close(): Promise<void>;
 }
 
@@ -143,6 +148,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     idempotency,
     clock,
     rateLimits,
+    tokenUsage: tokenModule.usage,
     close() {
       closed ??= (async () => {
         // Uses still queued are appended while the feed runs, so the read models hold them too.
@@ -276,6 +282,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   await apollo.start();
 
+  const tokenQueries = new TokenQueries(core.readModels);
+  const readModelVersion = core.readModels.prepare('PRAGMA data_version').pluck();
+  const principals = new PrincipalCache({
+    authenticate: (bearer, ip, request) => core.partners.verifier.authenticate(bearer, ip, request),
+    lockedFor: (ip) => core.rateLimits.authFailures.lockedFor(ip),
+    recordUse: (tokenId, at) => core.tokenUsage.record(tokenId, at),
+    validUntilOf: (tokenId, now) => verdictDeadline(tokenQueries, tokenId, now),
+    events: runner,
+    readModelVersion: () => readModelVersion.get() as number,
+    clock: core.clock,
+  });
+
   const isReady = () => startupDone && runner.isCaughtUp;
   const app = createHttpApp({
     apollo,
@@ -285,7 +303,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     trustProxy: config.trustProxy,
     mutations: core.rateLimits.mutations,
     authFailures: core.rateLimits.authFailures,
-    authenticate: (bearer, ip, request) => core.partners.verifier.authenticate(bearer, ip, request),
+    authenticate: (bearer, ip, request) => principals.authenticate(bearer, ip, request),
     routers: [
       integrationKeysRouter({
         integrationKeys: core.integrationKeys,
@@ -346,6 +364,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
         subscriptions.stop();
+        principals.close();
         await startup.catch(() => undefined);
         await auditSigningRound;
         await core.close();

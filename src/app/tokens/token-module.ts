@@ -17,6 +17,8 @@ import { TokenUsageRecorder } from './usage-recorder';
 export interface TokenModule {
   tokens: TokenService;
   integrationKeys: IntegrationKeyService;
+  /** Where uses of tokens are noted, for whatever authenticates them besides `tokens`. */
+  usage: TokenUsageRecorder;
   /** Writes pending usage and closes the data key store. */
   close(): Promise<void>;
 }
@@ -53,6 +55,7 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   return {
     tokens,
     integrationKeys: new IntegrationKeyService(tokens),
+    usage,
     close() {
       closed ??= (async () => {
         usage.stop();
