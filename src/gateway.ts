@@ -33,6 +33,7 @@ import { oncePerOperationRule } from './graphql/once-per-operation';
 import { formatGraphQLError } from './graphql/errors';
 import { idempotencyExtensionsPlugin, IdempotentMutations } from './graphql/idempotency';
 import { offlineLandingPage } from './graphql/landing-page';
+import { noStorePlugins } from './graphql/no-store';
 import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
 import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
@@ -278,6 +279,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       complexityLimitPlugin(config.queryLimits.maxComplexity),
       subscriptions.apolloPlugin,
       idempotencyExtensionsPlugin(),
+      ...noStorePlugins<RequestContext>(),
     ],
   });
   await apollo.start();
@@ -323,11 +325,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       consoleRouter(),
     ],
     isReady,
-    async whenStarted(timeoutMs) {
+    whenStarted(timeoutMs) {
       if (startupDone) return true;
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-      await Promise.race([startup.catch(() => undefined), timeout]);
-      return startupDone;
+      return Promise.race([startup.catch(() => undefined), timeout]).then(() => startupDone);
     },
   });
   httpServer.on('request', app);
