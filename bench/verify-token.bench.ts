@@ -56,7 +56,7 @@ export const verifyTokenBenchmark: Benchmark = {
         value: round(comparison.measured.requestsPerSecond, 0),
         unit: 'req/s',
         baseline: { name: BASELINE_NAME, value: round(comparison.baseline.requestsPerSecond, 0) },
-        target: { kind: 'ratio-at-least', ratio: 0.7 },
+        target: { kind: 'ratio-at-least', ratio: 0.8 },
         detail: { ...comparisonDetail(comparison), tokens: count },
       };
       return [figure];

@@ -24,6 +24,9 @@ import type { IntegrationKeyService } from './app/tokens/integration-key-service
 import type { RootTokens } from './app/tokens/root-tokens';
 import { openTokenModule } from './app/tokens/token-module';
 import type { TokenService } from './app/tokens/token-service';
+import type { TokenUsageRecorder } from './app/tokens/usage-recorder';
+import { PrincipalCache, verdictDeadline } from './app/credentials/principal-cache';
+import { TokenQueries } from '../projections/tokens';
 import type { Config } from './config';
 import { AuditFingerprinter } from './crypto/audit-fingerprint';
 import type { KeyRing } from './crypto/keyring';
@@ -36,6 +39,7 @@ import { oncePerOperationRule } from './graphql/once-per-operation';
 import { formatGraphQLError } from './graphql/errors';
 import { idempotencyExtensionsPlugin, IdempotentMutations } from './graphql/idempotency';
 import { offlineLandingPage } from './graphql/landing-page';
+import { noStorePlugins } from './graphql/no-store';
 import { MAX_QUERY_DEPTH } from './graphql/limits';
 import { buildGatewaySchema } from './graphql/schema';
 import { createSubscriptionTransport, type SubscriptionLimits } from './graphql/subscriptions';
@@ -92,6 +96,8 @@ export interface Core {
   idempotency: IdempotentRequests;
   clock: Clock;
   rateLimits: RateLimits;
+  /** Where uses of tokens are noted. */
+  tokenUsage: TokenUsageRecorder;
   close(): Promise<void>;
 }
 
@@ -159,6 +165,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     idempotency,
     clock,
     rateLimits,
+    tokenUsage: tokenModule.usage,
     close() {
       closed ??= (async () => {
         // Uses still queued are appended while the feed runs, so the read models hold them too.
@@ -289,9 +296,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       complexityLimitPlugin(config.queryLimits.maxComplexity),
       subscriptions.apolloPlugin,
       idempotencyExtensionsPlugin(),
+      ...noStorePlugins<RequestContext>(),
     ],
   });
   await apollo.start();
+
+  const tokenQueries = new TokenQueries(core.readModels);
+  const readModelVersion = core.readModels.prepare('PRAGMA data_version').pluck();
+  const principals = new PrincipalCache({
+    authenticate: (bearer, ip, request) => core.credentials.verifier.authenticate(bearer, ip, request),
+    lockedFor: (ip) => core.rateLimits.authFailures.lockedFor(ip),
+    recordUse: (tokenId, at) => core.tokenUsage.record(tokenId, at),
+    validUntilOf: (tokenId, now) => verdictDeadline(tokenQueries, tokenId, now),
+    events: runner,
+    readModelVersion: () => readModelVersion.get() as number,
+    clock: core.clock,
+  });
 
   const isReady = () => startupDone && runner.isCaughtUp;
   const app = createHttpApp({
@@ -302,7 +322,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     trustProxy: config.trustProxy,
     mutations: core.rateLimits.mutations,
     authFailures: core.rateLimits.authFailures,
-    authenticate: (bearer, ip, request) => core.credentials.verifier.authenticate(bearer, ip, request),
+    authenticate: (bearer, ip, request) => principals.authenticate(bearer, ip, request),
     routers: [
       integrationKeysRouter({
         integrationKeys: core.integrationKeys,
@@ -322,11 +342,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       consoleRouter(),
     ],
     isReady,
-    async whenStarted(timeoutMs) {
+    whenStarted(timeoutMs) {
       if (startupDone) return true;
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-      await Promise.race([startup.catch(() => undefined), timeout]);
-      return startupDone;
+      return Promise.race([startup.catch(() => undefined), timeout]).then(() => startupDone);
     },
   });
   httpServer.on('request', app);
@@ -364,6 +383,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
         subscriptions.stop();
+        principals.close();
         await startup.catch(() => undefined);
         await auditSigningRound;
         await core.close();

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import argon2 from 'argon2';
 
 /**
@@ -20,7 +20,12 @@ export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCo
 const LOOKUP_TAG_HEX_CHARS = 6;
 
 export class SecretHasher {
-  constructor(private readonly pepper: Buffer) {}
+  /** Imported once: a raw Buffer key is imported again by every HMAC made with it. */
+  private readonly pepper: KeyObject;
+
+  constructor(pepper: Buffer) {
+    this.pepper = createSecretKey(pepper);
+  }
 
   /** `hmac-sha256$<hex>`: the stored form and index key of a generated secret. */
   lookupHash(secret: string): string {

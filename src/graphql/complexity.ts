@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { getOperationAST, getVariableValues, GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 import { FIELD_COSTS } from './limits';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
@@ -60,6 +60,11 @@ export function operationCost(schema: GraphQLSchema, request: PricedRequest): nu
 
 /** Why a request may not run for its cost, or null when it may. */
 export function complexityRefusal(schema: GraphQLSchema, request: PricedRequest, maxComplexity: number): GraphQLError | null {
+  return pricing(schema, request, maxComplexity).refusal;
+}
+
+/** The verdict on a request's cost, and the cost when it was priced. */
+function pricing(schema: GraphQLSchema, request: PricedRequest, maxComplexity: number): { refusal: GraphQLError | null; cost: number | null } {
   let cost: number | null;
   try {
     cost = operationCost(schema, request);
@@ -67,20 +72,62 @@ export function complexityRefusal(schema: GraphQLSchema, request: PricedRequest,
     // An operation that cannot be priced (too many fields once fragments are expanded, an argument
     // that does not coerce) is refused: letting it run unpriced would sidestep the limit.
     const reason = error instanceof GraphQLError ? error.message : 'its cost could not be computed';
-    return refusal(`The operation cannot be run: ${reason}`);
+    return { refusal: refusal(`The operation cannot be run: ${reason}`), cost: null };
   }
-  if (cost === null || cost <= maxComplexity) return null;
-  return refusal(`The operation costs ${cost}, over the limit of ${maxComplexity}: ask for fewer items (first), fields or aliases`);
+  if (cost === null || cost <= maxComplexity) return { refusal: null, cost };
+  return { refusal: refusal(`The operation costs ${cost}, over the limit of ${maxComplexity}: ask for fewer items (first), fields or aliases`), cost };
 }
 
-/** Refuses HTTP operations over the cost limit before they execute (variables are only known per request). */
+/**
+ * Whether the variables' values can change what a document costs: a variable inside a
+ * directive (`@skip`, `@include`), or in the arguments of a field an estimator reads its
+ * arguments for (a `first` page size, a complexity computed from arguments). Anywhere else a
+ * variable's value is only passed to the resolver.
+ */
+function costDependsOnVariables(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let depends = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      // Where variables are declared, not used.
+      VariableDefinition: () => false,
+      Variable() {
+        const field = typeInfo.getFieldDef();
+        if (
+          typeInfo.getDirective() !== null ||
+          !field ||
+          field.args.some((arg) => arg.name === 'first') ||
+          typeof field.extensions?.complexity === 'function'
+        ) {
+          depends = true;
+        }
+      },
+    }),
+  );
+  return depends;
+}
+
+/**
+ * Refuses HTTP operations over the cost limit before they execute. A document whose cost the
+ * variables cannot change is priced once: Apollo hands every request with the same text the
+ * same parsed document, and an operation found within the limit stays within it. Refusals
+ * and variable-dependent costs are priced on every request, as the variables must be checked.
+ */
 export function complexityLimitPlugin<TContext extends BaseContext>(maxComplexity: number): ApolloServerPlugin<TContext> {
+  const documents = new WeakMap<DocumentNode, { costDependsOnVariables: boolean; allowedOperations: Set<string> }>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, request }) {
-          const refused = complexityRefusal(schema, { document, operationName: request.operationName, variables: request.variables }, maxComplexity);
+          const operationKey = request.operationName ?? '';
+          let known = documents.get(document);
+          if (known?.allowedOperations.has(operationKey)) return;
+          const { refusal: refused, cost } = pricing(schema, { document, operationName: request.operationName, variables: request.variables }, maxComplexity);
           if (refused) throw refused;
+          if (!known) documents.set(document, (known = { costDependsOnVariables: costDependsOnVariables(schema, document), allowedOperations: new Set() }));
+          // Unpriced (variables that do not fit) is allowed too, but says nothing of the document's own cost.
+          if (!known.costDependsOnVariables && cost !== null) known.allowedOperations.add(operationKey);
         },
       };
     },

@@ -97,6 +97,15 @@ export class GatewayMetrics {
  */
 function operationLabel(operation: OperationDefinitionNode | undefined): string {
   if (!operation) return 'unparsed';
+  // Apollo hands every request with the same text the same parsed operation.
+  let label = labels.get(operation);
+  if (label === undefined) labels.set(operation, (label = labelOf(operation)));
+  return label;
+}
+
+const labels = new WeakMap<OperationDefinitionNode, string>();
+
+function labelOf(operation: OperationDefinitionNode): string {
   const fields = operation.selectionSet.selections
     .filter((selection) => selection.kind === Kind.FIELD)
     .map((selection) => selection.name.value)

@@ -67,6 +67,16 @@ describe('GraphQL limits with the default configuration (development)', () => {
       expectRefused(hundred, /^The operation costs 5213, over the limit of 5000: ask for fewer items \(first\), fields or aliases$/);
     });
 
+    it('prices each request of one document by its own variables: a page a directive leaves out costs nothing', async () => {
+      const page = 'tokens(first: 100) { edges { node { id name } } }';
+      const optional = `query Optional($more: Boolean!) { ${aliased(12, page)} more: ${page.replace('{', '@include(if: $more) {')} }`;
+      for (const more of [false, false]) {
+        const without = await graphql(gw.url, optional, { more }, admin);
+        expect(without.errors).toBeUndefined();
+      }
+      expectRefused(await graphql(gw.url, optional, { more: true }, admin), /^The operation costs 5213, over the limit of 5000/);
+    });
+
     it('prices a list without `first` at the default page size of 20', async () => {
       const response = await graphql(gw.url, PAGES, {}, admin);
       expect(response.errors).toBeUndefined();
@@ -195,6 +205,18 @@ describe('GraphQL limits with the default configuration (development)', () => {
       const preflighted = await fetch(url, { headers: { authorization: `Bearer ${reader}`, 'apollo-require-preflight': 'true' } });
       expect(preflighted.status).toBe(200);
       expect(await preflighted.json()).toEqual({ data: { viewer: { tenantId: 'limits' } } });
+    });
+
+    it('answers every operation, served or refused, with Cache-Control: no-store', async () => {
+      const post = (query: string, bearer?: string) =>
+        fetch(`${gw.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+          body: JSON.stringify({ query }),
+        });
+      for (const response of [await post('{ viewer { tenantId } }', reader), await post('{ viewer { tenantId } }'), await post('{ nope }', reader)]) {
+        expect(response.headers.get('cache-control')).toBe('no-store');
+      }
     });
   });
 
