@@ -98,9 +98,31 @@ export class EventStoreDbSubscription implements EventSubscription {
   private async next(): Promise<IteratorResult<SubscriptionMessage>> {
     for (;;) {
       if (this.closing) return { done: true, value: undefined };
+      await this.gatherBatch();
+      if (this.closing) return { done: true, value: undefined };
       const message = this.take();
       if (message) return { done: false, value: message };
       await new Promise<void>((resolve) => this.wakers.push(resolve));
+    }
+  }
+
+  /*
+   * The client hands over events one `data` callback at a time. Taking the queue at the first
+   * one makes a catch-up a transaction per handful of events; waiting turns of the loop while
+   * events keep arriving gathers them into batches of up to maxBatchSize. A live event waits
+   * one turn at most.
+   */
+  private async gatherBatch(): Promise<void> {
+    let queued = -1;
+    while (
+      !this.closing &&
+      this.queue[0]?.kind === 'event' &&
+      this.queuedEvents < this.maxBatchSize &&
+      this.queuedEvents !== queued &&
+      !this.paused
+    ) {
+      queued = this.queuedEvents;
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
