@@ -51,6 +51,8 @@ export class EventStoreDbSubscription implements EventSubscription {
   private lastQueuedPosition: bigint | null;
   private current: { feed: AllStreamSubscription; detach(): void } | null = null;
   private paused = false;
+  /** The current feed has passed its caught-up marker: events come as they are appended. */
+  private live = false;
   private failedAttempts = 0;
   private outageReported = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -109,8 +111,8 @@ export class EventStoreDbSubscription implements EventSubscription {
   /*
    * The client hands over events one `data` callback at a time. Taking the queue at the first
    * one makes a catch-up a transaction per handful of events; waiting turns of the loop while
-   * events keep arriving gathers them into batches of up to maxBatchSize. A live event waits
-   * one turn at most.
+   * events keep arriving gathers them into batches of up to maxBatchSize. Once live, an event
+   * waits one turn at most, so a steady stream of appends cannot hold back read-your-writes.
    */
   private async gatherBatch(): Promise<void> {
     let queued = -1;
@@ -121,6 +123,7 @@ export class EventStoreDbSubscription implements EventSubscription {
       this.queuedEvents !== queued &&
       !this.paused
     ) {
+      if (queued !== -1 && this.live) return;
       queued = this.queuedEvents;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -199,6 +202,7 @@ export class EventStoreDbSubscription implements EventSubscription {
       },
     };
     this.paused = false;
+    this.live = false;
   }
 
   private takeIn(resolved: AllStreamResolvedEvent): void {
@@ -220,6 +224,7 @@ export class EventStoreDbSubscription implements EventSubscription {
   }
 
   private caughtUp(): void {
+    this.live = true;
     if (this.outageReported) this.deps.logger.info({ position: this.resumeFrom?.toString() ?? null }, 'EventStoreDB subscription resumed');
     this.outageReported = false;
     this.failedAttempts = 0;
