@@ -1,10 +1,7 @@
 import type { EventStore } from '../src/eventstore/port';
 import type { ReadModelDatabase } from './database';
 import type { Projection } from './projection';
-import { ProjectionRunner, resetProjections, type ProjectionRunnerLogger } from './runner';
-
-/** Page cache of a rebuild, in KiB (SQLite's negative form); the connection's own is restored after. */
-const REBUILD_CACHE_SIZE = -256 * 1024;
+import { ProjectionRunner, REPLAY_CACHE_SIZE_KIB, resetProjections, type ProjectionRunnerLogger } from './runner';
 
 export interface RebuildResult {
   events: number;
@@ -27,7 +24,7 @@ export async function rebuildReadModels(
   let events = 0;
   // The whole log goes into one transaction: a larger page cache keeps the indexes it grows out of the disk.
   const cacheSize = db.pragma('cache_size', { simple: true }) as number;
-  db.pragma(`cache_size = ${REBUILD_CACHE_SIZE}`);
+  db.pragma(`cache_size = ${-REPLAY_CACHE_SIZE_KIB}`);
   db.exec('BEGIN IMMEDIATE');
   try {
     resetProjections(db, projections);

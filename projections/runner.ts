@@ -33,6 +33,14 @@ const SQLITE_BUSY_RETRY_MS = 50;
 const MAX_BATCH_SIZE = 10_000;
 
 /**
+ * Page cache while replaying into empty read models, in KiB (SQLite's negative form). The
+ * replay inserts random keys (token ids, secret hashes, event ids) into every unique index; once
+ * an index outgrows the default 2 MiB cache, each insert reads and rewrites pages from disk.
+ * The connection's own size is restored once caught up.
+ */
+export const REPLAY_CACHE_SIZE_KIB = 256 * 1024;
+
+/**
  * Feeds every projection from the event store. One subscription per process, from the
  * lowest checkpoint; each batch is applied to all projections and their checkpoints in one
  * transaction, then handed to live listeners (read-your-writes waiters, subscriptions).
@@ -52,6 +60,8 @@ export class ProjectionRunner {
   private failure: Error | null = null;
   /** Replaying the log into empty read models: their query-only indexes are built once caught up. */
   private replayingFromEmpty = false;
+  /** The connection's cache_size before a replay from empty raised it, to restore once caught up. */
+  private cacheSizeBeforeReplay: number | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -91,6 +101,7 @@ export class ProjectionRunner {
     this.applied = from;
     if (this.isEmpty()) {
       this.replayingFromEmpty = true;
+      this.raiseCacheForReplay();
       this.db.transaction(() => {
         for (const { projection } of this.bound) {
           for (const index of projection.indexesBuiltAfterReplay ?? []) this.db.exec(`DROP INDEX IF EXISTS "${index}"`);
@@ -109,7 +120,23 @@ export class ProjectionRunner {
     this.stopped = true;
     await this.subscription?.close();
     await this.loop;
+    this.restoreCacheAfterReplay();
     this.settleAllWaiters(false);
+  }
+
+  private raiseCacheForReplay(): void {
+    const current = this.db.pragma('cache_size', { simple: true }) as number;
+    // Negative is KiB, positive is pages; either way a size already this large is kept.
+    const currentKiB = current < 0 ? -current : (current * (this.db.pragma('page_size', { simple: true }) as number)) / 1024;
+    if (currentKiB >= REPLAY_CACHE_SIZE_KIB) return;
+    this.cacheSizeBeforeReplay = current;
+    this.db.pragma(`cache_size = ${-REPLAY_CACHE_SIZE_KIB}`);
+  }
+
+  private restoreCacheAfterReplay(): void {
+    if (this.cacheSizeBeforeReplay === null || !this.db.open) return;
+    this.db.pragma(`cache_size = ${this.cacheSizeBeforeReplay}`);
+    this.cacheSizeBeforeReplay = null;
   }
 
   /**
@@ -217,6 +244,7 @@ export class ProjectionRunner {
           for (const { projection } of this.bound) projection.migrate(this.db);
         }).immediate();
         this.replayingFromEmpty = false;
+        this.restoreCacheAfterReplay();
         return;
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_BUSY' || this.stopped) throw error;

@@ -41,42 +41,43 @@ export const connectionsProjection: Projection = {
     const insert = db.prepare(`
       INSERT INTO api_key_connections
         (connection_id, tenant_id, integration, name, header_name, allowed_domain, sealed_api_key, created_at, updated_at)
-      VALUES (@connectionId, @tenantId, @integration, @name, @headerName, @allowedDomain, @sealedApiKey, @createdAt, @createdAt)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO NOTHING`);
     const update = db.prepare(`
       UPDATE api_key_connections SET
-        header_name = coalesce(@headerName, header_name),
-        allowed_domain = coalesce(@allowedDomain, allowed_domain),
-        sealed_api_key = coalesce(@sealedApiKey, sealed_api_key),
-        updated_at = @updatedAt
-      WHERE connection_id = @connectionId`);
+        header_name = coalesce(?, header_name),
+        allowed_domain = coalesce(?, allowed_domain),
+        sealed_api_key = coalesce(?, sealed_api_key),
+        updated_at = ?
+      WHERE connection_id = ?`);
     const remove = db.prepare('DELETE FROM api_key_connections WHERE connection_id = ?');
     return {
       apply(event: RecordedEvent) {
         switch (event.type) {
           case 'ConnectionCreated': {
             const data = event.data as ConnectionCreated['data'];
-            insert.run({
-              connectionId: data.connectionId,
-              tenantId: data.tenantId,
-              integration: data.integration,
-              name: data.name,
-              headerName: data.headerName,
-              allowedDomain: data.allowedDomain,
-              sealedApiKey: JSON.stringify(data.sealedApiKey),
-              createdAt: data.createdAt,
-            });
+            insert.run(
+              data.connectionId,
+              data.tenantId,
+              data.integration,
+              data.name,
+              data.headerName,
+              data.allowedDomain,
+              JSON.stringify(data.sealedApiKey),
+              data.createdAt,
+              data.createdAt,
+            );
             break;
           }
           case 'ConnectionUpdated': {
             const { connectionId, changes, updatedAt } = event.data as ConnectionUpdated['data'];
-            update.run({
-              connectionId,
-              headerName: changes.headerName ?? null,
-              allowedDomain: changes.allowedDomain ?? null,
-              sealedApiKey: changes.sealedApiKey ? JSON.stringify(changes.sealedApiKey) : null,
+            update.run(
+              changes.headerName ?? null,
+              changes.allowedDomain ?? null,
+              changes.sealedApiKey ? JSON.stringify(changes.sealedApiKey) : null,
               updatedAt,
-            });
+              connectionId,
+            );
             break;
           }
           case 'ConnectionDeleted':

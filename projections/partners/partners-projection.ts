@@ -57,39 +57,49 @@ export const partnersProjection: Projection = {
   handler(db: Database): ProjectionHandler {
     const insertCredential = db.prepare(`
       INSERT INTO partner_credentials (id, tenant_id, name, sub_tenant_ids, api_key, secret_display, secret_hash, created_at, updated_at)
-      VALUES (@credentialId, @tenantId, @name, @subTenantIds, @apiKey, @secretDisplay, @secretHash, @createdAt, @createdAt)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO NOTHING`);
     const revokeCredential = db.prepare(`
-      UPDATE partner_credentials SET revoked_at = @revokedAt, revoke_reason = @reason, updated_at = @revokedAt
-      WHERE id = @credentialId AND revoked_at IS NULL`);
+      UPDATE partner_credentials SET revoked_at = ?, revoke_reason = ?, updated_at = ?
+      WHERE id = ? AND revoked_at IS NULL`);
     const insertToken = db.prepare(`
       INSERT INTO partner_access_tokens (jti, credential_id, tenant_id, sub_tenant_id, kid, issued_at, expires_at)
-      VALUES (@jti, @credentialId, @tenantId, @subTenantId, @kid, @issuedAt, @expiresAt)
+      VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (jti) DO NOTHING`);
     const revokeToken = db.prepare(`
-      UPDATE partner_access_tokens SET revoked_at = @revokedAt, revoke_reason = @reason
-      WHERE jti = @jti AND revoked_at IS NULL`);
+      UPDATE partner_access_tokens SET revoked_at = ?, revoke_reason = ?
+      WHERE jti = ? AND revoked_at IS NULL`);
     return {
       apply(event: RecordedEvent) {
         switch (event.type) {
           case 'PartnerCredentialCreated': {
             const data = event.data as PartnerCredentialCreated['data'];
-            insertCredential.run({ ...data, subTenantIds: JSON.stringify(data.subTenantIds) });
+            insertCredential.run(
+              data.credentialId,
+              data.tenantId,
+              data.name,
+              JSON.stringify(data.subTenantIds),
+              data.apiKey,
+              data.secretDisplay,
+              data.secretHash,
+              data.createdAt,
+              data.createdAt,
+            );
             break;
           }
           case 'PartnerCredentialRevoked': {
             const data = event.data as PartnerCredentialRevoked['data'];
-            revokeCredential.run({ credentialId: data.credentialId, revokedAt: data.revokedAt, reason: data.reason });
+            revokeCredential.run(data.revokedAt, data.reason, data.revokedAt, data.credentialId);
             break;
           }
           case 'AccessTokenIssued': {
             const data = event.data as AccessTokenIssued['data'];
-            insertToken.run(data);
+            insertToken.run(data.jti, data.credentialId, data.tenantId, data.subTenantId, data.kid, data.issuedAt, data.expiresAt);
             break;
           }
           case 'AccessTokenRevoked': {
             const data = event.data as AccessTokenRevoked['data'];
-            revokeToken.run({ jti: data.jti, revokedAt: data.revokedAt, reason: data.reason });
+            revokeToken.run(data.revokedAt, data.reason, data.jti);
             break;
           }
         }

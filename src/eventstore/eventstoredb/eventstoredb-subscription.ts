@@ -51,6 +51,8 @@ export class EventStoreDbSubscription implements EventSubscription {
   private lastQueuedPosition: bigint | null;
   private current: { feed: AllStreamSubscription; detach(): void } | null = null;
   private paused = false;
+  /** The current feed has passed its caught-up marker: events come as they are appended. */
+  private live = false;
   private failedAttempts = 0;
   private outageReported = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -98,9 +100,32 @@ export class EventStoreDbSubscription implements EventSubscription {
   private async next(): Promise<IteratorResult<SubscriptionMessage>> {
     for (;;) {
       if (this.closing) return { done: true, value: undefined };
+      await this.gatherBatch();
+      if (this.closing) return { done: true, value: undefined };
       const message = this.take();
       if (message) return { done: false, value: message };
       await new Promise<void>((resolve) => this.wakers.push(resolve));
+    }
+  }
+
+  /*
+   * The client hands over events one `data` callback at a time. Taking the queue at the first
+   * one makes a catch-up a transaction per handful of events; waiting turns of the loop while
+   * events keep arriving gathers them into batches of up to maxBatchSize. Once live, an event
+   * waits one turn at most, so a steady stream of appends cannot hold back read-your-writes.
+   */
+  private async gatherBatch(): Promise<void> {
+    let queued = -1;
+    while (
+      !this.closing &&
+      this.queue[0]?.kind === 'event' &&
+      this.queuedEvents < this.maxBatchSize &&
+      this.queuedEvents !== queued &&
+      !this.paused
+    ) {
+      if (queued !== -1 && this.live) return;
+      queued = this.queuedEvents;
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -177,6 +202,7 @@ export class EventStoreDbSubscription implements EventSubscription {
       },
     };
     this.paused = false;
+    this.live = false;
   }
 
   private takeIn(resolved: AllStreamResolvedEvent): void {
@@ -198,6 +224,7 @@ export class EventStoreDbSubscription implements EventSubscription {
   }
 
   private caughtUp(): void {
+    this.live = true;
     if (this.outageReported) this.deps.logger.info({ position: this.resumeFrom?.toString() ?? null }, 'EventStoreDB subscription resumed');
     this.outageReported = false;
     this.failedAttempts = 0;

@@ -209,6 +209,7 @@ export class SqliteEventStore implements EventStore {
   private readonly updateStream: Statement<[number, string]>;
   private readonly selectEventStream: Statement<[string], string>;
   private readonly selectStream: Statement<[string, number, number], EventRow>;
+  private readonly selectWholeStream: Statement<[string, number], EventRow>;
   private readonly selectPage: Statement<[bigint, number], EventRow>;
   private readonly selectPageByTypeList: Statement<[bigint, string, number], EventRow>;
   private readonly selectHead: Statement<[], bigint | null>;
@@ -260,6 +261,10 @@ export class SqliteEventStore implements EventStore {
       .prepare<[string, number, number], EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
       )
+      .safeIntegers(true);
+    // Every command loads its stream whole; a bound LIMIT makes that lookup several times slower.
+    this.selectWholeStream = db
+      .prepare<[string, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision`)
       .safeIntegers(true);
     this.selectPage = db
       .prepare<[bigint, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
@@ -384,6 +389,7 @@ export class SqliteEventStore implements EventStore {
     const fromRevision = requireNonNegativeInteger('fromRevision', options.fromRevision ?? 0);
     const maxCount = options.maxCount === undefined ? -1 : requireNonNegativeInteger('maxCount', options.maxCount);
     if (maxCount === 0) return [];
+    if (maxCount === -1) return this.selectWholeStream.all(streamId, fromRevision).map(decodeRow);
     return this.selectStream.all(streamId, fromRevision, maxCount).map(decodeRow);
   }
 
