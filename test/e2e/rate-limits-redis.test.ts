@@ -84,7 +84,7 @@ if (unavailable && redisRequired()) {
           headers: { 'content-type': 'application/json', ...from(address) },
           body: JSON.stringify({ credentials: ['not-a-secret-at-all'] }),
         });
-        return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };
+        return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { errors: Array<{ code: string }> } };
       };
       expect((await revoke(first, ip)).status).toBe(202);
       expect((await revoke(second, ip)).status).toBe(202);

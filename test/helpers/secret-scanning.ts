@@ -30,7 +30,7 @@ export function writePublicKeysFile(dir: string, keys: readonly ScannerKey[]): s
 /** Serves the public-keys document as GitHub does, counting the fetches. */
 export async function servePublicKeys(keys: readonly ScannerKey[]): Promise<{ url: string; fetches(): number; close(): Promise<void> }> {
   let fetches = 0;
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer((_req, res) => {
     fetches++;
     res.setHeader('content-type', 'application/json');
     res.end(publicKeysDocument(keys));
