@@ -2,7 +2,7 @@ import type { TokenKind } from '../tokens/events';
 
 /**
  * Leak reports. A code host's secret scanning reports secrets it found in public places; each
- * signed report is recorded once, in a stream named by the hash of its body, together with a
+ * signed report is recorded once, in a stream named by an HMAC of its body, together with a
  * `TokenLeakReported` for every confirmed token the policy leaves valid (`notify`). Tokens
  * the policy revokes get a `TokenRevoked` with the reason `leaked` on their own stream instead.
  * No field holds a secret or anything derived from one that could be matched against it:
