@@ -60,7 +60,10 @@ export class ScannerPublicKeys {
     const now = this.options.clock.now().getTime();
     const stale = now - this.loadedAt >= this.maxAgeMs;
     const unknown = !this.keys?.has(keyId);
-    if ((stale || unknown) && (this.keys === null || now - this.attemptedAt >= this.minRefreshIntervalMs)) await this.reload();
+    // A read under way is waited for; otherwise one starts no sooner than the interval allows,
+    // also while nothing could be read yet, so an unreachable document is not fetched per request.
+    if (this.loading) await this.loading;
+    else if ((stale || unknown) && now - this.attemptedAt >= this.minRefreshIntervalMs) await this.reload();
     if (this.keys === null) return 'keys-unavailable';
     return this.keys.get(keyId) ?? 'unknown-key';
   }

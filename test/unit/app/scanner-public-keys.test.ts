@@ -1,5 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ScannerPublicKeys } from '../../../src/app/leaks/scanner-public-keys';
 import { ConfigError, loadConfig } from '../../../src/config';
@@ -43,6 +45,28 @@ describe('the secret-scanning public keys', () => {
       expect(server.fetches()).toBe(1);
     } finally {
       await server.close();
+    }
+  });
+
+  it('a document that cannot be fetched is tried again once per refresh interval, not once per report', async () => {
+    let fetches = 0;
+    const server = createServer((_req, res) => {
+      fetches++;
+      res.statusCode = 503;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const clock = new TestClock();
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/keys`;
+      const keys = new ScannerPublicKeys({ source: { url }, clock, logger: quiet, minRefreshIntervalMs: 60_000 });
+      for (let i = 0; i < 5; i++) expect(await keys.check('any', 'A'.repeat(96), body)).toBe('keys-unavailable');
+      expect(fetches).toBe(1);
+      clock.advance(60_000);
+      expect(await keys.check('any', 'A'.repeat(96), body)).toBe('keys-unavailable');
+      expect(fetches).toBe(2);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
