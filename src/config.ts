@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import type { AuditAnchorSettings } from './app/audit/audit-anchor';
+import { parseLeakSettings, type LeakSettings } from './app/leaks/leak-settings';
 import type { RateLimitSettings } from './app/rate-limits';
 import type { QueryLimits } from './graphql/limits';
 
@@ -125,6 +126,8 @@ export interface Config {
   trustProxy: TrustProxy;
   /** How long the outcome of a request under an idempotency key is replayed; after that the key is new again. */
   idempotencyTtlHours: number;
+  /** Secret scanning and public revocation of leaked tokens. */
+  leaks: LeakSettings;
 }
 
 export class ConfigError extends Error {
@@ -139,6 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const values = parsed.data;
+  const leaks = parseLeakSettings(env);
+  if (leaks.problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${leaks.problems.join('\n  ')}`);
   const production = values.NODE_ENV === 'production';
   if (values.EVENTSTORE_CONNECTION_STRING && !values.KEYLEDGER_MASTER_KEY) {
     throw new ConfigError(
@@ -193,5 +198,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditAnchor: { dir: anchorDir, witnessUrl: values.KEYLEDGER_AUDIT_WITNESS_URL ?? null },
     trustProxy: trustProxyOf(values.KEYLEDGER_TRUST_PROXY),
     idempotencyTtlHours: values.KEYLEDGER_IDEMPOTENCY_TTL_HOURS,
+    leaks: leaks.settings,
   };
 }

@@ -15,6 +15,8 @@ import { openConnectionModule, type ConnectionModule } from './app/connections/c
 import { loadMasterKeys, openKeyRing } from './app/deployment-keys/open-key-ring';
 import { EventWriter } from './app/event-writer';
 import { IdempotentRequests } from './app/idempotency/idempotent-requests';
+import { LeakedCredentials } from './app/leaks/leaked-credentials';
+import { ScannerPublicKeys } from './app/leaks/scanner-public-keys';
 import { openPartnerModule, type PartnerModule } from './app/partners/partner-module';
 import { openRateLimits, type RateLimits } from './app/rate-limits';
 import { AuditAnchor } from './app/audit/audit-anchor';
@@ -50,6 +52,8 @@ import { consoleRouter } from './http/console-router';
 import { connectionsRouter } from './http/connections-router';
 import { integrationKeysRouter } from './http/integration-keys-router';
 import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
+import { publicRevocationRouter } from './http/leaks/public-revocation-router';
+import { secretScanningRouter } from './http/leaks/secret-scanning-router';
 import { GatewayMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 
@@ -94,6 +98,8 @@ export interface Core {
   connections: ConnectionModule;
   audit: AuditService;
   idempotency: IdempotentRequests;
+  /** Secret-scanning reports and public revocations of leaked tokens. */
+  leaks: LeakedCredentials;
   clock: Clock;
   rateLimits: RateLimits;
   /** Where uses of tokens are noted. */
@@ -148,6 +154,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   };
   const audit = new AuditService(new AuditQueries(readModels), store, fingerprinter, partners.signingKeys, clock, writer, new AuditAnchor(config.auditAnchor));
   const idempotency = new IdempotentRequests(writer, keys.idempotencyKey, clock, config.idempotencyTtlHours * 3600_000, logger);
+  const leaks = new LeakedCredentials({ tokens: credentials.tokens, integrationKeySecrets: tokenModule.integrationKeySecrets, writer, clock, logger, reportKey: keys.lookupPepper, policy: config.leaks.policy });
   let closed: Promise<void> | null = null;
   return {
     store,
@@ -163,11 +170,13 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     connections,
     audit,
     idempotency,
+    leaks,
     clock,
     rateLimits,
     tokenUsage: tokenModule.usage,
     close() {
       closed ??= (async () => {
+        await leaks.close();
         // Uses still queued are appended while the feed runs, so the read models hold them too.
         await connections.close();
         if (runner.isCaughtUp) {
@@ -338,6 +347,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the connections API'),
       }),
       oauthRouter({ ...core.partners, ...core.oauth, verifier: core.credentials.verifier, logger }),
+      secretScanningRouter({
+        leaks: core.leaks,
+        keys: config.leaks.githubKeys ? new ScannerPublicKeys({ source: config.leaks.githubKeys, clock: core.clock, logger }) : null,
+        reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the secret-scanning endpoint'),
+      }),
+      publicRevocationRouter({
+        leaks: core.leaks,
+        requestsPerMinute: config.leaks.publicRevocationsPerMinute,
+        limiters: core.rateLimits.limiters,
+        reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in public revocation'),
+      }),
       auditRouter({ audit: core.audit, expensiveQueries: core.rateLimits.expensiveQueries, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
       consoleRouter(),
     ],

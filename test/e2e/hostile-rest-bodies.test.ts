@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { signedHeaders } from '../helpers/secret-scanning';
+import { generateToken } from '../../src/crypto/token-format';
 import {
   anyText,
   expectSafeAnswer,
@@ -163,6 +165,24 @@ function requests(target: FuzzTarget): fc.Arbitrary<Request> {
         )
         .map((headers) => headers as Record<string, string>),
     }),
+    // Leak routes: public revocation of anything but the target's own secrets, and reports signed with the trusted key.
+    fc.record({
+      method: fc.oneof({ weight: 5, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE') }),
+      path: fc.constant('/credentials/revoke'),
+      headers: contentType('application/json').map((type) => ({ 'content-type': type })),
+      body: jsonBody({ credentials: value(fc.array(fc.oneof(anyText(600), fc.constant(generateToken('klt'))), { maxLength: 5 })) }),
+    }),
+    fc
+      .tuple(
+        jsonBody({ token: value(anyText(300)), type: value(anyText(40)), url: value(fc.oneof(fc.webUrl(), anyText(300))), source: value(anyText(20)) }).map((item) => `[${item}]`),
+        fc.oneof(jsonBody({ token: value(anyText(300)) }), fc.constant('')),
+        fc.boolean(),
+        fc.option(fc.record({ 'github-public-key-identifier': headerText(80), 'github-public-key-signature': headerText(200) }), { nil: undefined }),
+      )
+      .map(([report, other, reportShaped, hostileHeaders]) => {
+        const body = reportShaped ? report : other;
+        return { method: 'POST', path: '/secret-scanning/github', headers: hostileHeaders ?? signedHeaders(target.scanner, body), body } as Request;
+      }),
     fc.record({
       method: fc.constant('GET'),
       path: fc

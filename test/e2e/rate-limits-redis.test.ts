@@ -53,6 +53,7 @@ if (unavailable && redisRequired()) {
         KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
         KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: '3',
         KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '2',
+        KEYLEDGER_PUBLIC_REVOCATIONS_PER_MINUTE: '2',
       };
       // Two replicas: separate data directories, one Redis.
       [first, second] = await Promise.all([startTestGateway({ env }), startTestGateway({ env })]);
@@ -73,6 +74,25 @@ if (unavailable && redisRequired()) {
       expect(refused.errors![0].extensions!.retryAfter).toBeGreaterThanOrEqual(1);
       expect(errorCode(await mutate(first, ip))).toBe('RATE_LIMITED');
       expect(errorCode(await mutate(first, '198.51.100.2'))).toBe('NOT_FOUND');
+    });
+
+    it('shares the public revocation budget of an address between the replicas', async () => {
+      const ip = '198.51.100.20';
+      const revoke = async (gw: TestGateway, address: string) => {
+        const response = await fetch(`${gw.url}/credentials/revoke`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...from(address) },
+          body: JSON.stringify({ credentials: ['not-a-secret-at-all'] }),
+        });
+        return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { errors: Array<{ code: string }> } };
+      };
+      expect((await revoke(first, ip)).status).toBe(202);
+      expect((await revoke(second, ip)).status).toBe(202);
+      const refused = await revoke(first, ip);
+      expect({ status: refused.status, code: refused.body.errors[0].code }).toEqual({ status: 429, code: 'rate_limited' });
+      expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect((await revoke(second, '198.51.100.21')).status).toBe(202);
+      expect(await inspect.keys(`${PREFIX}:public-revocations-ip:*`)).toEqual(expect.arrayContaining([`${PREFIX}:public-revocations-ip:${ip}`]));
     });
 
     it('shares failed authentications: failures on one replica lock the address out of the other', async () => {

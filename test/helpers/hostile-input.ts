@@ -6,6 +6,8 @@ import { createConnection } from './connections-client';
 import { graphql, VERIFY_TOKEN } from './graphql-client';
 import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from './gateway';
 import { createPartnerCredential, EXCHANGE } from './partner-client';
+import { scannerKey, writePublicKeysFile, type ScannerKey } from './secret-scanning';
+import { makeTempDir } from './temp-dir';
 import { testSeed } from './seed';
 
 /** The codes a GraphQL error may carry (the public contract). */
@@ -27,13 +29,19 @@ export interface FuzzTarget {
   partnerAccessToken: string;
   connection: { integration: string; name: string; apiKey: string };
   integrationKey: { id: string; secret: string };
+  /** The key the secret-scanning endpoint trusts, to sign hostile reports with. */
+  scanner: ScannerKey;
   /** Every secret the target holds: none may appear in a response or a log line. */
   secrets: string[];
 }
 
 export async function startFuzzTarget(): Promise<FuzzTarget> {
+  const scanner = scannerKey('fuzz-scanner');
+  const keysDir = makeTempDir('fuzz-scanner-keys');
   const gw = await startTestGateway({
     env: {
+      KEYLEDGER_SECRET_SCANNING_GITHUB_KEYS: writePublicKeysFile(keysDir.path, [scanner]),
+      KEYLEDGER_PUBLIC_REVOCATIONS_PER_MINUTE: '0',
       KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0',
       KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
       KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: '0',
@@ -57,8 +65,14 @@ export async function startFuzzTarget(): Promise<FuzzTarget> {
   });
   const { key } = (await created.json()) as { key: { id: string; secret: string } };
   const partnerAccessToken: string = exchanged.data!.exchangePartnerCredential.accessToken;
+  const stop = gw.stop.bind(gw);
+  gw.stop = async () => {
+    await stop();
+    keysDir.remove();
+  };
   return {
     gw,
+    scanner,
     tenant,
     admin,
     reader,

@@ -7,6 +7,8 @@ import { AUDIT_EXPORT_PATH } from '../../src/http/audit-router';
 import { CONNECTIONS_PATH } from '../../src/http/connections-router';
 import { CONSOLE_PATH } from '../../src/http/console-router';
 import { INTEGRATION_KEYS_PATH } from '../../src/http/integration-keys-router';
+import { PUBLIC_REVOCATION_PATH } from '../../src/http/leaks/public-revocation-router';
+import { SECRET_SCANNING_GITHUB_PATH } from '../../src/http/leaks/secret-scanning-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
 import { startTestGateway } from '../helpers/gateway';
@@ -53,6 +55,8 @@ describe('security tables cover every operation', () => {
       `GET ${OAUTH_PATHS.metadata}`,
       `GET ${SOURCE_AUTH_TOKEN_PATH}`,
       `GET ${CONSOLE_PATH}`,
+      `POST ${SECRET_SCANNING_GITHUB_PATH}`,
+      `POST ${PUBLIC_REVOCATION_PATH}`,
     ];
     expect(expected.filter((route) => !(route in REST_ROUTES))).toEqual([]);
     expect(Object.entries(REST_ROUTES).filter(([, route]) => !route.public && !route.role).map(([key]) => key)).toEqual([]);

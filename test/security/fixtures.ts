@@ -7,6 +7,8 @@ import { startGatewayOnFreshDouble, type EsdbTestGateway } from '../helpers/esdb
 import { issueToken, ROOT_SECRET, settledHeadPosition, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { errorCode, graphql, REVOKE_TOKEN, type GraphQLResponse } from '../helpers/graphql-client';
 import { createPartnerCredential, graphqlExchange, REVOKE_PARTNER_CREDENTIAL, type PartnerCredentialFixture } from '../helpers/partner-client';
+import { scannerKey, writePublicKeysFile, type ScannerKey } from '../helpers/secret-scanning';
+import { makeTempDir } from '../helpers/temp-dir';
 import { TestClock } from '../helpers/test-clock';
 
 export const TENANT_A = 'sec-a';
@@ -82,12 +84,22 @@ export interface SecurityGateway {
   clock: TestClock;
   principals: Principals;
   b: TenantBResources;
+  /** The key the gateway's secret-scanning endpoint trusts, as GitHub's would be. */
+  scanner: ScannerKey;
 }
 
 /** One gateway on `store` with the principals and tenant B's resources the security tables use. */
 export async function startSecurityGateway(store: SecurityStore = 'sqlite'): Promise<SecurityGateway> {
   const clock = new TestClock();
-  const gw = store === 'sqlite' ? await startTestGateway({ clock, env: NO_RATE_LIMITS }) : await startGatewayOnFreshDouble({ clock, env: NO_RATE_LIMITS });
+  const scanner = scannerKey('security-scanner-key');
+  const keysDir = makeTempDir('scanner-keys');
+  const env = { ...NO_RATE_LIMITS, KEYLEDGER_SECRET_SCANNING_GITHUB_KEYS: writePublicKeysFile(keysDir.path, [scanner]) };
+  const gw = store === 'sqlite' ? await startTestGateway({ clock, env }) : await startGatewayOnFreshDouble({ clock, env });
+  const stop = gw.stop.bind(gw);
+  gw.stop = async () => {
+    await stop();
+    keysDir.remove();
+  };
   const url = gw.url;
   const token = async (tenantId: string, roles: string[], extra: Record<string, unknown> = {}) =>
     (await issueToken(url, ROOT_SECRET, { name: `principal ${roles.join(' ') || 'none'}`, tenantId, roles, ...extra })).secret;
@@ -125,6 +137,7 @@ export async function startSecurityGateway(store: SecurityStore = 'sqlite'): Pro
     store,
     gw,
     clock,
+    scanner,
     principals: {
       adminA: await token(TENANT_A, [Role.admin]),
       adminB: await token(TENANT_B, [Role.admin]),

@@ -3,12 +3,15 @@ import { AUDIT_EXPORT_PATH } from '../../src/http/audit-router';
 import { CONNECTIONS_PATH } from '../../src/http/connections-router';
 import { CONSOLE_PATH } from '../../src/http/console-router';
 import { INTEGRATION_KEYS_PATH } from '../../src/http/integration-keys-router';
+import { PUBLIC_REVOCATION_PATH } from '../../src/http/leaks/public-revocation-router';
+import { SECRET_SCANNING_GITHUB_PATH } from '../../src/http/leaks/secret-scanning-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
 import { createConnection } from '../helpers/connections-client';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { graphql, VERIFY_TOKEN } from '../helpers/graphql-client';
 import { basic, createPartnerCredential, sourceHeaders } from '../helpers/partner-client';
+import { signedHeaders } from '../helpers/secret-scanning';
 import { ALLOWED_DOMAIN, TENANT_A, TENANT_B, type SecurityGateway } from './fixtures';
 
 export interface RestAnswer {
@@ -233,6 +236,25 @@ export const REST_ROUTES: Record<string, RouteSecurity> = {
     public: 'the console is a page and its scripts; everything it shows comes from the API, with the bearer the person signs in with',
     ok: 200,
     prepare: async (s) => () => request(s, 'GET', CONSOLE_PATH),
+  },
+  [`POST ${SECRET_SCANNING_GITHUB_PATH}`]: {
+    public: "a code host's secret scanning signs each report with its published ECDSA key: the signature over the body authenticates it, not a bearer",
+    ok: 200,
+    prepare: async (s) => {
+      const leaked = await issueToken(s.gw.url, ROOT_SECRET, { name: `scanned ${++counter}`, tenantId: TENANT_A });
+      const body = JSON.stringify([{ token: leaked.secret, type: 'keyledger_api_token', url: 'https://github.com/o/r/blob/1/x', source: 'content' }]);
+      return async (authorization) => {
+        const headers: Record<string, string> = signedHeaders(s.scanner, body);
+        if (authorization) headers.authorization = authorization;
+        const response = await fetch(`${s.gw.url}${SECRET_SCANNING_GITHUB_PATH}`, { method: 'POST', headers, body });
+        return { status: response.status, text: await response.text() };
+      };
+    },
+  },
+  [`POST ${PUBLIC_REVOCATION_PATH}`]: {
+    public: 'holding a leaked secret is the proof that may revoke it; the answer is the same whatever the secrets were',
+    ok: 202,
+    prepare: async (s) => () => request(s, 'POST', PUBLIC_REVOCATION_PATH, undefined, { credentials: [`klt_${'A'.repeat(32)}000000`, 'not-a-secret-at-all'] }),
   },
   'GET /healthz': { public: 'liveness probe, holds no data', ok: 200, prepare: async (s) => () => request(s, 'GET', '/healthz') },
   'GET /readyz': { public: 'readiness probe for load balancers, holds no data', ok: 200, prepare: async (s) => () => request(s, 'GET', '/readyz') },

@@ -3,6 +3,7 @@ import { AUDIT_HEAD_EVENT_TYPES } from './events';
 import { CONNECTION_EVENT_TYPES } from '../connections/events';
 import { DEPLOYMENT_KEY_EVENT_TYPES } from '../deployment-keys/events';
 import { IDEMPOTENCY_EVENT_TYPES } from '../idempotency/events';
+import { LEAK_EVENT_TYPES } from '../leaks/events';
 import { ACCESS_TOKEN_EVENT_TYPES, PARTNER_CREDENTIAL_EVENT_TYPES } from '../partners/events';
 import { SIGNING_KEY_EVENT_TYPES } from '../signing-keys/events';
 import { IMPORTED_SECRET_CLAIM_EVENT_TYPES, TOKEN_CLAIM_EVENT_TYPES } from '../token-claims/events';
@@ -25,6 +26,7 @@ export const ALL_EVENT_TYPES = [
   ...DEPLOYMENT_KEY_EVENT_TYPES,
   ...AUDIT_HEAD_EVENT_TYPES,
   ...IDEMPOTENCY_EVENT_TYPES,
+  ...LEAK_EVENT_TYPES,
 ] as const;
 
 export type KeyledgerEventType = (typeof ALL_EVENT_TYPES)[number];

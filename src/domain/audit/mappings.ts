@@ -71,7 +71,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     resource: token,
     fields: { tokenId: 'show', tenantId: 'show', ...storedSecret, previousSecretsValidUntil: 'show', rotatedAt: 'show' },
   },
-  TokenRevoked: { resource: token, fields: { tokenId: 'show', tenantId: 'show', reason: 'show', revokedAt: 'show' } },
+  TokenRevoked: { resource: token, fields: { tokenId: 'show', tenantId: 'show', reason: 'show', revokedAt: 'show', leak: { source: 'show', url: 'show' } } },
   TokenIssueAbandoned: { resource: token, fields: { tokenId: 'show', tenantId: 'show', abandonedAt: 'show' } },
 
   TokenCodeReserved: {
@@ -218,6 +218,16 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     },
   },
   IdempotencyKeyReleased: { resource: idempotencyKey, fields: { keyId: 'show', tenantId: 'show', operation: 'show', releasedAt: 'show' } },
+
+  // `reportId` is an HMAC of the report's body under a deployment key: it names the report, and matches no secret.
+  SecretScanningReportReceived: {
+    resource: (data) => ({ type: 'leak-report', id: `${str(data.source)}/${str(data.reportId)}` }),
+    fields: { reportId: 'show', source: 'show', matches: 'show', truePositives: 'show', receivedAt: 'show' },
+  },
+  TokenLeakReported: {
+    resource: token,
+    fields: { tokenId: 'show', tenantId: 'show', kind: 'show', source: 'show', url: 'show', reportId: 'show', action: 'show', reportedAt: 'show' },
+  },
 };
 
 /** The fingerprints a redaction needs; implemented with the deployment's audit key. */

@@ -13,6 +13,7 @@ import {
   requireTenantId,
 } from '../validation';
 import type {
+  LeakLocation,
   SealedSecret,
   SecretOrigin,
   TokenChanges,
@@ -80,6 +81,8 @@ export interface RevokeToken {
   type: 'RevokeToken';
   tokenId: string;
   reason: string | null;
+  /** Set by a leak report: the revocation then carries the reason `leaked` and where the secret was found. */
+  leak?: LeakLocation | null;
 }
 
 export interface AbandonTokenIssue {
@@ -248,12 +251,29 @@ function revoke(command: RevokeToken, state: TokenState, now: Date): TokenRevoke
   if (state.status === 'absent' || state.status === 'abandoned') throw notFound(`Token ${command.tokenId} not found`);
   const reason = optionalText(command.reason, 'reason', LIMITS.reasonLength);
   if (state.status === 'revoked') return [];
+  const leak = command.leak ? { leak: requireLeakLocation(command.leak) } : {};
   return [
     {
       type: 'TokenRevoked',
-      data: { tokenId: state.tokenId, tenantId: state.tenantId, reason, revokedAt: now.toISOString() },
+      data: { tokenId: state.tokenId, tenantId: state.tenantId, reason: leak.leak ? LEAKED_REASON : reason, revokedAt: now.toISOString(), ...leak },
     },
   ];
+}
+
+/** The reason of every revocation caused by a leak report. */
+export const LEAKED_REASON = 'leaked';
+
+const LEAK_SOURCE_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** A location is kept only as a printable http(s) URL of bounded length: the audit history shows it as given. */
+export function isLeakUrl(value: string): boolean {
+  return value.length <= LIMITS.urlLength && /^https?:\/\/[\x21-\x7e]+$/.test(value);
+}
+
+export function requireLeakLocation(leak: LeakLocation): LeakLocation {
+  if (!LEAK_SOURCE_PATTERN.test(leak.source)) throw badInput('A leak source is 1-32 lowercase letters, digits or dashes', 'source');
+  if (leak.url !== null && !isLeakUrl(leak.url)) throw badInput(`A leak location is an http(s) URL of at most ${LIMITS.urlLength} printable characters`, 'url');
+  return { source: leak.source, url: leak.url };
 }
 
 /** Only a stream that was never written can be abandoned; anything else means the issue happened. */

@@ -94,6 +94,16 @@ export interface TokenRotated {
   };
 }
 
+/**
+ * Where a leaked secret was found, as the reporter said: never the secret itself. `source`
+ * names the reporter (`github` for a code host's secret scanning, `public` for the public
+ * revocation endpoint); `url` is the location it gave, when it gave one.
+ */
+export interface LeakLocation {
+  source: string;
+  url: string | null;
+}
+
 export interface TokenRevoked {
   type: 'TokenRevoked';
   data: {
@@ -101,6 +111,8 @@ export interface TokenRevoked {
     tenantId: string;
     reason: string | null;
     revokedAt: string;
+    /** Present only on a revocation for a leak (reason `leaked`). */
+    leak?: LeakLocation;
   };
 }
 
