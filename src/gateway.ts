@@ -17,6 +17,7 @@ import { AuditAnchor } from './app/audit/audit-anchor';
 import type { RequestContext } from './app/request-context';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import { openTokenModule } from './app/tokens/token-module';
+import { openSsfTransmitter } from './app/ssf';
 import type { TokenService } from './app/tokens/token-service';
 import type { Config } from './config';
 import { AuditFingerprinter } from './crypto/audit-fingerprint';
@@ -40,6 +41,7 @@ import { consoleRouter } from './http/console-router';
 import { connectionsRouter } from './http/connections-router';
 import { integrationKeysRouter } from './http/integration-keys-router';
 import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
+import { ssfRouter } from './http/ssf/ssf-router';
 import { GatewayMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 
@@ -168,6 +170,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const core = await openCore(config, logger, options.clock);
   const { runner, tokens } = core;
   const metrics = new GatewayMetrics(runner, core.rateLimits.shared);
+  const ssf = openSsfTransmitter(core, config, logger);
 
   let startupDone = false;
   let auditSigningTimer: NodeJS.Timeout | null = null;
@@ -221,6 +224,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (shreddedConnectionKeys > 0) logger.info({ shredded: shreddedConnectionKeys }, 'destroyed connection data keys no live connection holds');
     startupDone = true;
     startAuditSigning();
+    ssf.start();
   })();
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
 
@@ -302,6 +306,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }),
       oauthRouter({ ...core.partners, logger }),
       auditRouter({ audit: core.audit, expensiveQueries: core.rateLimits.expensiveQueries, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
+      ssfRouter({
+        streams: ssf.streams,
+        bodyLimit: config.bodyLimit,
+        reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the SSF transmitter'),
+      }),
       consoleRouter(),
     ],
     isReady,
@@ -342,12 +351,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stop() {
       stopping ??= (async () => {
         auditSigningStopped = true;
+        ssf.streams.stop();
         if (auditSigningTimer) clearInterval(auditSigningTimer);
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
         subscriptions.stop();
         await startup.catch(() => undefined);
         await auditSigningRound;
+        await ssf.stop();
         await core.close();
         logger.info({}, 'keyledger stopped');
       })();

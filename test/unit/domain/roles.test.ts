@@ -158,6 +158,7 @@ describe('unknownKeyledgerRoles', () => {
         'keyledger:connections:write',
         'keyledger:connections:use',
         'keyledger:audit:read',
+        'keyledger:events:read',
       ]),
     );
   });
