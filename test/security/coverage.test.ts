@@ -9,6 +9,7 @@ import { CONSOLE_PATH } from '../../src/http/console-router';
 import { INTEGRATION_KEYS_PATH } from '../../src/http/integration-keys-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
+import { SSF_PATHS } from '../../src/http/ssf/ssf-router';
 import { startTestGateway } from '../helpers/gateway';
 import { GRAPHQL_OPERATIONS } from './graphql-operations';
 import { REST_ROUTES } from './rest-routes';
@@ -53,6 +54,16 @@ describe('security tables cover every operation', () => {
       `GET ${OAUTH_PATHS.metadata}`,
       `GET ${SOURCE_AUTH_TOKEN_PATH}`,
       `GET ${CONSOLE_PATH}`,
+      `GET ${SSF_PATHS.configuration}`,
+      `POST ${SSF_PATHS.streams}`,
+      `GET ${SSF_PATHS.streams}`,
+      `PATCH ${SSF_PATHS.streams}`,
+      `PUT ${SSF_PATHS.streams}`,
+      `DELETE ${SSF_PATHS.streams}`,
+      `GET ${SSF_PATHS.status}`,
+      `POST ${SSF_PATHS.status}`,
+      `POST ${SSF_PATHS.verify}`,
+      `POST ${SSF_PATHS.poll}`,
     ];
     expect(expected.filter((route) => !(route in REST_ROUTES))).toEqual([]);
     expect(Object.entries(REST_ROUTES).filter(([, route]) => !route.public && !route.role).map(([key]) => key)).toEqual([]);

@@ -90,7 +90,7 @@ export async function startSecurityGateway(store: SecurityStore = 'sqlite'): Pro
   const gw = store === 'sqlite' ? await startTestGateway({ clock, env: NO_RATE_LIMITS }) : await startGatewayOnFreshDouble({ clock, env: NO_RATE_LIMITS });
   const url = gw.url;
   const token = async (tenantId: string, roles: string[], extra: Record<string, unknown> = {}) =>
-    (await issueToken(url, ROOT_SECRET, { name: `principal ${roles.join(' ') || 'none'}`, tenantId, roles, ...extra })).secret;
+    (await issueToken(url, ROOT_SECRET, { name: `principal ${roles.join(' ') || 'none'}`.slice(0, 200), tenantId, roles, ...extra })).secret;
 
   const exact = {} as Record<KeyledgerRole, string>;
   const lacking = {} as Record<KeyledgerRole, string>;
