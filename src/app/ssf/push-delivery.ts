@@ -157,7 +157,7 @@ export class PushDelivery {
       const now = clock.now().getTime();
       if (lease && lease.holder === this.holder && lease.leasedUntil.getTime() - now > leaseMs / 2) return true;
       const leasedUntil = new Date(now + leaseMs);
-      if (!(await append({ type: 'SsfDeliveryLeased', data: { streamId, holder: this.holder, leasedUntil: leasedUntil.toISOString() } }))) return false;
+      if (!(await append({ type: 'SsfDeliveryLeased', data: { streamId, tenantId: stream.tenantId, holder: this.holder, leasedUntil: leasedUntil.toISOString() } }))) return false;
       lease = { holder: this.holder, leasedUntil };
       return true;
     };
@@ -175,7 +175,7 @@ export class PushDelivery {
           await this.pause(delay);
         }
       }
-      if (!(await append({ type: 'SsfSetsDelivered', data: { streamId, position: group.position.toString(), jtis: group.sets.map((set) => set.jti) } }))) return false;
+      if (!(await append({ type: 'SsfSetsDelivered', data: { streamId, tenantId: stream.tenantId, position: group.position.toString(), jtis: group.sets.map((set) => set.jti) } }))) return false;
     }
     return pending.more;
   }

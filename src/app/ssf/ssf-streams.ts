@@ -322,7 +322,7 @@ export class SsfStreams {
       if (unchanged) return;
       const event: SsfDeliveryEvent = {
         type: 'SsfSetsAcknowledged',
-        data: { streamId: stream.streamId, ackedThrough: through === null ? null : through.toString(), ackedAbove: above },
+        data: { streamId: stream.streamId, tenantId: stream.tenantId, ackedThrough: through === null ? null : through.toString(), ackedAbove: above },
       };
       try {
         await this.options.writer.append(deliveryStream, [event], eventMetadata(ctx, actorOf(caller), this.options.clock.now()), state.revision);
@@ -380,7 +380,9 @@ export class SsfStreams {
     } catch {
       throw badInput('delivery.endpoint_url must be the absolute URL of the receiver\'s push endpoint', 'delivery.endpoint_url');
     }
-    const allowed = this.options.requireHttps ? ['https:'] : ['https:', 'http:'];
+    // A receiver on the same host (a sidecar) is reached without TLS; any other needs it in production.
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+    const allowed = this.options.requireHttps && !loopback ? ['https:'] : ['https:', 'http:'];
     if (!allowed.includes(url.protocol)) throw badInput(`delivery.endpoint_url must be an ${allowed.join(' or ').replace(/:/g, '')} URL`, 'delivery.endpoint_url');
     if (url.username || url.password) throw badInput('delivery.endpoint_url must not hold credentials', 'delivery.endpoint_url');
     return url.toString();

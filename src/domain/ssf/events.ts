@@ -71,13 +71,13 @@ export const SSF_STREAM_EVENT_TYPES: readonly SsfStreamEvent['type'][] = [
 /** One replica delivers a push stream until `leasedUntil`; another may take over after it. */
 export interface SsfDeliveryLeased {
   type: 'SsfDeliveryLeased';
-  data: { streamId: string; holder: string; leasedUntil: string };
+  data: { streamId: string; tenantId: string; holder: string; leasedUntil: string };
 }
 
 /** The receiver accepted every SET made from events up to this log position. */
 export interface SsfSetsDelivered {
   type: 'SsfSetsDelivered';
-  data: { streamId: string; position: string; jtis: string[] };
+  data: { streamId: string; tenantId: string; position: string; jtis: string[] };
 }
 
 /**
@@ -86,10 +86,11 @@ export interface SsfSetsDelivered {
  */
 export interface SsfSetsAcknowledged {
   type: 'SsfSetsAcknowledged';
-  data: { streamId: string; ackedThrough: string | null; ackedAbove: string[] };
+  data: { streamId: string; tenantId: string; ackedThrough: string | null; ackedAbove: string[] };
 }
 
 export type SsfDeliveryEvent = SsfDeliveryLeased | SsfSetsDelivered | SsfSetsAcknowledged;
+export const SSF_DELIVERY_EVENT_TYPES: readonly SsfDeliveryEvent['type'][] = ['SsfDeliveryLeased', 'SsfSetsDelivered', 'SsfSetsAcknowledged'];
 
 export const ssfTenantStreamId = (tenantId: string) => `ssf-streams-${tenantId}`;
 export const ssfDeliveryStreamId = (streamId: string) => `ssf-delivery-${streamId}`;
