@@ -57,11 +57,11 @@ describe('SSF push delivery across gateway processes', () => {
       await pushStream(two);
 
       const revoked = [await revokeNew(one, 'through one')];
-      await push.until(() => push.accepted.length === 1);
+      await push.until(() => push.accepted.length >= 1);
       revoked.push(await revokeNew(two, 'through two'));
-      await push.until(() => push.accepted.length === 2);
+      await push.until(() => push.accepted.length >= 2);
       revoked.push(await revokeNew(one, 'through one again'));
-      await push.until(() => push.accepted.length === 3);
+      await push.until(() => push.accepted.length >= 3);
 
       expect(push.received.map((set) => set.answered)).toEqual([202, 202, 202]);
       expect(new Set(push.received.map((set) => set.jti)).size).toBe(3);
@@ -88,12 +88,12 @@ describe('SSF push delivery across gateway processes', () => {
       const two = await fleet.start(dataDir, ENV);
       expect(await one.kill('SIGKILL')).toBe('SIGKILL');
       killed = true;
-      await push.until(() => push.accepted.length === 1);
+      await push.until(() => push.accepted.length >= 1);
       expect(push.accepted[0].jti).toBe(push.received[0].jti);
       expect(push.received.filter((set) => set.answered === null).every((set) => set.jti === push.received[0].jti)).toBe(true);
 
       const second = await revokeNew(two, 'after the take-over');
-      await push.until(() => push.accepted.length === 2);
+      await push.until(() => push.accepted.length >= 2);
       expect(await subjects(two)).toEqual([first, second]);
       expect(push.received.filter((set) => set.answered !== null).map((set) => set.answered)).toEqual([202, 202]);
       expect(secrets.filter((secret) => two.output().includes(secret) || one.output().includes(secret))).toEqual([]);

@@ -258,7 +258,7 @@ describe.each(STORES)('SSF transmitter on %s', (store) => {
       const second = await issue('pushed 2');
       await revoke(first.id, 'pushed');
       await revoke(second.id, 'pushed');
-      await push.until(() => push.accepted.length === 2);
+      await push.until(() => push.accepted.length >= 2);
       expect(push.received.map((set) => set.answered)).toEqual([503, 202, 202]);
       expect(push.received[0].jti).toBe(push.received[1].jti);
       const claims = await Promise.all(push.accepted.map((set) => verifySet(jwks(), set.jwt, created.body.aud)));
