@@ -12,6 +12,7 @@ import { benchmarksOf, runBenchmark } from './lib/runner';
 import * as memory from './memory.bench';
 import * as rebuild from './rebuild.bench';
 import * as revocationFanout from './revocation-fanout.bench';
+import * as ssfPush from './ssf-push.bench';
 import * as verifierMiddleware from './verifier-middleware.bench';
 import * as verifyToken from './verify-token.bench';
 
@@ -20,6 +21,7 @@ const MODULES: readonly object[] = [
   verifyToken,
   issueToken,
   revocationFanout,
+  ssfPush,
   verifierMiddleware,
   append,
   rebuild,

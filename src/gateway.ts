@@ -25,6 +25,7 @@ import type { IntegrationKeySecrets } from './app/tokens/integration-key-secrets
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import type { RootTokens } from './app/tokens/root-tokens';
 import { openTokenModule } from './app/tokens/token-module';
+import { openSsfTransmitter } from './app/ssf';
 import type { TokenService } from './app/tokens/token-service';
 import type { TokenUsageRecorder } from './app/tokens/usage-recorder';
 import { PrincipalCache, verdictDeadline } from './app/credentials/principal-cache';
@@ -54,6 +55,7 @@ import { integrationKeysRouter } from './http/integration-keys-router';
 import { oauthRouter, sourceAuthTokenRouter } from './http/partners';
 import { publicRevocationRouter } from './http/leaks/public-revocation-router';
 import { secretScanningRouter } from './http/leaks/secret-scanning-router';
+import { ssfRouter } from './http/ssf/ssf-router';
 import { GatewayMetrics } from './http/metrics';
 import { createLogger, type Logger } from './logger';
 
@@ -200,6 +202,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const core = await openCore(config, logger, options.clock);
   const { runner, tokens } = core;
   const metrics = new GatewayMetrics(runner, core.rateLimits.shared);
+  const ssf = openSsfTransmitter(core, config, logger);
 
   let startupDone = false;
   let auditSigningTimer: NodeJS.Timeout | null = null;
@@ -253,6 +256,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (shreddedConnectionKeys > 0) logger.info({ shredded: shreddedConnectionKeys }, 'destroyed connection data keys no live connection holds');
     startupDone = true;
     startAuditSigning();
+    ssf.start();
   })();
   startup.catch((error) => logger.error({ err: error }, 'start-up failed'));
 
@@ -359,6 +363,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in public revocation'),
       }),
       auditRouter({ audit: core.audit, expensiveQueries: core.rateLimits.expensiveQueries, reportError: (error) => logger.error({ err: error }, 'unexpected error in the audit export') }),
+      ssfRouter({
+        streams: ssf.streams,
+        bodyLimit: config.bodyLimit,
+        reportError: (error, req) => logger.error({ err: error, path: req.path }, 'unexpected error in the SSF transmitter'),
+      }),
       consoleRouter(),
     ],
     isReady,
@@ -399,6 +408,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     stop() {
       stopping ??= (async () => {
         auditSigningStopped = true;
+        ssf.streams.stop();
         if (auditSigningTimer) clearInterval(auditSigningTimer);
         // Apollo's drain plugin stops the HTTP server and waits for in-flight requests.
         await apollo.stop();
@@ -406,6 +416,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         principals.close();
         await startup.catch(() => undefined);
         await auditSigningRound;
+        await ssf.stop();
         await core.close();
         logger.info({}, 'keyledger stopped');
       })();

@@ -11,6 +11,7 @@ import { PUBLIC_REVOCATION_PATH } from '../../src/http/leaks/public-revocation-r
 import { SECRET_SCANNING_GITHUB_PATH } from '../../src/http/leaks/secret-scanning-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
+import { SSF_PATHS } from '../../src/http/ssf/ssf-router';
 import { startTestGateway } from '../helpers/gateway';
 import { GRAPHQL_OPERATIONS } from './graphql-operations';
 import { REST_ROUTES } from './rest-routes';
@@ -57,6 +58,16 @@ describe('security tables cover every operation', () => {
       `GET ${CONSOLE_PATH}`,
       `POST ${SECRET_SCANNING_GITHUB_PATH}`,
       `POST ${PUBLIC_REVOCATION_PATH}`,
+      `GET ${SSF_PATHS.configuration}`,
+      `POST ${SSF_PATHS.streams}`,
+      `GET ${SSF_PATHS.streams}`,
+      `PATCH ${SSF_PATHS.streams}`,
+      `PUT ${SSF_PATHS.streams}`,
+      `DELETE ${SSF_PATHS.streams}`,
+      `GET ${SSF_PATHS.status}`,
+      `POST ${SSF_PATHS.status}`,
+      `POST ${SSF_PATHS.verify}`,
+      `POST ${SSF_PATHS.poll}`,
     ];
     expect(expected.filter((route) => !(route in REST_ROUTES))).toEqual([]);
     expect(Object.entries(REST_ROUTES).filter(([, route]) => !route.public && !route.role).map(([key]) => key)).toEqual([]);

@@ -102,7 +102,7 @@ export async function startSecurityGateway(store: SecurityStore = 'sqlite'): Pro
   };
   const url = gw.url;
   const token = async (tenantId: string, roles: string[], extra: Record<string, unknown> = {}) =>
-    (await issueToken(url, ROOT_SECRET, { name: `principal ${roles.join(' ') || 'none'}`, tenantId, roles, ...extra })).secret;
+    (await issueToken(url, ROOT_SECRET, { name: `principal ${roles.join(' ') || 'none'}`.slice(0, 200), tenantId, roles, ...extra })).secret;
 
   const exact = {} as Record<KeyledgerRole, string>;
   const lacking = {} as Record<KeyledgerRole, string>;

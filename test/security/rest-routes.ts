@@ -7,6 +7,7 @@ import { PUBLIC_REVOCATION_PATH } from '../../src/http/leaks/public-revocation-r
 import { SECRET_SCANNING_GITHUB_PATH } from '../../src/http/leaks/secret-scanning-router';
 import { OAUTH_PATHS } from '../../src/http/partners/oauth-routes';
 import { SOURCE_AUTH_TOKEN_PATH } from '../../src/http/partners/source-auth-token-route';
+import { SSF_PATHS } from '../../src/http/ssf/ssf-router';
 import { createConnection } from '../helpers/connections-client';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { graphql, VERIFY_TOKEN } from '../helpers/graphql-client';
@@ -74,6 +75,47 @@ async function expectNotFound(answer: Promise<RestAnswer>): Promise<void> {
   expect({ status, text }).toEqual({ status: 404, text: expect.any(String) });
   expect(text).not.toContain('tenant-b-third-party-key');
 }
+
+/** One SSF stream per tenant serves every case; a successful delete makes the next case create another. */
+const ssfStreams = new WeakMap<SecurityGateway, { a?: string; b?: string }>();
+
+async function ssfStream(s: SecurityGateway, tenant: 'a' | 'b'): Promise<string> {
+  const held = ssfStreams.get(s) ?? {};
+  ssfStreams.set(s, held);
+  if (!held[tenant]) {
+    const created = await request(s, 'POST', SSF_PATHS.streams, `Bearer ${tenant === 'a' ? s.principals.adminA : s.principals.adminB}`, { delivery: { method: 'urn:ietf:rfc:8936' } });
+    expect(created.status).toBe(201);
+    held[tenant] = JSON.parse(created.text).stream_id as string;
+  }
+  return held[tenant]!;
+}
+
+/** Tenant B's stream, named by tenant A's caller: missing, and unchanged. */
+function foreignSsf(method: string, path: (id: string) => string, body?: (id: string) => unknown) {
+  return async (s: SecurityGateway) => {
+    const id = await ssfStream(s, 'b');
+    return async (auth: string) => {
+      await expectNotFound(request(s, method, path(id), auth, body?.(id)));
+      const still = await request(s, 'GET', `${SSF_PATHS.status}?stream_id=${id}`, `Bearer ${s.principals.adminB}`);
+      expect({ status: still.status, body: JSON.parse(still.text) }).toEqual({ status: 200, body: { stream_id: id, status: 'enabled' } });
+    };
+  };
+}
+
+const ssfRoute = (method: string, path: (id: string) => string, ok: number, body?: (id: string) => unknown, mutating = true): RouteSecurity => ({
+  role: Role.eventsRead,
+  mutating,
+  ok,
+  prepare: async (s) => {
+    const id = await ssfStream(s, 'a');
+    return async (auth) => {
+      const answer = await request(s, method, path(id), auth, body?.(id));
+      if (method === 'DELETE' && answer.status === ok) ssfStreams.get(s)!.a = undefined;
+      return answer;
+    };
+  },
+  foreign: foreignSsf(method, path, body),
+});
 
 /**
  * Every HTTP route beside /graphql: what protects it, or why it is public. Checked against
@@ -256,6 +298,41 @@ export const REST_ROUTES: Record<string, RouteSecurity> = {
     ok: 202,
     prepare: async (s) => () => request(s, 'POST', PUBLIC_REVOCATION_PATH, undefined, { credentials: [`klt_${'A'.repeat(32)}000000`, 'not-a-secret-at-all'] }),
   },
+  [`GET ${SSF_PATHS.configuration}`]: {
+    public: 'SSF transmitter metadata is public by definition, like RFC 8414 metadata',
+    ok: 200,
+    prepare: async (s) => () => request(s, 'GET', SSF_PATHS.configuration),
+  },
+  [`POST ${SSF_PATHS.streams}`]: {
+    role: Role.eventsRead,
+    mutating: true,
+    ok: 201,
+    prepare: async (s) => async (auth) => {
+      const answer = await request(s, 'POST', SSF_PATHS.streams, auth, { delivery: { method: 'urn:ietf:rfc:8936' } });
+      // Keeps the tenant under its stream limit however many cases run.
+      if (answer.status === 201) await request(s, 'DELETE', `${SSF_PATHS.streams}?stream_id=${JSON.parse(answer.text).stream_id}`, `Bearer ${s.principals.adminA}`);
+      return answer;
+    },
+  },
+  [`GET ${SSF_PATHS.streams}`]: {
+    ...ssfRoute('GET', (id) => `${SSF_PATHS.streams}?stream_id=${id}`, 200, undefined, false),
+    foreign: async (s) => {
+      const id = await ssfStream(s, 'b');
+      return async (auth) => {
+        await expectNotFound(request(s, 'GET', `${SSF_PATHS.streams}?stream_id=${id}`, auth));
+        const all = await request(s, 'GET', SSF_PATHS.streams, auth);
+        expect(all.status).toBe(200);
+        expect(all.text).not.toContain(id);
+      };
+    },
+  },
+  [`PATCH ${SSF_PATHS.streams}`]: ssfRoute('PATCH', () => SSF_PATHS.streams, 200, (id) => ({ stream_id: id, description: 'changed' })),
+  [`PUT ${SSF_PATHS.streams}`]: ssfRoute('PUT', () => SSF_PATHS.streams, 200, (id) => ({ stream_id: id, delivery: { method: 'urn:ietf:rfc:8936' } })),
+  [`DELETE ${SSF_PATHS.streams}`]: ssfRoute('DELETE', (id) => `${SSF_PATHS.streams}?stream_id=${id}`, 204),
+  [`GET ${SSF_PATHS.status}`]: ssfRoute('GET', (id) => `${SSF_PATHS.status}?stream_id=${id}`, 200, undefined, false),
+  [`POST ${SSF_PATHS.status}`]: ssfRoute('POST', () => SSF_PATHS.status, 200, (id) => ({ stream_id: id, status: 'enabled' })),
+  [`POST ${SSF_PATHS.verify}`]: ssfRoute('POST', () => SSF_PATHS.verify, 204, (id) => ({ stream_id: id, state: 'security' })),
+  [`POST ${SSF_PATHS.poll}`]: ssfRoute('POST', (id) => SSF_PATHS.poll.replace(':streamId', id), 200, () => ({ returnImmediately: true, maxEvents: 0 })),
   'GET /healthz': { public: 'liveness probe, holds no data', ok: 200, prepare: async (s) => () => request(s, 'GET', '/healthz') },
   'GET /readyz': { public: 'readiness probe for load balancers, holds no data', ok: 200, prepare: async (s) => () => request(s, 'GET', '/readyz') },
   'GET /metrics': { public: 'Prometheus scrape; counts and latencies only, no tenant data', ok: 200, prepare: async (s) => () => request(s, 'GET', '/metrics') },

@@ -16,6 +16,8 @@ export const Role = {
   connectionsWrite: 'keyledger:connections:write',
   connectionsUse: 'keyledger:connections:use',
   auditRead: 'keyledger:audit:read',
+  /** Receive the tenant's Security Event Tokens as a Shared Signals Framework receiver. */
+  eventsRead: 'keyledger:events:read',
 } as const;
 export type KeyledgerRole = (typeof Role)[keyof typeof Role];
 
@@ -25,7 +27,7 @@ export const KEYLEDGER_ROLES: readonly string[] = Object.values(Role);
 /** What each role implies beyond itself. */
 const IMPLIES: Record<string, readonly string[]> = {
   [Role.root]: [Role.admin],
-  [Role.admin]: [Role.tokensWrite, Role.connectionsWrite, Role.connectionsUse, Role.auditRead],
+  [Role.admin]: [Role.tokensWrite, Role.connectionsWrite, Role.connectionsUse, Role.auditRead, Role.eventsRead],
   [Role.tokensWrite]: [Role.tokensRead, Role.webhookTokensWrite],
   [Role.connectionsWrite]: [Role.connectionsRead],
 };

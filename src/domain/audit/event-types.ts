@@ -6,6 +6,7 @@ import { IDEMPOTENCY_EVENT_TYPES } from '../idempotency/events';
 import { LEAK_EVENT_TYPES } from '../leaks/events';
 import { ACCESS_TOKEN_EVENT_TYPES, PARTNER_CREDENTIAL_EVENT_TYPES } from '../partners/events';
 import { SIGNING_KEY_EVENT_TYPES } from '../signing-keys/events';
+import { SSF_DELIVERY_EVENT_TYPES, SSF_STREAM_EVENT_TYPES } from '../ssf/events';
 import { IMPORTED_SECRET_CLAIM_EVENT_TYPES, TOKEN_CLAIM_EVENT_TYPES } from '../token-claims/events';
 import { TOKEN_EVENT_TYPES } from '../tokens/events';
 
@@ -27,6 +28,8 @@ export const ALL_EVENT_TYPES = [
   ...AUDIT_HEAD_EVENT_TYPES,
   ...IDEMPOTENCY_EVENT_TYPES,
   ...LEAK_EVENT_TYPES,
+  ...SSF_STREAM_EVENT_TYPES,
+  ...SSF_DELIVERY_EVENT_TYPES,
 ] as const;
 
 export type KeyledgerEventType = (typeof ALL_EVENT_TYPES)[number];

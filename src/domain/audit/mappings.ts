@@ -33,6 +33,7 @@ const accessToken = (data: Record<string, unknown>): AuditResource => ({ type: '
 const signingKey = (data: Record<string, unknown>): AuditResource => ({ type: 'signing-key', id: str(data.kid) });
 const deploymentSecret = (): AuditResource => ({ type: 'deployment-secret', id: 'deployment' });
 const idempotencyKey = (data: Record<string, unknown>): AuditResource => ({ type: 'idempotency-key', id: str(data.keyId) });
+const ssfStream = (data: Record<string, unknown>): AuditResource => ({ type: 'ssf-stream', id: str(data.streamId) });
 
 const sealed: AuditFieldRules = { dataKeyId: 'show', ciphertext: 'fingerprint' };
 const wrappedPrivateKey: AuditFieldRules = { scheme: 'show', ciphertext: 'fingerprint' };
@@ -228,6 +229,20 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     resource: token,
     fields: { tokenId: 'show', tenantId: 'show', kind: 'show', source: 'show', url: 'show', reportId: 'show', action: 'show', reportedAt: 'show' },
   },
+  SsfStreamCreated: {
+    resource: ssfStream,
+    fields: { streamId: 'show', tenantId: 'show', audience: 'show', method: 'show', endpointUrl: 'show', eventsRequested: 'show', description: 'show', createdAt: 'show' },
+  },
+  SsfStreamUpdated: {
+    resource: ssfStream,
+    fields: { streamId: 'show', tenantId: 'show', changes: { eventsRequested: 'show', description: 'show', endpointUrl: 'show' }, updatedAt: 'show' },
+  },
+  SsfStreamStatusChanged: { resource: ssfStream, fields: { streamId: 'show', tenantId: 'show', status: 'show', reason: 'show', changedAt: 'show' } },
+  SsfStreamDeleted: { resource: ssfStream, fields: { streamId: 'show', tenantId: 'show', deletedAt: 'show' } },
+  SsfVerificationRequested: { resource: ssfStream, fields: { streamId: 'show', tenantId: 'show', state: 'show', requestedAt: 'show' } },
+  SsfDeliveryLeased: { resource: ssfStream, fields: { streamId: 'show', tenantId: 'show', holder: 'show', leasedUntil: 'show' } },
+  SsfSetsDelivered: { resource: ssfStream, fields: { streamId: 'show', tenantId: 'show', position: 'show', jtis: 'show' } },
+  SsfSetsAcknowledged: { resource: ssfStream, fields: { streamId: 'show', tenantId: 'show', ackedThrough: 'show', ackedAbove: 'show' } },
 };
 
 /** The fingerprints a redaction needs; implemented with the deployment's audit key. */

@@ -14,7 +14,7 @@ const sorted = (roles: Iterable<string>) => [...roles].sort();
 describe('effectiveRoles', () => {
   it.each<[KeyledgerRole, KeyledgerRole[]]>([
     [Role.root, [...(Object.values(Role) as KeyledgerRole[])]],
-    [Role.admin, [Role.admin, Role.tokensWrite, Role.tokensRead, Role.webhookTokensWrite, Role.connectionsWrite, Role.connectionsRead, Role.connectionsUse, Role.auditRead]],
+    [Role.admin, [Role.admin, Role.tokensWrite, Role.tokensRead, Role.webhookTokensWrite, Role.connectionsWrite, Role.connectionsRead, Role.connectionsUse, Role.auditRead, Role.eventsRead]],
     [Role.tokensWrite, [Role.tokensWrite, Role.tokensRead, Role.webhookTokensWrite]],
     [Role.webhookTokensWrite, [Role.webhookTokensWrite]],
     [Role.tokensRead, [Role.tokensRead]],
@@ -22,6 +22,7 @@ describe('effectiveRoles', () => {
     [Role.connectionsRead, [Role.connectionsRead]],
     [Role.connectionsUse, [Role.connectionsUse]],
     [Role.auditRead, [Role.auditRead]],
+    [Role.eventsRead, [Role.eventsRead]],
   ])('%s amounts to exactly its implied roles', (role, expected) => {
     expect(sorted(effectiveRoles([role]))).toEqual(sorted(expected));
   });
@@ -158,6 +159,7 @@ describe('unknownKeyledgerRoles', () => {
         'keyledger:connections:write',
         'keyledger:connections:use',
         'keyledger:audit:read',
+        'keyledger:events:read',
       ]),
     );
   });
