@@ -13,6 +13,7 @@ import {
   SSF_VERIFICATION,
   verifySet,
 } from '../helpers/ssf-receiver';
+import { postReport, scannerKey, signedHeaders, writePublicKeysFile } from '../helpers/secret-scanning';
 import { makeTempDir } from '../helpers/temp-dir';
 import { ROTATE } from './suites/token-operations';
 
@@ -28,8 +29,13 @@ describe.each(STORES)('SSF transmitter on %s', (store) => {
   let receiver: string;
   const secrets: string[] = [];
 
+  const scanner = scannerKey('ssf-scanner-key');
   const start = async () => {
-    const env: Record<string, string> = { KEYLEDGER_SSF_LEASE_SECONDS: '2' };
+    const env: Record<string, string> = {
+      KEYLEDGER_SSF_LEASE_SECONDS: '2',
+      KEYLEDGER_SECRET_SCANNING_GITHUB_KEYS: writePublicKeysFile(temp.path, [scanner]),
+      KEYLEDGER_LEAK_POLICY: 'WEBHOOK_TOKEN=notify',
+    };
     if (double) Object.assign(env, { EVENTSTORE_CONNECTION_STRING: double.connectionString, KEYLEDGER_MASTER_KEY: TEST_MASTER_KEY });
     gw = await startTestGateway({ dataDir: temp.path, env });
   };
@@ -204,6 +210,33 @@ describe.each(STORES)('SSF transmitter on %s', (store) => {
     expect(done.body).toEqual({ sets: {}, moreAvailable: false });
 
     const texts = [...sets.map((set) => set.jwt), ...sets.map((set) => JSON.stringify(set.claims))];
+    expect(secrets.filter((secret) => texts.some((text) => text.includes(secret)))).toEqual([]);
+  }, 60_000);
+
+  it('a leak reported by secret scanning: RISC credential-compromise for each leaked token, with CAEP revoke for those the policy revokes', async () => {
+    const id = await createPoll();
+    const revoked = await issue('scanned api token');
+    const webhook = await issueToken(gw.url, ROOT_SECRET, { name: 'scanned webhook token', tenantId: TENANT, kind: 'WEBHOOK_TOKEN', ownerId: 'user-7' });
+    secrets.push(webhook.secret);
+    const body = JSON.stringify(
+      [revoked.secret, webhook.secret].map((token) => ({ token, type: 'keyledger_token', url: 'https://github.com/o/r/blob/1/.env', source: 'content' })),
+    );
+    const report = await postReport(gw.url, body, signedHeaders(scanner, body));
+    expect(report.status).toBe(200);
+    expect(report.json.map((match: { label: string }) => match.label)).toEqual(['true_positive', 'true_positive']);
+
+    const answer = await poll(id, { returnImmediately: true });
+    const sets = await verifiedSets(answer.body.sets);
+    const seen = sets.map(({ claims }) => ({ id: (claims.sub_id as any).credential.id, events: Object.keys(claims.events as object) }));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        { id: revoked.id, events: [CAEP_CREDENTIAL_CHANGE] },
+        { id: revoked.id, events: [RISC_CREDENTIAL_COMPROMISE] },
+        { id: webhook.id, events: [RISC_CREDENTIAL_COMPROMISE] },
+      ]),
+    );
+    expect(seen).toHaveLength(3);
+    const texts = sets.flatMap((set) => [set.jwt, JSON.stringify(set.claims)]);
     expect(secrets.filter((secret) => texts.some((text) => text.includes(secret)))).toEqual([]);
   }, 60_000);
 

@@ -9,16 +9,16 @@ import {
   type StreamDefinition,
   type StreamStatus,
 } from '../../domain/ssf/events';
+import type { TokenLeakReported } from '../../domain/leaks/events';
+import { LEAKED_REASON } from '../../domain/tokens/decide';
 import type { TokenRevoked, TokenRotated } from '../../domain/tokens/events';
 import type { EventStore, RecordedEvent } from '../../eventstore/port';
 
 /** The log events a stream's SETs are made from, in log order. */
-export const SET_SOURCE_EVENT_TYPES: readonly string[] = ['TokenRevoked', 'TokenRotated', 'SsfStreamStatusChanged', 'SsfVerificationRequested'];
+export const SET_SOURCE_EVENT_TYPES: readonly string[] = ['TokenRevoked', 'TokenRotated', 'TokenLeakReported', 'SsfStreamStatusChanged', 'SsfVerificationRequested'];
 
 /** keyledger's credentials are API keys to a receiver, whatever their kind. */
 const CREDENTIAL_TYPE = 'api-key';
-/** The revocation reason with which leaked secrets are revoked. */
-export const LEAKED_REASON = 'leaked';
 
 export interface SecurityEvent {
   jti: string;
@@ -96,6 +96,18 @@ export function securityEventsOf(event: RecordedEvent, stream: StreamDefinition)
           change_type: 'update',
           event_timestamp: seconds(data.rotatedAt),
           initiating_entity: initiatingEntity(event),
+        }),
+      ];
+    }
+    case 'TokenLeakReported': {
+      // A leak the policy leaves valid (notify): the credential is compromised though not revoked.
+      const data = event.data as TokenLeakReported['data'];
+      if (data.tenantId !== stream.tenantId || !wanted(RISC_CREDENTIAL_COMPROMISE)) return [];
+      return [
+        base(RISC_CREDENTIAL_COMPROMISE, data.reportedAt, credentialSubject(data.tokenId, data.tenantId), {
+          credential_type: CREDENTIAL_TYPE,
+          event_timestamp: seconds(data.reportedAt),
+          reason_admin: { en: `${LEAKED_REASON}: reported by ${data.source}, left valid by policy` },
         }),
       ];
     }
