@@ -24,8 +24,6 @@ import type { IntegrationKeySecrets } from './integration-key-secrets';
 import { newTokenId, TOKEN_PREFIXES, type TokenIssuer } from './token-issuer';
 import type { TokenUsageRecorder } from './usage-recorder';
 
-export { newTokenId, TOKEN_PREFIXES } from './token-issuer';
-
 export interface TokenKindFields {
   code?: string | null;
   botName?: string | null;
