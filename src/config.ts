@@ -37,6 +37,7 @@ const schema = z.object({
   KEYLEDGER_AUDIT_SIGN_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
   KEYLEDGER_SSF_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
   KEYLEDGER_SSF_POLL_WAIT_SECONDS: z.coerce.number().int().min(1).max(300).default(25),
+  KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES: z.enum(['allow', 'deny']).optional(),
   KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(300),
   KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
@@ -121,7 +122,7 @@ export interface Config {
   /** How often each tenant's changed audit chain head is signed and recorded in the log. */
   auditSignIntervalSeconds: number;
   /** SSF delivery: how long a replica holds a push stream, and how long a poll waits for a SET. */
-  ssf: { leaseSeconds: number; pollWaitSeconds: number };
+  ssf: { leaseSeconds: number; pollWaitSeconds: number; pushToPrivateAddresses: boolean };
   /** Where signed audit heads are published outside the store. */
   auditAnchor: AuditAnchorSettings;
   /** Limits per minute (0 disables one) and where their counters live. */
@@ -191,7 +192,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     partnerAttempts: { perKey: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_KEY, perIp: values.KEYLEDGER_PARTNER_ATTEMPTS_PER_IP },
     connectionsRestRateLimit: values.KEYLEDGER_CONNECTIONS_REST_RATE_LIMIT,
     auditSignIntervalSeconds: values.KEYLEDGER_AUDIT_SIGN_INTERVAL_SECONDS,
-    ssf: { leaseSeconds: values.KEYLEDGER_SSF_LEASE_SECONDS, pollWaitSeconds: values.KEYLEDGER_SSF_POLL_WAIT_SECONDS },
+    ssf: {
+      leaseSeconds: values.KEYLEDGER_SSF_LEASE_SECONDS,
+      pollWaitSeconds: values.KEYLEDGER_SSF_POLL_WAIT_SECONDS,
+      // Denied in production unless the operator says otherwise: a receiver's URL is chosen by a tenant.
+      pushToPrivateAddresses: (values.KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES ?? (production ? 'deny' : 'allow')) === 'allow',
+    },
     rateLimits: {
       redisUrl: values.KEYLEDGER_RATE_LIMIT_REDIS_URL ?? null,
       redisKeyPrefix: values.KEYLEDGER_RATE_LIMIT_REDIS_PREFIX,

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { EsdbDouble } from '../helpers/esdb-double';
 import { TEST_MASTER_KEY } from '../helpers/esdb-gateway';
-import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
+import { eventually, issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { errorCode, graphql, REVOKE_TOKEN } from '../helpers/graphql-client';
 import {
   CAEP_CREDENTIAL_CHANGE,
@@ -301,4 +301,40 @@ describe.each(STORES)('SSF transmitter on %s', (store) => {
       await push.close();
     }
   }, 30_000);
+});
+
+/** A receiver's URL is chosen by a tenant: on a gateway that denies private addresses, none is ever connected to. */
+describe('SSF push with KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES=deny', () => {
+  const temp = makeTempDir('keyledger-ssf-private');
+  let gw: TestGateway;
+  let push: PushReceiver;
+  let receiver: string;
+
+  beforeAll(async () => {
+    push = await PushReceiver.start();
+    gw = await startTestGateway({ dataDir: temp.path, env: { KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES: 'deny', KEYLEDGER_SSF_LEASE_SECONDS: '2' } });
+    receiver = (await issueToken(gw.url, ROOT_SECRET, { name: 'receiver', tenantId: TENANT, roles: ['keyledger:events:read'] })).secret;
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await push?.close();
+    temp.remove();
+  });
+
+  it('refuses a private address at creation, and never connects to a name that resolves to one', async () => {
+    for (const endpoint of [push.url, 'http://[::1]:9/events', 'http://169.254.169.254/latest/meta-data', 'https://10.1.2.3/events', 'http://[::ffff:127.0.0.1]/x']) {
+      const refused = await ssf(gw.url, 'POST', '/ssf/streams', receiver, { delivery: { method: PUSH, endpoint_url: endpoint } });
+      expect({ endpoint, status: refused.status, text: JSON.stringify(refused.body) }).toEqual({ endpoint, status: 400, text: expect.stringContaining('public address') });
+    }
+
+    // `localhost` is a name: it passes creation, and is refused where it matters, on the address it resolves to.
+    const byName = push.url.replace('127.0.0.1', 'localhost');
+    const created = await ssf(gw.url, 'POST', '/ssf/streams', receiver, { delivery: { method: PUSH, endpoint_url: byName } });
+    expect(created.status).toBe(201);
+    const victim = await issueToken(gw.url, ROOT_SECRET, { name: 'victim', tenantId: TENANT });
+    expect(errorCode(await graphql(gw.url, REVOKE_TOKEN, { input: { id: victim.id } }, ROOT_SECRET))).toBeUndefined();
+    await eventually(() => gw.logs().includes('resolves to no public address'), 20_000);
+    expect(push.received).toEqual([]);
+  }, 60_000);
 });

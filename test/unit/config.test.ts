@@ -27,3 +27,18 @@ describe('the public URL with a wildcard listen address', () => {
     expect(loadConfig({ HOST: host }).publicUrl).toBeNull();
   });
 });
+
+describe('KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES', () => {
+  const production = { NODE_ENV: 'production', KEYLEDGER_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') };
+
+  it('denies private push receivers in production unless allowed, and allows them elsewhere unless denied', () => {
+    expect(loadConfig(production).ssf.pushToPrivateAddresses).toBe(false);
+    expect(loadConfig({ ...production, KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES: 'allow' }).ssf.pushToPrivateAddresses).toBe(true);
+    expect(loadConfig({}).ssf.pushToPrivateAddresses).toBe(true);
+    expect(loadConfig({ KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES: 'deny' }).ssf.pushToPrivateAddresses).toBe(false);
+  });
+
+  it('refuses anything but allow or deny, naming the variable', () => {
+    expect(() => loadConfig({ KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES: 'yes' })).toThrow(/KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES/);
+  });
+});

@@ -26,6 +26,7 @@ export function openSsfTransmitter(core: Core, config: Config, logger: Logger): 
     clock: core.clock,
     logger,
     requireHttps: config.production,
+    privateAddresses: config.ssf.pushToPrivateAddresses,
     pollWaitMs: config.ssf.pollWaitSeconds * 1000,
   });
   const push = new PushDelivery({
@@ -35,6 +36,7 @@ export function openSsfTransmitter(core: Core, config: Config, logger: Logger): 
     clock: core.clock,
     logger,
     leaseMs: config.ssf.leaseSeconds * 1000,
+    privateAddresses: config.ssf.pushToPrivateAddresses,
   });
   streams.start();
   return {

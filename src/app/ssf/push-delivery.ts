@@ -14,6 +14,7 @@ import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
 import type { CommittedEventSource } from '../revocations/revocation-feed';
 import { SYSTEM_ACTOR } from '../request-context';
+import { postSet } from './receiver-address';
 import { readPendingSets, SET_SOURCE_EVENT_TYPES, type SecurityEvent } from './security-events';
 
 /** SETs read from the log per round; the round repeats while more wait. */
@@ -31,6 +32,8 @@ export interface PushDeliveryOptions {
   logger: Logger;
   /** How long a replica holds a stream's delivery before another may take it over. */
   leaseMs: number;
+  /** Whether receivers may be on loopback, private or link-local addresses. */
+  privateAddresses: boolean;
 }
 
 type Outcome = 'accepted' | 'rejected' | 'retry';
@@ -183,14 +186,8 @@ export class PushDelivery {
   private async post(endpoint: string, jwt: string, streamId: string, jti: string): Promise<Outcome> {
     const timeout = AbortSignal.timeout(Math.min(REQUEST_TIMEOUT_MS, this.options.leaseMs / 2));
     try {
-      const response = await fetch(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/secevent+jwt', accept: 'application/json' },
-        body: jwt,
-        redirect: 'manual',
-        signal: AbortSignal.any([timeout, this.abort.signal]),
-      });
-      const text = await response.text().catch(() => '');
+      const response = await postSet(endpoint, jwt, { signal: AbortSignal.any([timeout, this.abort.signal]), publicOnly: !this.options.privateAddresses });
+      const text = response.text;
       if (response.status === 202 || response.status === 200) return 'accepted';
       if (response.status === 400) {
         // RFC 8935 §2.3: the receiver read the SET and refuses it for good; sending it again cannot help.
@@ -206,7 +203,13 @@ export class PushDelivery {
       this.options.logger.warn({ streamId, jti, status: response.status }, 'an SSF push receiver did not accept a SET; retrying');
       return 'retry';
     } catch (error) {
-      if (!this.stopped) this.options.logger.warn({ streamId, jti, error: (error as Error).name }, 'an SSF push receiver could not be reached; retrying');
+      if (this.stopped) return 'retry';
+      const name = (error as Error).name;
+      if (name === 'ReceiverAddressRefused') {
+        this.options.logger.warn({ streamId, jti, error: name }, 'an SSF push receiver resolves to no public address; retrying');
+      } else {
+        this.options.logger.warn({ streamId, jti, error: name }, 'an SSF push receiver could not be reached; retrying');
+      }
       return 'retry';
     }
   }

@@ -26,6 +26,7 @@ import { actorOf, eventMetadata, type Principal, type RequestContext } from '../
 import type { SigningKeyService } from '../signing-keys/signing-key-service';
 import { requireRole } from '../tenant-access';
 import { readPendingSets, SET_SOURCE_EVENT_TYPES, type SecurityEvent } from './security-events';
+import { isPublicAddress, literalAddressOf } from './receiver-address';
 
 export const SSF_PATHS = {
   configuration: '/.well-known/ssf-configuration',
@@ -71,6 +72,8 @@ export interface SsfStreamsOptions {
   logger: Logger;
   /** Push endpoints must be https (production), or may be plain http too. */
   requireHttps: boolean;
+  /** Whether push receivers may be on loopback, private or link-local addresses. */
+  privateAddresses: boolean;
   /** How long a poll with `returnImmediately: false` waits for a SET. */
   pollWaitMs: number;
 }
@@ -385,6 +388,11 @@ export class SsfStreams {
     const allowed = this.options.requireHttps && !loopback ? ['https:'] : ['https:', 'http:'];
     if (!allowed.includes(url.protocol)) throw badInput(`delivery.endpoint_url must be an ${allowed.join(' or ').replace(/:/g, '')} URL`, 'delivery.endpoint_url');
     if (url.username || url.password) throw badInput('delivery.endpoint_url must not hold credentials', 'delivery.endpoint_url');
+    // A name is checked where it matters, on the address connected to at each delivery.
+    const literal = literalAddressOf(url);
+    if (!this.options.privateAddresses && literal !== null && !isPublicAddress(literal)) {
+      throw badInput('delivery.endpoint_url must be a public address on this gateway (KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES=deny)', 'delivery.endpoint_url');
+    }
     return url.toString();
   }
 
