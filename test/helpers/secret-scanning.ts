@@ -59,26 +59,22 @@ export interface ReportAnswer {
   json: any;
 }
 
-export async function postReport(url: string, body: string, headers: Record<string, string>): Promise<ReportAnswer> {
-  const response = await fetch(`${url}/secret-scanning/github`, { method: 'POST', headers, body });
+export function postReport(url: string, body: string, headers: Record<string, string>): Promise<ReportAnswer> {
+  return post(`${url}/secret-scanning/github`, body, headers);
+}
+
+export function postPublicRevocation(url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<ReportAnswer> {
+  return post(`${url}/credentials/revoke`, body, headers);
+}
+
+async function post(url: string, body: string, headers: Record<string, string>): Promise<ReportAnswer> {
+  const response = await fetch(url, { method: 'POST', headers, body });
   const text = await response.text();
   let json: unknown = null;
   try {
     json = JSON.parse(text);
   } catch {
     // left null: the assertion shows the text
-  }
-  return { status: response.status, text, json };
-}
-
-export async function postPublicRevocation(url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<ReportAnswer> {
-  const response = await fetch(`${url}/credentials/revoke`, { method: 'POST', headers, body });
-  const text = await response.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // left null
   }
   return { status: response.status, text, json };
 }

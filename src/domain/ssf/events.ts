@@ -95,14 +95,8 @@ export const SSF_DELIVERY_EVENT_TYPES: readonly SsfDeliveryEvent['type'][] = ['S
 export const ssfTenantStreamId = (tenantId: string) => `ssf-streams-${tenantId}`;
 export const ssfDeliveryStreamId = (streamId: string) => `ssf-delivery-${streamId}`;
 
-export interface StreamDefinition {
-  streamId: string;
-  tenantId: string;
-  audience: string;
-  method: DeliveryMethod;
-  endpointUrl: string | null;
-  eventsRequested: string[];
-  description: string | null;
+/** A stream as its events left it: what it was created with, as since changed, and its status. */
+export interface StreamDefinition extends Omit<SsfStreamCreated['data'], 'createdAt'> {
   status: StreamStatus;
   statusReason: string | null;
   /** Log position of the creation: the stream carries events appended after it. */
