@@ -66,8 +66,10 @@ export const ssfPushBenchmark: Benchmark = {
     const push: number[] = [];
     const subscribed: number[] = [];
     try {
-      const revoking = await processes.add(startGateway(dataDir, credentials));
-      const other = await processes.add(startGateway(dataDir, credentials));
+      // The receiver runs beside the gateways, on loopback, which production mode refuses unless allowed.
+      const local = { env: { KEYLEDGER_SSF_PUSH_PRIVATE_ADDRESSES: 'allow' } };
+      const revoking = await processes.add(startGateway(dataDir, credentials, local));
+      const other = await processes.add(startGateway(dataDir, credentials, local));
       const root = credentials.rootSecret;
       const writer = await issueToken(revoking.url, root, { name: 'bench revoker', tenantId: TENANT, roles: ['keyledger:tokens:write'] });
       const reader = await issueToken(revoking.url, root, { name: 'bench subscriber', tenantId: TENANT, roles: ['keyledger:tokens:read', 'keyledger:events:read'] });

@@ -37,13 +37,14 @@ export function newGatewayCredentials(): GatewayCredentials {
 export async function startGateway(
   dataDir: string,
   credentials: GatewayCredentials,
-  options: { readyTimeoutMs?: number } = {},
+  options: { readyTimeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
   return startServerProcess(
     GATEWAY_MAIN,
     {
       ...BENCH_GATEWAY_ENV,
+      ...options.env,
       KEYLEDGER_DATA_DIR: dataDir,
       KEYLEDGER_BOOTSTRAP_TOKEN: credentials.rootSecret,
       KEYLEDGER_MASTER_KEY: credentials.masterKey,
