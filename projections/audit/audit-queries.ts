@@ -1,4 +1,5 @@
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type { PeriodicAuditHeadClaims } from '../../src/domain/audit/events';
 import { canonicalJson, chainHash, DEPLOYMENT_CHAIN, GENESIS_HASH, type AuditEntry } from './audit-entry';
 
 export interface AuditFilter {
@@ -33,15 +34,9 @@ export interface ChainBreak {
 }
 
 /** A chain head the gateway signed on its periodic round, as recorded in the log. */
-export interface SignedHeadRecord {
+export interface SignedHeadRecord extends PeriodicAuditHeadClaims {
   seq: number;
   eventId: string;
-  tenantId: string;
-  position: string;
-  hash: string;
-  entries: number;
-  signedAt: string;
-  kid: string;
   jws: string;
 }
 

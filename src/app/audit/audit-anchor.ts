@@ -1,16 +1,9 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactVerify, type CompactVerifyGetKey } from 'jose';
+import type { PeriodicAuditHeadClaims } from '../../domain/audit/events';
 
-/** What the periodic round signs for a tenant, canonical JSON in the JWS payload. */
-export interface PeriodicAuditHeadClaims {
-  tenantId: string;
-  position: string;
-  hash: string;
-  entries: number;
-  signedAt: string;
-  kid: string;
-}
+export type { PeriodicAuditHeadClaims };
 
 export const AUDIT_HEAD_JWS_TYPE = 'keyledger-audit-head+jws';
 

@@ -15,6 +15,16 @@ export interface AuditHeadSigned {
   };
 }
 
+/** What the periodic round signs for a tenant: the canonical JSON in an `AuditHeadSigned`'s JWS payload. */
+export interface PeriodicAuditHeadClaims {
+  tenantId: string;
+  position: string;
+  hash: string;
+  entries: number;
+  signedAt: string;
+  kid: string;
+}
+
 export type AuditHeadEvent = AuditHeadSigned;
 export const AUDIT_HEAD_EVENT_TYPES: readonly AuditHeadEvent['type'][] = ['AuditHeadSigned'];
 
