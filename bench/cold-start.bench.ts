@@ -1,12 +1,9 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { startBareApollo } from './lib/bare-apollo';
-import { newGatewayCredentials, startGateway } from './lib/gateway';
-import { graphqlRequest as graphql } from './lib/graphql';
-import type { ServerProcess } from './lib/server-process';
+import { newGatewayCredentials } from './lib/gateway';
 import { round } from './lib/stats';
 import { copyDataDir, dataset, type Dataset } from './lib/store/dataset';
-import { residentMiB } from './lib/store/resident';
+import { gatewayMemoryAfterVerifying } from './lib/store/resident';
 import type { Benchmark, Figure } from './types';
 
 /*
@@ -18,14 +15,8 @@ import type { Benchmark, Figure } from './types';
  * and the seconds the same run needs to read and parse the log (the floor of any catch-up).
  */
 
-const VERIFY_TOKEN = `query Verify($token: String!) { verifyToken(token: $token) { valid code token { id } } }`;
-
 /** The rebuild's target rate: a cold start is a replay of the whole log. */
 const TARGET_EVENTS_PER_SECOND = 100_000;
-
-interface Verification {
-  verifyToken: { valid: boolean; code: string; token: { id: string } | null };
-}
 
 /** Seconds to read every row of the log and parse its JSON, as the rebuild benchmark's floor. */
 export function readAndParseSeconds(eventsPath: string): number {
@@ -51,49 +42,27 @@ export async function measureColdStart(data: Dataset, workDir: string, sampleSiz
   const floorSeconds = readAndParseSeconds(join(dataDir, 'events.db'));
   const sample = data.verifiable.slice(0, sampleSize);
   const credentials = { ...newGatewayCredentials(), masterKey: data.masterKey };
-  let gateway: ServerProcess | null = null;
-  let bare: ServerProcess | null = null;
-  try {
-    const started = Date.now();
-    gateway = await startGateway(dataDir, credentials, { readyTimeoutMs: 3_600_000 });
-    const readySeconds = (Date.now() - started) / 1000;
-    for (const token of sample) {
-      const { verifyToken } = await graphql<Verification>(gateway.url, VERIFY_TOKEN, { token: token.secret }, credentials.rootSecret);
-      if (!verifyToken.valid || verifyToken.code !== 'VALID' || verifyToken.token?.id !== token.tokenId) {
-        throw new Error(`token ${token.tokenId} did not verify after a cold start: ${JSON.stringify(verifyToken)}`);
-      }
-    }
-    const memory = residentMiB(gateway.pid);
-    await gateway.stop();
-    gateway = null;
-
-    bare = await startBareApollo();
-    for (let i = 0; i < sample.length; i++) await graphql(bare.url, '{ __typename }', {});
-    const baseline = residentMiB(bare.pid);
-    // The floor of a small log is milliseconds: four decimals keep it from reading as 0 s.
-    const detail = { events: data.events, verified: sample.length, 'floor s': round(floorSeconds, 4), 'RSS after MiB': round(memory.rss, 1) };
-    return [
-      {
-        name: `cold start to /readyz (${data.events} events, no read models)`,
-        value: round(readySeconds, 2),
-        unit: 's',
-        baseline: { name: 'read + JSON.parse the same events, s', value: round(floorSeconds, 4) },
-        target: { kind: 'at-most', value: round(data.events / TARGET_EVENTS_PER_SECOND, 4) },
-        detail,
-      },
-      {
-        name: `cold start peak RSS (${data.events} active tokens)`,
-        value: round(memory.peak, 1),
-        unit: 'MiB',
-        baseline: { name: 'bare Apollo process peak RSS', value: round(baseline.peak, 1) },
-        target: { kind: 'at-most', value: 1024 },
-        detail,
-      },
-    ];
-  } finally {
-    await gateway?.stop();
-    await bare?.stop();
-  }
+  const { readySeconds, memory, baseline } = await gatewayMemoryAfterVerifying(dataDir, credentials, sample, { readyTimeoutMs: 3_600_000 });
+  // The floor of a small log is milliseconds: four decimals keep it from reading as 0 s.
+  const detail = { events: data.events, verified: sample.length, 'floor s': round(floorSeconds, 4), 'RSS after MiB': round(memory.rss, 1) };
+  return [
+    {
+      name: `cold start to /readyz (${data.events} events, no read models)`,
+      value: round(readySeconds, 2),
+      unit: 's',
+      baseline: { name: 'read + JSON.parse the same events, s', value: round(floorSeconds, 4) },
+      target: { kind: 'at-most', value: round(data.events / TARGET_EVENTS_PER_SECOND, 4) },
+      detail,
+    },
+    {
+      name: `cold start peak RSS (${data.events} active tokens)`,
+      value: round(memory.peak, 1),
+      unit: 'MiB',
+      baseline: { name: 'bare Apollo process peak RSS', value: round(baseline.peak, 1) },
+      target: { kind: 'at-most', value: 1024 },
+      detail,
+    },
+  ];
 }
 
 export const coldStartBenchmark: Benchmark = {
