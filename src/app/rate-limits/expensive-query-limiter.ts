@@ -1,6 +1,6 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { LimiterFactory } from './limiter-factory';
-import { consumePoint, rateLimited } from './rate-limited';
+import { chargeOrRefuse } from './rate-limited';
 
 /**
  * The budget of reads whose work grows with stored data rather than with the request (an
@@ -21,12 +21,10 @@ export class ExpensiveQueryLimiter {
   /** Charges the caller's credential; RATE_LIMITED when its budget is spent. */
   async chargePrincipal(principalId: string): Promise<void> {
     if (!this.byPrincipal) return;
-    const retryAfter = await consumePoint(this.byPrincipal, principalId);
-    if (retryAfter !== null) {
-      throw rateLimited(
-        retryAfter,
-        `Too many integrity checks and exports by this credential: at most ${this.perPrincipal} per minute. Try again in ${retryAfter} seconds.`,
-      );
-    }
+    await chargeOrRefuse(
+      this.byPrincipal,
+      principalId,
+      (retryAfter) => `Too many integrity checks and exports by this credential: at most ${this.perPrincipal} per minute. Try again in ${retryAfter} seconds.`,
+    );
   }
 }

@@ -1,7 +1,7 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { LimiterFactory } from './limiter-factory';
 import { UNKNOWN_ADDRESS } from './auth-failure-limiter';
-import { consumePoint, rateLimited } from './rate-limited';
+import { chargeOrRefuse } from './rate-limited';
 
 export interface MutationLimits {
   /** Mutations per minute per authenticated caller (credential id); 0 disables. */
@@ -30,21 +30,20 @@ export class MutationLimiter {
   /** Charges the address; RATE_LIMITED when its budget is spent. */
   async chargeAddress(ip: string | undefined): Promise<void> {
     if (!this.byIp) return;
-    const retryAfter = await consumePoint(this.byIp, ip ?? UNKNOWN_ADDRESS);
-    if (retryAfter !== null) {
-      throw rateLimited(retryAfter, `Too many changes from this address: at most ${this.limits.perIp} per minute. Try again in ${retryAfter} seconds.`);
-    }
+    await chargeOrRefuse(
+      this.byIp,
+      ip ?? UNKNOWN_ADDRESS,
+      (retryAfter) => `Too many changes from this address: at most ${this.limits.perIp} per minute. Try again in ${retryAfter} seconds.`,
+    );
   }
 
   /** Charges the caller's credential; RATE_LIMITED when its budget is spent. */
   async chargePrincipal(principalId: string): Promise<void> {
     if (!this.byPrincipal) return;
-    const retryAfter = await consumePoint(this.byPrincipal, principalId);
-    if (retryAfter !== null) {
-      throw rateLimited(
-        retryAfter,
-        `Too many changes by this credential: at most ${this.limits.perPrincipal} per minute. Try again in ${retryAfter} seconds.`,
-      );
-    }
+    await chargeOrRefuse(
+      this.byPrincipal,
+      principalId,
+      (retryAfter) => `Too many changes by this credential: at most ${this.limits.perPrincipal} per minute. Try again in ${retryAfter} seconds.`,
+    );
   }
 }

@@ -23,6 +23,12 @@ export async function consumePoint(limiter: RateLimiterAbstract, key: string): P
   }
 }
 
+/** Charges the key one point; RATE_LIMITED, with `message` for its wait, when the limit is spent. */
+export async function chargeOrRefuse(limiter: RateLimiterAbstract, key: string, message: (retryAfter: number) => string): Promise<void> {
+  const retryAfter = await consumePoint(limiter, key);
+  if (retryAfter !== null) throw rateLimited(retryAfter, message(retryAfter));
+}
+
 /** Seconds until the key has points again, or null while it has some left; charges nothing. */
 export async function spentFor(limiter: RateLimiterAbstract, key: string): Promise<number | null> {
   const state = await limiter.get(key);
