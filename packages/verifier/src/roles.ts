@@ -6,7 +6,7 @@
 const IMPLIES: Readonly<Record<string, readonly string[]>> = {
   'keyledger:root': ['keyledger:admin'],
   'keyledger:admin': ['keyledger:tokens:write', 'keyledger:connections:write', 'keyledger:connections:use', 'keyledger:audit:read', 'keyledger:events:read'],
-  'keyledger:tokens:write': ['keyledger:tokens:read'],
+  'keyledger:tokens:write': ['keyledger:tokens:read', 'keyledger:webhook-tokens:write'],
   'keyledger:connections:write': ['keyledger:connections:read'],
 };
 
