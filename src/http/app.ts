@@ -7,6 +7,7 @@ import type { Principal, RequestContext } from '../app/request-context';
 import { authFailureLocked, type AuthFailureLimiter, type MutationLimiter } from '../app/rate-limits';
 import type { TrustProxy } from '../config';
 import type { Logger } from '../logger';
+import { clientAddressOf } from './client-address';
 import type { GatewayMetrics } from './metrics';
 
 export interface HttpAppOptions {
@@ -81,12 +82,12 @@ export function bearerOrBasicOf(header: string | undefined): string {
 }
 
 /**
- * The client's address, as `req.ip` computes it from the trusted proxies, once per request:
- * express works it out anew on every read.
+ * The client's address, by the rule of `req.ip` under the app's `trust proxy` setting, worked
+ * out once per request (by `requestIds`): express works it out anew on every read, and
+ * without trusted proxies it is simply the socket's peer.
  */
 function clientIpOf(req: Request, res: Response): string | undefined {
-  if (!('clientIp' in res.locals)) res.locals.clientIp = req.ip;
-  return res.locals.clientIp as string | undefined;
+  return 'clientIp' in res.locals ? (res.locals.clientIp as string | undefined) : req.ip;
 }
 
 function requestContext(req: Request, res: Response, authenticate: HttpAppOptions['authenticate']): RequestContext {
@@ -129,7 +130,9 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   app.set('etag', false);
   app.set('trust proxy', options.trustProxy);
 
+  const addressOf = clientAddressOf(options.trustProxy);
   const requestIds: RequestHandler = (req, res, next) => {
+    res.locals.clientIp = addressOf(req);
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
