@@ -8,6 +8,7 @@ import { openReadModelDatabase, ProjectionRunner, readModelProjections, type Rea
 import { AuditQueries } from '../projections/audit';
 import { AuditService } from './app/audit/audit-service';
 import { openCredentialModule, type CredentialModule } from './app/credentials/credential-module';
+import { readModelVersionOf } from './app/credentials/secret-lookup-cache';
 import { TokenIntrospection } from './app/oauth/token-introspection';
 import { TokenRevocation } from './app/oauth/token-revocation';
 import { systemClock, type Clock } from './app/clock';
@@ -143,6 +144,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   });
   const credentials = openCredentialModule({
     tokens: tokenModule,
+    readModelVersion: readModelVersionOf(readModels),
     accessTokens: partners.accessTokens,
     access: connections.access,
     authFailures: rateLimits.authFailures,

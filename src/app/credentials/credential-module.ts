@@ -11,6 +11,7 @@ import { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { CredentialVerifier } from './credential-verifier';
 import { AuthenticationFailures } from './failure-record';
 import { PrivilegedVerifications } from './privileged-verifications';
+import { SecretLookupCache } from './secret-lookup-cache';
 import { TokenCredentials } from './token-credentials';
 
 export interface CredentialModule {
@@ -22,6 +23,8 @@ export interface CredentialModule {
 
 export interface CredentialModuleOptions {
   tokens: { queries: TokenQueries; hasher: SecretHasher; sealer: Pick<SecretSealer, 'open'>; usage: TokenUsageRecorder };
+  /** Changes whenever the read models may have changed: what keeps looked-up secrets standing. */
+  readModelVersion(): string;
   accessTokens: PartnerAccessTokenService;
   /** Where failed authentications and privileged verifications are recorded. */
   access: Pick<ConnectionAccessRecorder, 'recordIfRoom'>;
@@ -37,6 +40,7 @@ export function openCredentialModule(options: CredentialModuleOptions): Credenti
   const { clock } = options;
   const tokens = new TokenCredentials({
     ...options.tokens,
+    secrets: new SecretLookupCache({ read: options.tokens.queries, readModelVersion: options.readModelVersion }),
     limiter: new ChosenSecretLimiter(undefined, options.limiters),
     clock,
     logger: options.logger,

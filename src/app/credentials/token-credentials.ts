@@ -20,6 +20,8 @@ import { VerifiedSecretCache } from './verified-secret-cache';
 
 export interface TokenCredentialsDependencies {
   queries: TokenQueries;
+  /** Where generated secrets are looked up by their lookup hash; `queries` when not given. */
+  secrets?: Pick<TokenQueries, 'bySecretHash'>;
   hasher: SecretHasher;
   /** Opens the sealed secrets of integration keys, to check the JWTs signed with them. */
   sealer: Pick<SecretSealer, 'open'>;
@@ -38,6 +40,7 @@ export interface TokenCredentialsDependencies {
 export class TokenCredentials {
   private readonly verifiedChosenSecrets = new VerifiedSecretCache();
   private readonly queries: TokenQueries;
+  private readonly secrets: Pick<TokenQueries, 'bySecretHash'>;
   private readonly hasher: SecretHasher;
   private readonly sealer: Pick<SecretSealer, 'open'>;
   private readonly usage: TokenUsageRecorder;
@@ -55,6 +58,7 @@ export class TokenCredentials {
       clock: this.clock,
       logger: this.logger,
     } = dependencies);
+    this.secrets = dependencies.secrets ?? this.queries;
   }
 
   /**
@@ -133,7 +137,7 @@ export class TokenCredentials {
     if (presented.length === 0 || presented.length > MAX_SECRET_LENGTH) return { code: 'MALFORMED', record: null };
     if (GENERATED_SHAPE.test(presented)) {
       // Shaped like a generated token: the checksum decides without touching storage.
-      if (parseToken(presented)) return this.secretOutcome(this.queries.bySecretHash(this.hasher.lookupHash(presented)));
+      if (parseToken(presented)) return this.secretOutcome(this.secrets.bySecretHash(this.hasher.lookupHash(presented)));
       // keyledger's own prefixes with a bad checksum are typos or forgeries: no storage is touched.
       if (KEYLEDGER_PREFIX.test(presented)) return { code: 'MALFORMED', record: null };
       // An imported secret may share the shape (`ghp_...`); it is found by its tag, and garbage stays MALFORMED.
