@@ -30,6 +30,15 @@ function cpuSecondsOf(pid: number): number | null {
 }
 
 /**
+ * `KEYLEDGER_BENCH_CPU_PROFILE_DIR`: every server process a benchmark starts writes a V8 CPU
+ * profile there when it exits (after `stop`), to find where a figure's CPU time goes.
+ */
+function profilerArguments(): string[] {
+  const dir = process.env.KEYLEDGER_BENCH_CPU_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
  * A port nobody listens on now. The server is told the port rather than choosing one, because
  * at a quiet log level it would not print where it listens.
  */
@@ -58,7 +67,7 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first`);
   const listenPort = port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  const child: ChildProcess = spawn(process.execPath, [...profilerArguments(), script], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(listenPort), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
