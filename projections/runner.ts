@@ -206,7 +206,6 @@ export class ProjectionRunner {
           break;
         case 'caughtUp':
           if (this.replayingFromEmpty) await this.buildReplayIndexes();
-          this.commitReplayTransaction();
           if (!this.caughtUp) this.logger?.info({ position: this.applied?.toString() ?? null }, 'projections caught up');
           this.caughtUp = true;
           this.lastCaughtUpAt = Date.now();
@@ -294,6 +293,8 @@ export class ProjectionRunner {
           for (const { projection } of this.bound) projection.migrate(this.db);
         }).immediate();
         this.replayingFromEmpty = false;
+        // Committed first: a smaller cache can only let go of pages that are no longer dirty.
+        this.commitReplayTransaction();
         this.restoreCacheAfterReplay();
         return;
       } catch (error) {
