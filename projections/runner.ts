@@ -41,6 +41,16 @@ const MAX_BATCH_SIZE = 10_000;
 export const REPLAY_CACHE_SIZE_KIB = 256 * 1024;
 
 /**
+ * While replaying into empty read models, consecutive batches share one transaction for up to
+ * this long. A commit writes every page its transaction dirtied, and a replay's inserts of
+ * random keys (token ids, secret hashes, event ids) dirty pages all over their indexes, so
+ * committing each batch would write those indexes out again and again as they grow (and
+ * checkpoint them into the database file each time). Half the read-model database's
+ * busy_timeout, so that another process sharing it still gets the lock in time.
+ */
+export const REPLAY_TRANSACTION_MS = 5_000;
+
+/**
  * Feeds every projection from the event store. One subscription per process, from the
  * lowest checkpoint; each batch is applied to all projections and their checkpoints in one
  * transaction, then handed to live listeners (read-your-writes waiters, subscriptions).
@@ -62,6 +72,8 @@ export class ProjectionRunner {
   private replayingFromEmpty = false;
   /** The connection's cache_size before a replay from empty raised it, to restore once caught up. */
   private cacheSizeBeforeReplay: number | null = null;
+  /** When the runner opened the transaction its replay batches share (see REPLAY_TRANSACTION_MS), or null. */
+  private replayTransactionSince: number | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -111,6 +123,8 @@ export class ProjectionRunner {
     this.subscription = this.store.subscribe({ fromPosition: from, maxBatchSize: MAX_BATCH_SIZE });
     this.loop = this.consume(this.subscription).catch((error: Error) => {
       this.failure = error;
+      // The failed batch may be half applied in it: the next start replays from the last commit.
+      this.rollBackReplayTransaction();
       this.logger?.error({ err: error }, 'projection feed failed');
       this.settleAllWaiters(false);
     });
@@ -120,6 +134,7 @@ export class ProjectionRunner {
     this.stopped = true;
     await this.subscription?.close();
     await this.loop;
+    this.commitReplayTransaction();
     this.restoreCacheAfterReplay();
     this.settleAllWaiters(false);
   }
@@ -208,6 +223,7 @@ export class ProjectionRunner {
     if (events.length === 0) return;
     for (;;) {
       try {
+        this.openReplayTransaction();
         this.applyInTransaction(events);
         break;
       } catch (error) {
@@ -218,6 +234,11 @@ export class ProjectionRunner {
         await new Promise((resolve) => setTimeout(resolve, SQLITE_BUSY_RETRY_MS));
       }
     }
+    if (this.replayTransactionSince !== null && Date.now() - this.replayTransactionSince >= REPLAY_TRANSACTION_MS) {
+      this.commitReplayTransaction();
+    }
+    // Listeners run before a shared replay transaction commits; whatever they read in this
+    // process goes through this connection, which sees the batch already.
     const last = events[events.length - 1].position;
     if (this.applied === null || last > this.applied) this.applied = last;
     for (const waiter of this.waiters) {
@@ -236,6 +257,34 @@ export class ProjectionRunner {
     }
   }
 
+  /**
+   * During a replay from empty, starts the transaction the next batches share, unless the
+   * caller (a rebuild) holds one on this connection already; each batch is then a savepoint in it.
+   */
+  private openReplayTransaction(): void {
+    if (!this.replayingFromEmpty || this.db.inTransaction) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    this.replayTransactionSince = Date.now();
+  }
+
+  private rollBackReplayTransaction(): void {
+    if (this.replayTransactionSince === null) return;
+    this.replayTransactionSince = null;
+    if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  private commitReplayTransaction(): void {
+    if (this.replayTransactionSince === null) return;
+    this.replayTransactionSince = null;
+    if (!this.db.open || !this.db.inTransaction) return;
+    try {
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
   /** Creates the indexes a replay from empty left out (`migrate` creates whatever is missing). */
   private async buildReplayIndexes(): Promise<void> {
     for (;;) {
@@ -244,6 +293,8 @@ export class ProjectionRunner {
           for (const { projection } of this.bound) projection.migrate(this.db);
         }).immediate();
         this.replayingFromEmpty = false;
+        // Committed first: a smaller cache can only let go of pages that are no longer dirty.
+        this.commitReplayTransaction();
         this.restoreCacheAfterReplay();
         return;
       } catch (error) {
@@ -258,25 +309,38 @@ export class ProjectionRunner {
     return this.bound.every(({ projection }) => this.readCheckpoint.get(projection.name)?.position == null);
   }
 
-  private readonly applyInTransaction = (events: readonly RecordedEvent[]) =>
-    this.db.transaction(() => {
-      const last = events[events.length - 1].position;
-      for (const { projection, handler, types } of this.bound) {
-        const row = this.readCheckpoint.get(projection.name);
-        const checkpoint = row?.position == null ? null : parsePosition(row.position);
-        if (checkpoint !== null && checkpoint >= last) continue;
-        try {
-          for (const event of events) {
-            if (checkpoint !== null && event.position <= checkpoint) continue;
-            if (types.has(event.type)) handler.apply(event);
-          }
-        } finally {
-          // Also when the batch fails: its transaction is rolled back, and what the handler kept from it with it.
-          handler.endBatch?.();
+  /*
+   * Inside a transaction spanning batches (a replay's, or the caller's during a rebuild), a
+   * batch is applied without a savepoint of its own: a savepoint makes SQLite copy every page
+   * the batch touches that an earlier batch of the transaction wrote, so that it could roll
+   * back to it, and a replay touches the same index pages batch after batch. A failure there
+   * fails the whole transaction, which its owner rolls back.
+   */
+  private readonly applyInTransaction = (events: readonly RecordedEvent[]) => {
+    if (this.db.inTransaction) this.applyEvents(events);
+    else this.applyEventsInTransaction(events);
+  };
+
+  private readonly applyEvents = (events: readonly RecordedEvent[]) => {
+    const last = events[events.length - 1].position;
+    for (const { projection, handler, types } of this.bound) {
+      const row = this.readCheckpoint.get(projection.name);
+      const checkpoint = row?.position == null ? null : parsePosition(row.position);
+      if (checkpoint !== null && checkpoint >= last) continue;
+      try {
+        for (const event of events) {
+          if (checkpoint !== null && event.position <= checkpoint) continue;
+          if (types.has(event.type)) handler.apply(event);
         }
-        this.writeCheckpoint.run(formatPosition(last), projection.version, projection.name);
+      } finally {
+        // Also when the batch fails: its transaction is rolled back, and what the handler kept from it with it.
+        handler.endBatch?.();
       }
-    }).immediate();
+      this.writeCheckpoint.run(formatPosition(last), projection.version, projection.name);
+    }
+  };
+
+  private readonly applyEventsInTransaction = (events: readonly RecordedEvent[]) => this.db.transaction(this.applyEvents).immediate(events);
 
   private lowestCheckpoint(): bigint | null {
     let lowest: bigint | undefined;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { AUDIT_MAPPINGS, redact, type AuditFingerprints, type AuditResource } from '../../src/domain/audit/mappings';
 import type { KeyledgerEventType } from '../../src/domain/audit/event-types';
 import { formatPosition, type RecordedEvent } from '../../src/eventstore/port';
@@ -35,19 +35,20 @@ export function toAuditEntry(event: RecordedEvent, fingerprints: AuditFingerprin
   const mapping = AUDIT_MAPPINGS[event.type];
   const data = event.data as Record<string, unknown>;
   const metadata = event.metadata;
+  // Keys in code-unit order, so the canonical form needs no sorted copy (see canonicalJson).
   return {
-    id: event.id,
-    position: formatPosition(event.position),
-    occurredAt: metadata.occurredAt,
-    eventType: event.type,
-    tenantId: typeof data.tenantId === 'string' ? data.tenantId : null,
-    subTenantId: typeof data.subTenantId === 'string' ? data.subTenantId : null,
-    resource: mapping.resource(data),
-    actor: { type: metadata.actor.type, id: metadata.actor.id },
-    requestId: metadata.requestId ?? null,
-    ip: typeof metadata.ip === 'string' ? metadata.ip : null,
-    userAgent: typeof metadata.userAgent === 'string' ? metadata.userAgent : null,
+    actor: { id: metadata.actor.id, type: metadata.actor.type },
     changes: redact(data, mapping.fields, fingerprints),
+    eventType: event.type,
+    id: event.id,
+    ip: typeof metadata.ip === 'string' ? metadata.ip : null,
+    occurredAt: metadata.occurredAt,
+    position: formatPosition(event.position),
+    requestId: metadata.requestId ?? null,
+    resource: mapping.resource(data),
+    subTenantId: typeof data.subTenantId === 'string' ? data.subTenantId : null,
+    tenantId: typeof data.tenantId === 'string' ? data.tenantId : null,
+    userAgent: typeof metadata.userAgent === 'string' ? metadata.userAgent : null,
   };
 }
 
@@ -61,30 +62,59 @@ export function fingerprintsIn(value: unknown, found: Set<string> = new Set()): 
 
 /** JSON with object keys sorted at every level, so the same entry always hashes the same. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return JSON.stringify(sorted(value));
 }
 
 /*
- * Every entry of the log goes through here, so it builds the copy in plain loops. The copy has
- * no prototype, so a `__proto__` key stays an ordinary key, as `Object.fromEntries` keeps it.
+ * Every entry of the log goes through here. Entries are built with their keys in order, so
+ * instead of copying every object, `sorted` returns an object as it is when its keys are
+ * already in code-unit order (JSON.stringify then writes them in that order), and copies
+ * only what is out of order. A copy has no prototype, so a `__proto__` key stays an ordinary
+ * key, as `Object.fromEntries` keeps it; an object of any other class is always copied, so
+ * no `toJSON` of a class is called.
  */
-function sortKeys(value: unknown): unknown {
+function sorted(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
-    const copy = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = sortKeys(value[i]);
-    return copy;
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const sortedItem = sorted(item);
+      if (sortedItem !== item) {
+        copy ??= value.slice();
+        copy[i] = sortedItem;
+      }
+    }
+    return copy ?? value;
   }
-  if (value !== null && typeof value === 'object') {
+  const keys = Object.keys(value);
+  const record = value as Record<string, unknown>;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  let inOrder = prototype === Object.prototype || prototype === null;
+  for (let i = 1; inOrder && i < keys.length; i++) inOrder = keys[i - 1]! < keys[i]!;
+  if (!inOrder) {
     const copy: Record<string, unknown> = Object.create(null);
-    for (const key of Object.keys(value).sort()) copy[key] = sortKeys((value as Record<string, unknown>)[key]);
+    for (const key of keys.sort()) copy[key] = sorted(record[key]);
     return copy;
   }
-  return value;
+  let copy: Record<string, unknown> | null = null;
+  for (const key of keys) {
+    const member = record[key];
+    const sortedMember = sorted(member);
+    if (sortedMember === member) continue;
+    if (copy === null) {
+      copy = Object.create(null) as Record<string, unknown>;
+      for (const each of keys) copy[each] = record[each];
+    }
+    copy[key] = sortedMember;
+  }
+  return copy ?? value;
 }
 
 /** `SHA-256(previous hash ‖ canonical entry)`, hex: each entry commits to the whole chain before it. */
 export function chainHash(previousHash: string, canonicalEntry: string): string {
-  return createHash('sha256').update(previousHash).update(canonicalEntry).digest('hex');
+  // One call instead of a Hash object per entry: the replay computes one per event.
+  return hash('sha256', previousHash + canonicalEntry, 'hex');
 }
 
 /**

@@ -258,7 +258,7 @@ export interface AuditFingerprints {
  */
 export function redact(data: Record<string, unknown>, rules: AuditFieldRules, fingerprints: AuditFingerprints): Record<string, unknown> {
   const result: Record<string, unknown> = {};
-  for (const [field, rule] of Object.entries(rules)) {
+  for (const [field, rule] of rulesInKeyOrder(rules)) {
     if (!Object.prototype.hasOwnProperty.call(data, field)) continue;
     const value = data[field];
     if (value === undefined) continue;
@@ -271,4 +271,19 @@ export function redact(data: Record<string, unknown>, rules: AuditFieldRules, fi
     }
   }
   return result;
+}
+
+const rulesByKey = new WeakMap<AuditFieldRules, ReadonlyArray<readonly [string, AuditFieldRule]>>();
+
+/*
+ * The fields in code-unit order, computed once per rule set: a redacted object then has its
+ * keys in canonical order already, and the audit entry's canonical form needs no sorted copy.
+ */
+function rulesInKeyOrder(rules: AuditFieldRules): ReadonlyArray<readonly [string, AuditFieldRule]> {
+  let ordered = rulesByKey.get(rules);
+  if (ordered === undefined) {
+    ordered = Object.entries(rules).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    rulesByKey.set(rules, ordered);
+  }
+  return ordered;
 }
