@@ -3,7 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { startServerProcess, type ServerProcess } from './server-process';
+import { exitOnTerminationSignals, startServerProcess, type ServerProcess } from './server-process';
 
 /**
  * The baseline for the HTTP benchmarks: the gateway's HTTP stack (express 5, its JSON body
@@ -37,6 +37,7 @@ export function startBareApollo(): Promise<ServerProcess> {
 }
 
 if (require.main === module) {
+  exitOnTerminationSignals();
   serveBareApollo(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1').catch((error: unknown) => {
     process.stderr.write(`bare Apollo server failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

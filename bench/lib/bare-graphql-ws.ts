@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { GraphQLBoolean, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { startServerProcess, type ServerProcess } from './server-process';
+import { exitOnTerminationSignals, startServerProcess, type ServerProcess } from './server-process';
 
 const NOTICE = 'notice';
 interface Notice {
@@ -116,6 +116,7 @@ export function startBareGraphqlWs(): Promise<ServerProcess> {
 }
 
 if (require.main === module) {
+  exitOnTerminationSignals();
   serveBareGraphqlWs(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1').catch((error: unknown) => {
     process.stderr.write(`bare graphql-ws server failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { createVerifier, type Verifier } from '@keyledger/verifier';
 import { requireCredential } from '@keyledger/verifier/express';
 import express from 'express';
-import { startServerProcess, type ServerProcess } from './server-process';
+import { exitOnTerminationSignals, startServerProcess, type ServerProcess } from './server-process';
 
 /**
  * A resource server as a keyledger customer would write it: express 5, one `POST /graphql`
@@ -50,6 +50,7 @@ export function startResourceServer(keyledger: { url: string; token: string } | 
 }
 
 if (require.main === module) {
+  exitOnTerminationSignals();
   const url = process.env.KEYLEDGER_URL;
   const token = process.env.KEYLEDGER_TOKEN;
   serveResource(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1', url && token ? { url, token } : null).catch((error: unknown) => {

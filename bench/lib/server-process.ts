@@ -15,6 +15,27 @@ export interface ServerProcess {
 }
 
 const READY_TIMEOUT_MS = 60_000;
+/**
+ * When set to a directory, every server process runs with `--cpu-prof` and writes its
+ * `.cpuprofile` there as it exits on SIGTERM (summarise with `node dist/bench/profile-summary.js`).
+ */
+export const CPU_PROFILE_DIR_VARIABLE = 'KEYLEDGER_BENCH_CPU_PROF';
+
+/** Node's flags for a server process: a CPU profile when `KEYLEDGER_BENCH_CPU_PROF` names a directory. */
+function nodeFlags(): string[] {
+  const dir = process.env[CPU_PROFILE_DIR_VARIABLE];
+  // Four samples a millisecond: a quick load phase still gives thousands of samples.
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250'] : [];
+}
+
+/**
+ * Exits on SIGTERM and SIGINT instead of being killed by them, so that Node writes what it
+ * writes at exit (a CPU profile). For server scripts with no shutdown of their own.
+ */
+export function exitOnTerminationSignals(): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => process.exit(0));
+}
+
 /** Linux reports CPU times in /proc in units of USER_HZ, which is 100 on every architecture Node runs on. */
 const USER_HZ = 100;
 
@@ -58,7 +79,7 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first`);
   const listenPort = port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags(), script], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(listenPort), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

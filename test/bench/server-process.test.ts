@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ProcessGroup, startServerProcess } from '../../bench/lib/server-process';
+import { summarise } from '../../bench/profile-summary';
+import { CPU_PROFILE_DIR_VARIABLE, ProcessGroup, startServerProcess } from '../../bench/lib/server-process';
 import { makeTempDir } from '../helpers/temp-dir';
 
 const SERVER = `
@@ -18,6 +19,8 @@ describe('a server process', () => {
   const failing = join(temp.path, 'failing.js');
   writeFileSync(script, SERVER);
   writeFileSync(failing, "process.stderr.write('no database here'); process.exit(3);");
+  const exiting = join(temp.path, 'exiting.js');
+  writeFileSync(exiting, `${SERVER}\nprocess.once('SIGTERM', () => process.exit(0));\n`);
   afterAll(() => temp.remove());
 
   it('listens on the port it is given, with exactly the environment it is given, until stopped', async () => {
@@ -59,5 +62,24 @@ describe('a server process', () => {
     const { url } = await up;
     await group.stopAll();
     await expect(fetch(`${url}/x`)).rejects.toThrow();
+  });
+
+  it(`writes a CPU profile of each process into the directory ${CPU_PROFILE_DIR_VARIABLE} names, which the summary reads`, async () => {
+    const profiles = join(temp.path, 'profiles');
+    const previous = process.env[CPU_PROFILE_DIR_VARIABLE];
+    process.env[CPU_PROFILE_DIR_VARIABLE] = profiles;
+    try {
+      const server = await startServerProcess(exiting, {}, '/readyz');
+      await fetch(`${server.url}/work`);
+      await server.stop();
+    } finally {
+      if (previous === undefined) delete process.env[CPU_PROFILE_DIR_VARIABLE];
+      else process.env[CPU_PROFILE_DIR_VARIABLE] = previous;
+    }
+    const written = readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile'));
+    expect(written).toHaveLength(1);
+    const summary = summarise(join(profiles, written[0]), 3, 5);
+    expect(summary).toContain('self time by module');
+    expect(summary).toContain('inclusive time by function');
   });
 });
