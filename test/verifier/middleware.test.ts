@@ -170,6 +170,9 @@ describe('requireCredential middleware', () => {
     expect(cached).not.toBeInstanceOf(Promise);
     expect(cached).toMatchObject({ valid: true, code: 'VALID', tokenId: token.id, roles: ['orders:read'] });
     expect(verifier.verifyNow(token.secret, { requiredRoles: ['orders:write'] })).toMatchObject({ valid: false, code: 'INSUFFICIENT_ROLES' });
+    // From JavaScript, any iterable of roles is checked, a Set as well as an array.
+    const asSet = new Set(['orders:write']) as unknown as string[];
+    expect(verifier.verifyNow(token.secret, { requiredRoles: asSet })).toMatchObject({ valid: false, code: 'INSUFFICIENT_ROLES' });
     expect(events.hits.slice(-2)).toEqual(['VALID', 'VALID']);
   });
 

@@ -352,11 +352,12 @@ class CachingVerifier implements Verifier {
 }
 
 /** `held`: the verdict's roles with those they imply, when already worked out. */
-function withRoles(verdict: Verdict, held: ReadonlySet<string> | null, requiredRoles: readonly string[] | undefined): Verdict {
-  if (!verdict.valid || requiredRoles === undefined || requiredRoles.length === 0) return verdict;
-  const roles = held ?? heldRoles(verdict.roles);
-  for (let i = 0; i < requiredRoles.length; i++) {
-    if (!roles.has(requiredRoles[i])) return Object.freeze({ ...verdict, valid: false, code: 'INSUFFICIENT_ROLES' });
+function withRoles(verdict: Verdict, held: ReadonlySet<string> | null, requiredRoles: Iterable<string> | undefined): Verdict {
+  if (!verdict.valid || requiredRoles === undefined) return verdict;
+  // Any iterable (a Set passed from JavaScript too) is checked role by role, never skipped.
+  for (const role of requiredRoles) {
+    held ??= heldRoles(verdict.roles);
+    if (!held.has(role)) return Object.freeze({ ...verdict, valid: false, code: 'INSUFFICIENT_ROLES' });
   }
   return verdict;
 }
