@@ -91,11 +91,11 @@ class CachingVerifier implements Verifier {
   private readonly cache: VerdictCache;
   private readonly inFlight = new Map<string, Promise<Verdict>>();
   /**
-   * Cache keys are SHA-256 of this random prefix and the credential: a keyed hash, so the keys
-   * in memory cannot be matched against guessed credentials, and one call into the native hash
-   * (about a fifth of an HMAC object's cost per request), its 32 bytes taken as a 32-character
-   * string without encoding them. The keys never leave the process, so
-   * the prefix construction's length extension gives nobody anything.
+   * Cache keys are SHA-256 of this random prefix followed by the credential: a keyed hash, so
+   * the keys in memory cannot be matched against guessed credentials, computed in one call into
+   * the native hash (a fraction of what an HMAC object per request costs), its 32 bytes taken
+   * as a 32-character string without encoding them. The keys never leave the process, so the
+   * length extension a prefix construction allows gives nobody anything.
    */
   private readonly hashKey = randomBytes(32).toString('base64url');
   private readonly now: () => number;
