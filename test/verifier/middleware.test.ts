@@ -6,7 +6,7 @@ import { requireCredential as expressCredential } from '@keyledger/verifier/expr
 import { requireCredential as fastifyCredential } from '@keyledger/verifier/fastify';
 import { requireCredential as honoCredential } from '@keyledger/verifier/hono';
 import express from 'express';
-import Fastify from 'fastify';
+import Fastify, { type preHandlerHookHandler } from 'fastify';
 import { Hono } from 'hono';
 import { issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { GatewayFleet } from '../helpers/gateway-process';
@@ -15,6 +15,13 @@ import { waitForSubscriptions } from '../helpers/subscriptions';
 import { VerifierEvents } from '../helpers/verifier-events';
 
 const ROUTE_ROLES = ['orders:read'];
+
+/**
+ * Requests whose route stage before the middleware has returned from handing them on. The
+ * `/orders/at-once` route of each server answers whether its handler ran before that, that is
+ * whether the middleware went on within the same call instead of after a promise.
+ */
+const returned = new WeakSet<object>();
 
 /** A resource server with one protected route, `/orders`, answering the verdict's token id. */
 interface ResourceServer {
@@ -33,6 +40,17 @@ const FRAMEWORKS: Record<string, (verifier: Verifier) => Promise<ResourceServer>
     app.get('/orders', expressCredential(verifier, { requiredRoles: ROUTE_ROLES }), (req, res) => {
       res.json({ tokenId: req.keyledger!.tokenId });
     });
+    app.get(
+      '/orders/at-once',
+      (req, _res, next) => {
+        next();
+        returned.add(req);
+      },
+      expressCredential(verifier, { requiredRoles: ROUTE_ROLES }),
+      (req, res) => {
+        res.json({ atOnce: !returned.has(req), tokenId: req.keyledger!.tokenId });
+      },
+    );
     const server = createServer(app).listen(0, '127.0.0.1');
     return { url: await listening(server), close: () => new Promise((resolve) => server.close(() => resolve())) };
   },
@@ -41,12 +59,30 @@ const FRAMEWORKS: Record<string, (verifier: Verifier) => Promise<ResourceServer>
     app.get('/orders', { preHandler: fastifyCredential(verifier, { requiredRoles: ROUTE_ROLES }) }, async (request) => ({
       tokenId: request.keyledger!.tokenId,
     }));
+    const handOn: preHandlerHookHandler = (request, _reply, done) => {
+      done();
+      returned.add(request);
+    };
+    app.get('/orders/at-once', { preHandler: [handOn, fastifyCredential(verifier, { requiredRoles: ROUTE_ROLES })] }, async (request) => ({
+      atOnce: !returned.has(request),
+      tokenId: request.keyledger!.tokenId,
+    }));
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     return { url, close: () => app.close() };
   },
   async hono(verifier) {
     const app = new Hono();
     app.get('/orders', honoCredential(verifier, { requiredRoles: ROUTE_ROLES }), (c) => c.json({ tokenId: c.get('keyledger').tokenId }));
+    app.get(
+      '/orders/at-once',
+      async (c, next) => {
+        const handedOn = next();
+        returned.add(c);
+        await handedOn;
+      },
+      honoCredential(verifier, { requiredRoles: ROUTE_ROLES }),
+      (c) => c.json({ atOnce: !returned.has(c), tokenId: c.get('keyledger').tokenId }),
+    );
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
     return { url: await listening(server), close: () => new Promise((resolve) => server.close(() => resolve())) };
   },
@@ -116,6 +152,28 @@ describe('requireCredential middleware', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ tokenId: reader.id });
     });
+
+    it('hands a request whose verdict is cached on at once, not after a promise', async () => {
+      await verifier.verify(reader.secret);
+      const response = await fetch(`${server.url}/orders/at-once`, { headers: { authorization: `Bearer ${reader.secret}` } });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ atOnce: true, tokenId: reader.id });
+    });
+  });
+
+  it('answers verifyNow as it is from the cache, and with a promise when keyledger must be asked', async () => {
+    const token = await issueToken(gatewayUrl, ROOT_SECRET, { name: 'now', tenantId: 'acme', roles: ['orders:read'] });
+    const asked = verifier.verifyNow(token.secret, { requiredRoles: ROUTE_ROLES });
+    expect(asked).toBeInstanceOf(Promise);
+    expect(await asked).toMatchObject({ valid: true, code: 'VALID', tokenId: token.id });
+    const cached = verifier.verifyNow(token.secret, { requiredRoles: ROUTE_ROLES });
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect(cached).toMatchObject({ valid: true, code: 'VALID', tokenId: token.id, roles: ['orders:read'] });
+    expect(verifier.verifyNow(token.secret, { requiredRoles: ['orders:write'] })).toMatchObject({ valid: false, code: 'INSUFFICIENT_ROLES' });
+    // From JavaScript, any iterable of roles is checked, a Set as well as an array.
+    const asSet = new Set(['orders:write']) as unknown as string[];
+    expect(verifier.verifyNow(token.secret, { requiredRoles: asSet })).toMatchObject({ valid: false, code: 'INSUFFICIENT_ROLES' });
+    expect(events.hits.slice(-2)).toEqual(['VALID', 'VALID']);
   });
 
   it('refuses at every framework a token once the notice of its revocation has arrived', async () => {

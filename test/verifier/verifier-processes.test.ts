@@ -202,6 +202,25 @@ describe('@keyledger/verifier against gateway processes', () => {
   );
 
   it(
+    'keeps at most maxEntries verdicts, evicting one not served since rather than one just served',
+    async () => {
+      const gateway = await fleet.start(fleet.tempDir());
+      const { verifier, events } = await verifierFor(gateway, { maxEntries: 2 });
+      const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => issueToken(gateway.url, ROOT_SECRET, { name, tenantId: 'acme' })));
+      await verifier.verify(a.secret);
+      await verifier.verify(b.secret);
+      await verifier.verify(a.secret);
+      await verifier.verify(c.secret);
+      expect(verifier.stats()).toMatchObject({ entries: 2, hits: 1, misses: 3 });
+      expect(await verifier.verify(a.secret)).toMatchObject({ valid: true, tokenId: a.id });
+      expect(await verifier.verify(b.secret)).toMatchObject({ valid: true, tokenId: b.id });
+      expect(verifier.stats()).toMatchObject({ entries: 2, hits: 2, misses: 4 });
+      expect(events.hits).toEqual(['VALID', 'VALID']);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'keeps a NOT_FOUND verdict only for negativeTtlMs, and writes no credential in any log line',
     async () => {
       let now = Date.now();

@@ -7,11 +7,18 @@ export interface CacheEntry {
   fetchedAt: number;
   /** Served no later than this. */
   until: number;
+  /** Every role the verdict's roles amount to (keyledger's roles imply others), worked out once. */
+  held: ReadonlySet<string>;
+  /** Set by each `get`; cleared when eviction passes the entry over once. */
+  used: boolean;
 }
 
 /**
- * Verdicts by a keyed hash of the credential, least recently used first, bounded in size,
- * and indexed by the ids a notice can name (token id or jti, and partner credential id).
+ * Verdicts by a keyed hash of the credential, bounded in size, and indexed by the ids a notice
+ * can name (token id or jti, and partner credential id). Eviction is second-chance ("clock"),
+ * which approximates least-recently-used while a hit costs one Map lookup and a flag: entries
+ * are kept in insertion order, and the oldest goes first unless it was used since eviction last
+ * passed it, in which case it moves to the back instead.
  */
 export class VerdictCache {
   private readonly entries = new Map<string, CacheEntry>();
@@ -25,25 +32,31 @@ export class VerdictCache {
 
   get(key: string): CacheEntry | undefined {
     const entry = this.entries.get(key);
-    if (entry) {
-      // Most recently used goes last, so eviction takes the first.
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
+    if (entry !== undefined) entry.used = true;
     return entry;
   }
 
   set(key: string, entry: CacheEntry): void {
     this.delete(key);
+    // Unused until served again: a flood of credentials presented once (a spray of made-up
+    // ones, each cached as NOT_FOUND) is evicted before the verdicts that are in use.
+    entry.used = false;
     this.entries.set(key, entry);
     for (const id of idsOf(entry.verdict)) {
       let keys = this.byId.get(id);
       if (!keys) this.byId.set(id, (keys = new Set()));
       keys.add(key);
     }
+    // Each pass over a used entry clears its flag, so this ends within one round of the entries.
     while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.delete(oldest);
+      const [oldest, candidate] = this.entries.entries().next().value as [string, CacheEntry];
+      this.entries.delete(oldest);
+      if (candidate.used) {
+        candidate.used = false;
+        this.entries.set(oldest, candidate);
+      } else {
+        this.deindex(oldest, candidate);
+      }
     }
   }
 
@@ -51,6 +64,10 @@ export class VerdictCache {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
+    this.deindex(key, entry);
+  }
+
+  private deindex(key: string, entry: CacheEntry): void {
     for (const id of idsOf(entry.verdict)) {
       const keys = this.byId.get(id);
       keys?.delete(key);

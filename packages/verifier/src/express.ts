@@ -1,8 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerOf } from './bearer.js';
-import { refusalOf, verdictFor, type RequireCredentialOptions } from './refusal.js';
+import { refusalOf, verdictSource, type MiddlewareVerifier, type RequireCredentialOptions } from './refusal.js';
 import type { Verdict } from './types.js';
-import type { Verifier } from './verifier.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -16,17 +15,25 @@ declare global {
 
 export type { RequireCredentialOptions };
 
-/** Express 4 and 5 middleware: 401, 403 or 503 as `refusalOf` says, else `req.keyledger` and `next()`. */
-export function requireCredential(verifier: Pick<Verifier, 'verify'>, options: RequireCredentialOptions = {}): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    verdictFor(verifier, bearerOf(req.headers.authorization), options).then((verdict) => {
-      const refusal = refusalOf(verdict, options);
-      if (refusal) {
-        res.status(refusal.status).set(refusal.headers).json(refusal.body);
-        return;
-      }
-      req.keyledger = verdict!;
+/**
+ * Express 4 and 5 middleware: 401, 403 or 503 as `refusalOf` says, else `req.keyledger` and
+ * `next()`. With the credential's verdict cached, `next()` is called before it returns.
+ */
+export function requireCredential(verifier: MiddlewareVerifier, options: RequireCredentialOptions = {}): RequestHandler {
+  const verdictOf = verdictSource(verifier, options);
+  const answer = (req: Request, res: Response, next: NextFunction, verdict: Verdict | null) => {
+    if (verdict !== null && verdict.valid) {
+      req.keyledger = verdict;
       next();
-    }, next);
+      return;
+    }
+    const refusal = refusalOf(verdict, options)!;
+    res.status(refusal.status).set(refusal.headers).json(refusal.body);
+  };
+  return (req: Request, res: Response, next: NextFunction) => {
+    const credential = bearerOf(req.headers.authorization);
+    const verdict = credential === null ? null : verdictOf(credential);
+    if (verdict instanceof Promise) verdict.then((settled) => answer(req, res, next, settled), next);
+    else answer(req, res, next, verdict);
   };
 }

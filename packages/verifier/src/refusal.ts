@@ -1,4 +1,5 @@
 import type { Verdict } from './types.js';
+import type { Verifier } from './verifier.js';
 
 export interface RequireCredentialOptions {
   /** Roles the credential must hold on this route; missing ones answer 403. */
@@ -43,12 +44,18 @@ export function refusalOf(verdict: Verdict | null, options: RequireCredentialOpt
   };
 }
 
-/** Runs the verification a middleware needs: null when no credential was presented. */
-export function verdictFor(
-  verifier: { verify(credential: string, options?: { requiredRoles?: readonly string[] }): Promise<Verdict> },
-  credential: string | null,
-  options: RequireCredentialOptions,
-): Promise<Verdict | null> {
-  if (credential === null) return Promise.resolve(null);
-  return verifier.verify(credential, { requiredRoles: options.requiredRoles });
+/** The verifier a middleware is given: `verify`, and `verifyNow` where it has one. */
+export type MiddlewareVerifier = Pick<Verifier, 'verify'> & Partial<Pick<Verifier, 'verifyNow'>>;
+
+/**
+ * What a middleware calls per request with the presented credential: the verdict as it is when
+ * the verifier's cache holds it, else a promise. The route's roles are copied once here, so the
+ * request path allocates nothing for them.
+ */
+export function verdictSource(verifier: MiddlewareVerifier, options: RequireCredentialOptions): (credential: string) => Verdict | Promise<Verdict> {
+  const requiredRoles = [...new Set(options.requiredRoles ?? [])];
+  const verifyOptions = Object.freeze({ requiredRoles: Object.freeze(requiredRoles) });
+  if (typeof verifier.verifyNow === 'function') return (credential) => verifier.verifyNow!(credential, verifyOptions);
+  // Any thenable becomes a native promise, which is what the middleware tell a pending verdict by.
+  return (credential) => Promise.resolve(verifier.verify(credential, verifyOptions));
 }
