@@ -30,6 +30,8 @@ export interface TokenRecord {
   revokeReason: string | null;
   /** As last flushed by the usage recorder; may lag by a few seconds. */
   lastUsedAt: Date | null;
+  /** False while paused: every check answers DISABLED. */
+  enabled: boolean;
 }
 
 /** One of a token's secrets, current or rotated out. */
@@ -91,6 +93,7 @@ interface TokenRow {
   revoked_at: string | null;
   revoke_reason: string | null;
   last_used_at: string | null;
+  enabled: number;
 }
 
 /** Aliased so that joined with a token row no column shadows the token's own. */
@@ -129,6 +132,7 @@ function toRecord(row: TokenRow): TokenRecord {
     revokedAt: date(row.revoked_at),
     revokeReason: row.revoke_reason,
     lastUsedAt: date(row.last_used_at),
+    enabled: row.enabled !== 0,
   };
 }
 

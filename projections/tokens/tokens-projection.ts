@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { TokenIssued, TokenRevoked, TokenRotated, TokenUpdated } from '../../src/domain/tokens/events';
+import type { TokenDisabled, TokenEnabled, TokenIssued, TokenRevoked, TokenRotated, TokenUpdated } from '../../src/domain/tokens/events';
 import type { RecordedEvent } from '../../src/eventstore/port';
 import type { Projection, ProjectionHandler } from '../projection';
 
@@ -18,8 +18,9 @@ const UPDATABLE_COLUMNS = { name: 'name', roles: 'roles', botName: 'bot_name', a
  */
 export const tokensProjection: Projection = {
   name: 'tokens',
-  version: 2,
-  eventTypes: ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked'],
+  // 3: usage controls (enabled).
+  version: 3,
+  eventTypes: ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked', 'TokenDisabled', 'TokenEnabled'],
   // The handler finds rows by token id and secret hash, and a token's secrets through token_secrets_by_token.
   indexesBuiltAfterReplay: ['tokens_by_tenant', 'tokens_by_owner', 'tokens_by_code', 'tokens_by_integration', 'token_secrets_by_lookup_tag'],
 
@@ -45,7 +46,9 @@ export const tokensProjection: Projection = {
         rotated_at TEXT,
         expires_at TEXT,
         revoked_at TEXT,
-        revoke_reason TEXT
+        revoke_reason TEXT,
+        -- usage controls
+        enabled INTEGER NOT NULL DEFAULT 1
       );
       CREATE INDEX IF NOT EXISTS tokens_by_tenant ON tokens (tenant_id, seq);
       CREATE INDEX IF NOT EXISTS tokens_by_owner ON tokens (tenant_id, owner_id, seq) WHERE owner_id IS NOT NULL;
@@ -89,6 +92,7 @@ export const tokensProjection: Projection = {
     const revoke = db.prepare(`
       UPDATE tokens SET revoked_at = ?, revoke_reason = ?, updated_at = ?
       WHERE id = ? AND revoked_at IS NULL`);
+    const setEnabled = db.prepare(`UPDATE tokens SET enabled = ?, updated_at = ? WHERE id = ?`);
     const updates = new Map<string, Statement<[unknown, string, string]>>();
     const updateColumn = (column: string) => {
       let statement = updates.get(column);
@@ -144,6 +148,16 @@ export const tokensProjection: Projection = {
           case 'TokenRevoked': {
             const data = event.data as TokenRevoked['data'];
             revoke.run(data.revokedAt, data.reason, data.revokedAt, data.tokenId);
+            break;
+          }
+          case 'TokenDisabled': {
+            const data = event.data as TokenDisabled['data'];
+            setEnabled.run(0, data.disabledAt, data.tokenId);
+            break;
+          }
+          case 'TokenEnabled': {
+            const data = event.data as TokenEnabled['data'];
+            setEnabled.run(1, data.enabledAt, data.tokenId);
             break;
           }
         }

@@ -15,11 +15,12 @@ export class PrivilegedVerifications {
   record(ctx: RequestContext, caller: Principal, outcome: Verification, requiredRoles: readonly string[]): void {
     const record = outcome.record;
     if (!record || !record.roles.some(isKeyledgerRole)) return;
-    if (outcome.code !== 'VALID' && outcome.code !== 'REVOKED' && outcome.code !== 'EXPIRED' && outcome.code !== 'INSUFFICIENT_ROLES') return;
+    const code = outcome.code;
+    if (code !== 'VALID' && code !== 'REVOKED' && code !== 'EXPIRED' && code !== 'INSUFFICIENT_ROLES' && code !== 'DISABLED') return;
     const now = this.clock.now();
     this.recorder.recordIfRoom<PrivilegedTokenVerified>(
       'PrivilegedTokenVerified',
-      { tenantId: record.tenantId, tokenId: record.id, code: outcome.code, requiredRoles: [...requiredRoles], verifiedAt: now.toISOString() },
+      { tenantId: record.tenantId, tokenId: record.id, code, requiredRoles: [...requiredRoles], verifiedAt: now.toISOString() },
       eventMetadata(ctx, actorOf(caller), now),
     );
   }

@@ -53,6 +53,8 @@ export interface UpdateTokenInput {
   botName?: string | null;
   avatarUrl?: string | null;
   expiresAt?: Date | null;
+  /** False pauses the token, true resumes it. */
+  enabled?: boolean | null;
 }
 
 export interface RotateTokenInput {
@@ -188,6 +190,7 @@ export class TokenService {
         botName: input.botName,
         avatarUrl: input.avatarUrl,
         expiresAt: input.expiresAt,
+        enabled: input.enabled ?? undefined,
       },
       grantorRoles: caller.roles,
     });

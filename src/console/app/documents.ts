@@ -125,7 +125,7 @@ export interface RevocationNotice {
   position: string;
   tokenId: string;
   tenantId: string;
-  kind: 'REVOKED' | 'ROTATED' | 'PARTNER_TOKEN_REVOKED' | 'PARTNER_CREDENTIAL_REVOKED';
+  kind: 'REVOKED' | 'ROTATED' | 'PARTNER_TOKEN_REVOKED' | 'PARTNER_CREDENTIAL_REVOKED' | 'DISABLED';
   effectiveAt: string;
   reason: string | null;
   actor: { id: string; type: string };

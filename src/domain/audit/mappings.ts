@@ -73,6 +73,8 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     fields: { tokenId: 'show', tenantId: 'show', ...storedSecret, previousSecretsValidUntil: 'show', rotatedAt: 'show' },
   },
   TokenRevoked: { resource: token, fields: { tokenId: 'show', tenantId: 'show', reason: 'show', revokedAt: 'show', leak: { source: 'show', url: 'show' } } },
+  TokenDisabled: { resource: token, fields: { tokenId: 'show', tenantId: 'show', disabledAt: 'show' } },
+  TokenEnabled: { resource: token, fields: { tokenId: 'show', tenantId: 'show', enabledAt: 'show' } },
   TokenIssueAbandoned: { resource: token, fields: { tokenId: 'show', tenantId: 'show', abandonedAt: 'show' } },
 
   TokenCodeReserved: {

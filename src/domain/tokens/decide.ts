@@ -17,6 +17,8 @@ import type {
   SealedSecret,
   SecretOrigin,
   TokenChanges,
+  TokenDisabled,
+  TokenEnabled,
   TokenEvent,
   TokenIssueAbandoned,
   TokenIssued,
@@ -62,6 +64,8 @@ export interface UpdateToken {
     botName?: string | null;
     avatarUrl?: string | null;
     expiresAt?: Date | null;
+    /** False pauses the token (`TokenDisabled`), true resumes it (`TokenEnabled`). */
+    enabled?: boolean;
   };
   /** Roles of the caller: keyledger roles it does not hold it can neither add nor remove. */
   grantorRoles: readonly string[];
@@ -180,8 +184,12 @@ function requireChangeable(state: TokenState, tokenId: string, now: Date): Token
   return state;
 }
 
-/** Only fields that differ from the state become part of the event; no difference, no event. */
-function update(command: UpdateToken, state: TokenState, now: Date): TokenUpdated[] {
+/**
+ * Only fields that differ from the state become part of the event; no difference, no event.
+ * Pausing and resuming are events of their own, so that every reader of the log (caches,
+ * notice feeds, open sockets) can act on them without looking inside a `TokenUpdated`.
+ */
+function update(command: UpdateToken, state: TokenState, now: Date): Array<TokenUpdated | TokenDisabled | TokenEnabled> {
   const token = requireChangeable(state, command.tokenId, now);
   const requested = command.changes;
   const changes: TokenChanges = {};
@@ -214,8 +222,21 @@ function update(command: UpdateToken, state: TokenState, now: Date): TokenUpdate
     if (expiresAt !== token.expiresAt) changes.expiresAt = expiresAt;
   }
 
-  if (Object.keys(changes).length === 0) return [];
-  return [{ type: 'TokenUpdated', data: { tokenId: token.tokenId, tenantId: token.tenantId, changes, updatedAt: now.toISOString() } }];
+  const events: Array<TokenUpdated | TokenDisabled | TokenEnabled> = [];
+  if (Object.keys(changes).length > 0) {
+    events.push({ type: 'TokenUpdated', data: { tokenId: token.tokenId, tenantId: token.tenantId, changes, updatedAt: now.toISOString() } });
+  }
+  events.push(...switchEnabled(token, requested.enabled, now));
+  return events;
+}
+
+function switchEnabled(token: TokenFacts, enabled: boolean | undefined, now: Date): Array<TokenDisabled | TokenEnabled> {
+  if (enabled === undefined || enabled === token.enabled) return [];
+  if (typeof enabled !== 'boolean') throw badInput('enabled must be true or false', 'enabled');
+  const { tokenId, tenantId } = token;
+  return enabled
+    ? [{ type: 'TokenEnabled', data: { tokenId, tenantId, enabledAt: now.toISOString() } }]
+    : [{ type: 'TokenDisabled', data: { tokenId, tenantId, disabledAt: now.toISOString() } }];
 }
 
 function rotate(command: RotateToken, state: TokenState, now: Date): TokenRotated {

@@ -13,6 +13,8 @@ export interface TokenFacts {
   avatarUrl: string | null;
   ownerId: string | null;
   integrationId: string | null;
+  /** False while the token is paused by a `TokenDisabled`. */
+  enabled: boolean;
 }
 
 export type TokenState =
@@ -41,6 +43,7 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
         avatarUrl: event.data.avatarUrl ?? null,
         ownerId: event.data.ownerId ?? null,
         integrationId: event.data.integrationId ?? null,
+        enabled: true,
       };
     }
     case 'TokenUpdated':
@@ -52,6 +55,10 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
     case 'TokenRevoked':
       if (state.status !== 'active' && state.status !== 'revoked') return state;
       return { ...state, status: 'revoked', revokedAt: event.data.revokedAt };
+    case 'TokenDisabled':
+    case 'TokenEnabled':
+      if (state.status !== 'active' && state.status !== 'revoked') return state;
+      return { ...state, enabled: event.type === 'TokenEnabled' };
     case 'TokenIssueAbandoned':
       if (state.status !== 'absent') return state;
       return { status: 'abandoned', tokenId: event.data.tokenId };

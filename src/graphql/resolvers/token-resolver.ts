@@ -49,6 +49,7 @@ export function toApiToken(record: TokenRecord, now: Date): ApiToken {
     expiresAt: record.expiresAt,
     revokedAt: record.revokedAt,
     lastUsedAt: record.lastUsedAt,
+    enabled: record.enabled,
   };
 }
 

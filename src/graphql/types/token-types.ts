@@ -29,10 +29,14 @@ export enum VerificationCode {
   REVOKED = 'REVOKED',
   EXPIRED = 'EXPIRED',
   INSUFFICIENT_ROLES = 'INSUFFICIENT_ROLES',
+  DISABLED = 'DISABLED',
 }
 registerEnumType(VerificationCode, {
   name: 'VerificationCode',
   description: 'Outcome of verifying a credential; only VALID means it may be used',
+  valuesConfig: {
+    DISABLED: { description: 'The token is paused (updateToken enabled: false); it verifies again once enabled' },
+  },
 });
 
 @ObjectType({ description: 'A machine credential. The secret itself is never part of it.' })
@@ -87,6 +91,9 @@ export class ApiToken {
 
   @Field(() => Date, { nullable: true })
   revokedAt!: Date | null;
+
+  @Field(() => Boolean, { description: 'False while the token is paused: every check answers DISABLED until it is enabled again' })
+  enabled!: boolean;
 
   @Field(() => Date, {
     nullable: true,
@@ -195,6 +202,12 @@ export class UpdateTokenInput {
 
   @Field(() => Date, { nullable: true, description: 'Must be in the future; null removes the expiry' })
   expiresAt?: Date | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'false pauses the token without revoking it (verifyToken answers DISABLED, authentication is refused); true resumes it',
+  })
+  enabled?: boolean | null;
 }
 
 @InputType()

@@ -226,6 +226,7 @@ describe('token state: evolve and fold', () => {
       avatarUrl: null,
       ownerId: null,
       integrationId: null,
+      enabled: true,
     });
   });
 
