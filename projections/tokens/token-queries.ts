@@ -32,6 +32,8 @@ export interface TokenRecord {
   lastUsedAt: Date | null;
   /** False while paused: every check answers DISABLED. */
   enabled: boolean;
+  meta: Record<string, unknown> | null;
+  externalId: string | null;
 }
 
 /** One of a token's secrets, current or rotated out. */
@@ -63,6 +65,8 @@ export interface TokenListFilter {
   notRevoked?: boolean;
   /** Case-insensitive substring of the name. */
   search?: string | null;
+  /** Tokens of this customer, compared exactly. */
+  externalId?: string | null;
 }
 
 export interface TokenPage {
@@ -94,6 +98,8 @@ interface TokenRow {
   revoke_reason: string | null;
   last_used_at: string | null;
   enabled: number;
+  meta: string | null;
+  external_id: string | null;
 }
 
 /** Aliased so that joined with a token row no column shadows the token's own. */
@@ -133,6 +139,8 @@ function toRecord(row: TokenRow): TokenRecord {
     revokeReason: row.revoke_reason,
     lastUsedAt: date(row.last_used_at),
     enabled: row.enabled !== 0,
+    meta: row.meta === null ? null : (JSON.parse(row.meta) as Record<string, unknown>),
+    externalId: row.external_id,
   };
 }
 
@@ -219,6 +227,10 @@ export class TokenQueries {
     if (filter.role) {
       where.push('EXISTS (SELECT 1 FROM json_each(t.roles) r WHERE r.value = @role)');
       params.role = filter.role;
+    }
+    if (filter.externalId) {
+      where.push('t.external_id = @externalId');
+      params.externalId = filter.externalId;
     }
     if (filter.search) {
       where.push("t.name LIKE @search ESCAPE '\\'");

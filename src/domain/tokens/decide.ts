@@ -11,7 +11,9 @@ import {
   requireOwnerId,
   requireRoles,
   requireTenantId,
+  requireExternalId,
 } from '../validation';
+import { canonicalMetaJson, requireMeta } from './meta';
 import type {
   LeakLocation,
   SealedSecret,
@@ -52,6 +54,9 @@ export interface IssueToken {
   ownerId?: string | null;
   integrationId?: string | null;
   sealedSecret?: SealedSecret | null;
+  // Usage controls, for every kind.
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
 }
 
 export interface UpdateToken {
@@ -66,6 +71,9 @@ export interface UpdateToken {
     expiresAt?: Date | null;
     /** False pauses the token (`TokenDisabled`), true resumes it (`TokenEnabled`). */
     enabled?: boolean;
+    /** Null clears meta or externalId. */
+    meta?: Record<string, unknown> | null;
+    externalId?: string | null;
   };
   /** Roles of the caller: keyledger roles it does not hold it can neither add nor remove. */
   grantorRoles: readonly string[];
@@ -132,8 +140,17 @@ function issue(command: IssueToken, state: TokenState, now: Date): TokenIssued {
       origin: command.origin,
       issuedAt: now.toISOString(),
       ...kindFields(command),
+      ...controlFields(command),
     },
   };
+}
+
+/** Usage controls apply to every kind; like kind fields, they are in the event only when set. */
+function controlFields(command: IssueToken): Partial<TokenIssued['data']> {
+  const fields: Partial<TokenIssued['data']> = {};
+  if (command.meta !== undefined && command.meta !== null) fields.meta = requireMeta(command.meta);
+  if (command.externalId !== undefined && command.externalId !== null) fields.externalId = requireExternalId(command.externalId);
+  return fields;
 }
 
 /** Each kind takes its own fields and refuses the others', so a field never means nothing. */
@@ -220,6 +237,16 @@ function update(command: UpdateToken, state: TokenState, now: Date): Array<Token
   if (requested.expiresAt !== undefined) {
     const expiresAt = requested.expiresAt === null ? null : requireFutureInstant(requested.expiresAt, now, 'expiresAt').toISOString();
     if (expiresAt !== token.expiresAt) changes.expiresAt = expiresAt;
+  }
+
+  if (requested.meta !== undefined) {
+    const meta = requested.meta === null ? null : requireMeta(requested.meta);
+    const same = meta === null || token.meta === null ? meta === token.meta : canonicalMetaJson(meta) === canonicalMetaJson(token.meta);
+    if (!same) changes.meta = meta;
+  }
+  if (requested.externalId !== undefined) {
+    const externalId = requested.externalId === null ? null : requireExternalId(requested.externalId);
+    if (externalId !== token.externalId) changes.externalId = externalId;
   }
 
   const events: Array<TokenUpdated | TokenDisabled | TokenEnabled> = [];

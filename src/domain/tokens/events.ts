@@ -51,6 +51,13 @@ export interface TokenIssued {
     /** INTEGRATION_KEY: the integration it authenticates, and its recoverable secret. */
     integrationId?: string;
     sealedSecret?: SealedSecret;
+    /*
+     * Usage controls, present only when set. `meta` is the customer's own data: never a
+     * secret by contract, and audited only as a fingerprint.
+     */
+    meta?: Record<string, unknown>;
+    /** The customer the token belongs to, in the tenant's own terms. */
+    externalId?: string;
   };
 }
 
@@ -61,6 +68,9 @@ export interface TokenChanges {
   botName?: string | null;
   avatarUrl?: string | null;
   expiresAt?: string | null;
+  // Usage controls.
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
 }
 
 export interface TokenUpdated {

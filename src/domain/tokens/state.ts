@@ -15,6 +15,8 @@ export interface TokenFacts {
   integrationId: string | null;
   /** False while the token is paused by a `TokenDisabled`. */
   enabled: boolean;
+  meta: Record<string, unknown> | null;
+  externalId: string | null;
 }
 
 export type TokenState =
@@ -44,6 +46,8 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
         ownerId: event.data.ownerId ?? null,
         integrationId: event.data.integrationId ?? null,
         enabled: true,
+        meta: event.data.meta ?? null,
+        externalId: event.data.externalId ?? null,
       };
     }
     case 'TokenUpdated':
@@ -72,6 +76,8 @@ function applyChanges<State extends TokenFacts>(state: State, changes: TokenChan
   if (changes.botName !== undefined) next.botName = changes.botName;
   if (changes.avatarUrl !== undefined) next.avatarUrl = changes.avatarUrl;
   if (changes.expiresAt !== undefined) next.expiresAt = changes.expiresAt;
+  if (changes.meta !== undefined) next.meta = changes.meta;
+  if (changes.externalId !== undefined) next.externalId = changes.externalId;
   return next;
 }
 

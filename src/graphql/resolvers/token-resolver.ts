@@ -50,6 +50,8 @@ export function toApiToken(record: TokenRecord, now: Date): ApiToken {
     revokedAt: record.revokedAt,
     lastUsedAt: record.lastUsedAt,
     enabled: record.enabled,
+    meta: record.meta,
+    externalId: record.externalId,
   };
 }
 

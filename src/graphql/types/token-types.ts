@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum TokenKind {
@@ -95,6 +96,15 @@ export class ApiToken {
   @Field(() => Boolean, { description: 'False while the token is paused: every check answers DISABLED until it is enabled again' })
   enabled!: boolean;
 
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: "The tenant's own data about the token, as given (at most 16 KB). Returned by verifyToken; never holds secrets; never affects roles or any check",
+  })
+  meta!: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to, in your own terms' })
+  externalId!: string | null;
+
   @Field(() => Date, {
     nullable: true,
     description: 'Last successful verification or authentication. Recorded in batches: it may lag by a few seconds, and across gateways',
@@ -148,6 +158,14 @@ export class IssueTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'INTEGRATION_KEY: required; an integration holds at most 10 active keys' })
   integrationId?: string | null;
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'A JSON object of at most 16 KB, returned with the token and by verifyToken. Must not hold secrets (keyledger credentials are refused)',
+  })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to: 1-256 of letters, digits . _ : @ + / | = -' })
+  externalId?: string | null;
 }
 
 @InputType({ description: 'Takes over an existing secret. It is hashed with argon2id and never stored or shown.' })
@@ -181,6 +199,14 @@ export class ImportTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'WEBHOOK_TOKEN: required' })
   ownerId?: string | null;
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'A JSON object of at most 16 KB, returned with the token and by verifyToken. Must not hold secrets (keyledger credentials are refused)',
+  })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to: 1-256 of letters, digits . _ : @ + / | = -' })
+  externalId?: string | null;
 }
 
 @InputType({ description: 'Fields left out stay as they are. Changing nothing records nothing.' })
@@ -208,6 +234,12 @@ export class UpdateTokenInput {
     description: 'false pauses the token without revoking it (verifyToken answers DISABLED, authentication is refused); true resumes it',
   })
   enabled?: boolean | null;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Replaces the whole object; at most 16 KB, no secrets; null removes it' })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'null removes it' })
+  externalId?: string | null;
 }
 
 @InputType()
@@ -250,6 +282,9 @@ export class TokenFilter {
 
   @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name' })
   search?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Tokens of this customer (externalId), compared exactly' })
+  externalId?: string | null;
 
   @Field(() => ID, { nullable: true, description: 'keyledger:root only: the tenant to list' })
   tenantId?: string | null;

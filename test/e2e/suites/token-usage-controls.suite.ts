@@ -3,7 +3,9 @@ import { errorCode, graphql } from '../../helpers/graphql-client';
 import { eventually, issueToken, ROOT_SECRET, settledHeadPosition, type TestGateway } from '../../helpers/gateway';
 import { expectNoStackTraces, expectNotWritten, REVOKE, uniqueTenant, wholeLogText } from './token-operations';
 
-const CONTROL_FIELDS = 'id name roles status enabled';
+const CONTROL_FIELDS = 'id name roles status enabled meta externalId';
+const ISSUE = `mutation Issue($input: IssueTokenInput!) { issueToken(input: $input) { secret token { ${CONTROL_FIELDS} } } }`;
+const TOKENS = `query Tokens($filter: TokenFilter) { tokens(first: 100, filter: $filter) { totalCount edges { node { id externalId } } } }`;
 const UPDATE = `mutation Update($input: UpdateTokenInput!) { updateToken(input: $input) { ${CONTROL_FIELDS} } }`;
 const VERIFY = `query Verify($token: String!, $requiredRoles: [String!]) {
   verifyToken(token: $token, requiredRoles: $requiredRoles) { valid code token { ${CONTROL_FIELDS} } }
@@ -12,7 +14,7 @@ const TOKEN_CONTROLS = `query Token($id: ID!) { token(id: $id) { ${CONTROL_FIELD
 const VIEWER = '{ viewer { id } }';
 const AUDIT_LOG = `query Audit($filter: AuditLogFilter) { auditLog(first: 100, filter: $filter) { edges { node { eventType resource { id } changes } } } }`;
 
-/** The usage controls of a token at verification: pausing it. */
+/** The usage controls of a token at verification: pausing it, its meta, the customer it belongs to. */
 export function describeTokenUsageControls(adapter: string, start: (options: { clock?: Clock }) => Promise<TestGateway>): void {
   describe(`token usage controls over GraphQL (${adapter})`, () => {
     let gw: TestGateway;
@@ -47,7 +49,11 @@ export function describeTokenUsageControls(adapter: string, start: (options: { c
         expect(paused.errors).toBeUndefined();
         expect(paused.data!.updateToken).toMatchObject({ id, enabled: false, status: 'ACTIVE' });
         const refused = await verify(secret);
-        expect(refused.data!.verifyToken).toEqual({ valid: false, code: 'DISABLED', token: { id, name: 'pausable', roles: ['orders:read'], status: 'ACTIVE', enabled: false } });
+        expect(refused.data!.verifyToken).toEqual({
+          valid: false,
+          code: 'DISABLED',
+          token: { id, name: 'pausable', roles: ['orders:read'], status: 'ACTIVE', enabled: false, meta: null, externalId: null },
+        });
         expect((await graphql(gw.url, TOKEN_CONTROLS, { id }, admin)).data!.token).toMatchObject({ status: 'ACTIVE', enabled: false, revokedAt: null });
 
         const resumed = await update({ id, enabled: true });
@@ -130,6 +136,128 @@ export function describeTokenUsageControls(adapter: string, start: (options: { c
           const { id, secret } = await issueToken(gw.url, admin, { name: 'scan pause' });
           await update({ id, enabled: false });
           await update({ id, enabled: true });
+          expectNotWritten(await wholeLogText(gw), secret);
+        });
+      });
+    });
+
+    describe('meta and externalId', () => {
+      const issue = (input: Record<string, unknown>, bearer = admin) => graphql(gw.url, ISSUE, { input }, bearer);
+      const META = { plan: 'pro', seats: 12, owner: { email: 'ana@example.com' }, flags: ['beta'] };
+
+      it('are kept on issue, returned on the token and by verifyToken, and recorded in TokenIssued', async () => {
+        const issued = await issue({ name: 'customer key', roles: ['orders:read'], meta: META, externalId: 'org_42' });
+        expect(issued.errors).toBeUndefined();
+        const { secret, token } = issued.data!.issueToken;
+        expect(token).toMatchObject({ meta: META, externalId: 'org_42', enabled: true });
+        expect((await graphql(gw.url, TOKEN_CONTROLS, { id: token.id }, admin)).data!.token).toMatchObject({ meta: META, externalId: 'org_42' });
+        expect((await verify(secret)).data!.verifyToken).toMatchObject({ valid: true, code: 'VALID', token: { id: token.id, meta: META, externalId: 'org_42' } });
+        const [event] = await gw.gateway.store.readStream(`token-${token.id}`);
+        expect(event.data).toMatchObject({ meta: META, externalId: 'org_42' });
+      });
+
+      it('updateToken replaces meta and externalId, null removes them, the same meta in another key order records nothing', async () => {
+        const { token } = (await issue({ name: 'changing meta', meta: { a: 1, b: { c: 2, d: 3 } } })).data!.issueToken;
+        const before = await settledHeadPosition(gw.gateway);
+        expect((await update({ id: token.id, meta: { b: { d: 3, c: 2 }, a: 1 } })).errors).toBeUndefined();
+        expect(await gw.gateway.store.headPosition()).toBe(before);
+
+        const changed = await update({ id: token.id, meta: { tier: 'gold' }, externalId: 'user:7' });
+        expect(changed.data!.updateToken).toMatchObject({ meta: { tier: 'gold' }, externalId: 'user:7' });
+        const cleared = await update({ id: token.id, meta: null, externalId: null });
+        expect(cleared.data!.updateToken).toMatchObject({ meta: null, externalId: null });
+        const events = await gw.gateway.store.readStream(`token-${token.id}`);
+        expect(events.slice(1).map((event) => (event.data as any).changes)).toEqual([
+          { meta: { tier: 'gold' }, externalId: 'user:7' },
+          { meta: null, externalId: null },
+        ]);
+      });
+
+      it('the audit history shows externalId and only a fingerprint of meta', async () => {
+        const { token } = (await issue({ name: 'audited meta', meta: { customer: 'Jane Roe' }, externalId: 'cust-audit' })).data!.issueToken;
+        await update({ id: token.id, meta: { customer: 'John Roe' } });
+        await eventually(async () => (await auditOf(token.id)).length === 2);
+        const [updated, issuedEntry] = await auditOf(token.id);
+        expect(issuedEntry.changes).toMatchObject({ externalId: 'cust-audit', meta: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) });
+        expect(updated.changes).toMatchObject({ changes: { meta: expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/) } });
+        expect((updated.changes as any).changes.meta).not.toBe(issuedEntry.changes.meta);
+        expect(JSON.stringify([updated, issuedEntry])).not.toMatch(/Roe|customer/);
+      });
+
+      it('tokens(filter: {externalId}) lists the tokens of one customer', async () => {
+        const customer = `cust-${Date.now()}`;
+        const one = (await issue({ name: 'first of customer', externalId: customer })).data!.issueToken.token.id;
+        const two = (await issue({ name: 'second of customer', externalId: customer })).data!.issueToken.token.id;
+        await issue({ name: 'someone else', externalId: `${customer}-other` });
+        const listed = await graphql(gw.url, TOKENS, { filter: { externalId: customer } }, admin);
+        expect(listed.data!.tokens.totalCount).toBe(2);
+        expect(listed.data!.tokens.edges.map((edge: any) => edge.node.id).sort()).toEqual([one, two].sort());
+        const foreign = await graphql(gw.url, TOKENS, { filter: { externalId: customer } }, otherAdmin);
+        expect(foreign.data!.tokens.totalCount).toBe(0);
+      });
+
+      it('bad input is refused with BAD_USER_INPUT and writes nothing', async () => {
+        const { token } = (await issue({ name: 'bad input target' })).data!.issueToken;
+        const before = await settledHeadPosition(gw.gateway);
+        const tooLarge = { blob: 'x'.repeat(16 * 1024) };
+        const credential = (await issueToken(gw.url, admin, { name: 'a credential' })).secret;
+        const afterCredential = await settledHeadPosition(gw.gateway);
+        expect(afterCredential).not.toBe(before);
+        const cases: Array<[Record<string, unknown>, string]> = [
+          [{ meta: tooLarge }, 'meta'],
+          [{ meta: { nested: { note: `copy of ${credential} here` } } }, 'meta'],
+          [{ meta: { [credential]: true } }, 'meta'],
+          [{ externalId: 'x'.repeat(257) }, 'externalId'],
+          [{ externalId: 'has space' }, 'externalId'],
+          [{ externalId: '' }, 'externalId'],
+        ];
+        for (const [fields, field] of cases) {
+          for (const response of [await issue({ name: 'refused', ...fields }), await update({ id: token.id, ...fields })]) {
+            expect(errorCode(response)).toBe('BAD_USER_INPUT');
+            expect(response.errors![0].extensions).toMatchObject({ field });
+            expectNoStackTraces(response);
+            expect(response.raw).not.toContain(credential);
+          }
+        }
+        for (const meta of [[1, 2], 'text', 7]) {
+          for (const response of [await issue({ name: 'not an object', meta }), await update({ id: token.id, meta })]) {
+            expect(errorCode(response)).toBe('BAD_USER_INPUT');
+            expectNoStackTraces(response);
+          }
+        }
+        expect(await gw.gateway.store.headPosition()).toBe(afterCredential);
+        expect((await issue({ name: 'just fits', meta: { blob: 'x'.repeat(16 * 1024 - 20) } })).errors).toBeUndefined();
+      });
+
+      describe('security', () => {
+        it('meta never grants anything: roles, tenant and state come from the token alone', async () => {
+          const { secret, token } = (
+            await issue({
+              name: 'meta escalation',
+              roles: ['orders:read'],
+              meta: { roles: ['orders:write', 'keyledger:admin'], tenantId: otherTenant, enabled: true, kind: 'INTEGRATION_KEY', requiredRoles: [] },
+            })
+          ).data!.issueToken;
+          expect((await verify(secret, admin, ['orders:write'])).data!.verifyToken).toMatchObject({ valid: false, code: 'INSUFFICIENT_ROLES' });
+          expect((await verify(secret, admin, ['keyledger:admin'])).data!.verifyToken.code).toBe('INSUFFICIENT_ROLES');
+          expect((await verify(secret, otherAdmin)).data!.verifyToken).toEqual({ valid: false, code: 'NOT_FOUND', token: null });
+          await update({ id: token.id, enabled: false });
+          expect((await verify(secret)).data!.verifyToken.code).toBe('DISABLED');
+        });
+
+        it('a caller without keyledger:tokens:write can set neither; another tenant can neither change nor read them', async () => {
+          const { secret, token } = (await issue({ name: 'guarded meta', meta: { plan: 'pro' }, externalId: 'guarded' })).data!.issueToken;
+          expect(errorCode(await update({ id: token.id, meta: { plan: 'free' } }, reader))).toBe('FORBIDDEN');
+          expect(errorCode(await issue({ name: 'reader issue', meta: { a: 1 } }, reader))).toBe('FORBIDDEN');
+          expect(errorCode(await update({ id: token.id, meta: { plan: 'free' }, externalId: 'stolen' }, otherAdmin))).toBe('NOT_FOUND');
+          expect((await graphql(gw.url, TOKEN_CONTROLS, { id: token.id }, otherAdmin)).data!.token).toBeNull();
+          expect((await verify(secret, otherAdmin)).data!.verifyToken.token).toBeNull();
+          expect((await graphql(gw.url, TOKEN_CONTROLS, { id: token.id }, admin)).data!.token).toMatchObject({ meta: { plan: 'pro' }, externalId: 'guarded' });
+        });
+
+        it('no secret reaches the log through meta or externalId', async () => {
+          const { secret, token } = (await issue({ name: 'scan meta', meta: { note: 'plain' }, externalId: 'scan-me' })).data!.issueToken;
+          await update({ id: token.id, meta: { note: 'changed' } });
           expectNotWritten(await wholeLogText(gw), secret);
         });
       });

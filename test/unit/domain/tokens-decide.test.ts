@@ -227,6 +227,8 @@ describe('token state: evolve and fold', () => {
       ownerId: null,
       integrationId: null,
       enabled: true,
+      meta: null,
+      externalId: null,
     });
   });
 
