@@ -30,6 +30,8 @@ export interface PrivilegedTokenVerified {
     tokenId: string;
     code: 'VALID' | 'REVOKED' | 'EXPIRED' | 'INSUFFICIENT_ROLES' | 'DISABLED';
     requiredRoles: string[];
+    /** Present only when the check named alternatives: at least one group had to be held whole. */
+    anyOf?: string[][];
     verifiedAt: string;
   };
 }

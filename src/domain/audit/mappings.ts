@@ -145,7 +145,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
   },
   PrivilegedTokenVerified: {
     resource: token,
-    fields: { tenantId: 'show', tokenId: 'show', code: 'show', requiredRoles: 'show', verifiedAt: 'show' },
+    fields: { tenantId: 'show', tokenId: 'show', code: 'show', requiredRoles: 'show', anyOf: 'show', verifiedAt: 'show' },
   },
 
   PartnerCredentialCreated: {

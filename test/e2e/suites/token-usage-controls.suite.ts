@@ -11,6 +11,9 @@ const VERIFY = `query Verify($token: String!, $requiredRoles: [String!]) {
   verifyToken(token: $token, requiredRoles: $requiredRoles) { valid code token { ${CONTROL_FIELDS} } }
 }`;
 const TOKEN_CONTROLS = `query Token($id: ID!) { token(id: $id) { ${CONTROL_FIELDS} revokedAt } }`;
+const VERIFY_ANY_OF = `query Verify($token: String!, $requiredRoles: [String!], $anyOf: [[String!]!]) {
+  verifyToken(token: $token, requiredRoles: $requiredRoles, anyOf: $anyOf) { valid code token { id } }
+}`;
 const VIEWER = '{ viewer { id } }';
 const AUDIT_LOG = `query Audit($filter: AuditLogFilter) { auditLog(first: 100, filter: $filter) { edges { node { eventType resource { id } changes } } } }`;
 
@@ -260,6 +263,55 @@ export function describeTokenUsageControls(adapter: string, start: (options: { c
           await update({ id: token.id, meta: { note: 'changed' } });
           expectNotWritten(await wholeLogText(gw), secret);
         });
+      });
+    });
+
+    describe('verifyToken anyOf: alternatives besides requiredRoles', () => {
+      const check = async (token: string, anyOf: unknown, requiredRoles?: string[], bearer = admin) =>
+        graphql(gw.url, VERIFY_ANY_OF, { token, anyOf, requiredRoles }, bearer);
+      const codeOf = async (token: string, anyOf: unknown, requiredRoles?: string[]) => (await check(token, anyOf, requiredRoles)).data!.verifyToken.code;
+      const ADMIN_OR_READ_WRITE = [['orders:admin'], ['orders:read', 'orders:write']];
+
+      it('"admin, or both read and write": one group held whole is enough, a group held in part is not', async () => {
+        const adminToken = (await issueToken(gw.url, admin, { name: 'orders admin', roles: ['orders:admin'] })).secret;
+        const both = (await issueToken(gw.url, admin, { name: 'read and write', roles: ['orders:read', 'orders:write'] })).secret;
+        const readOnly = (await issueToken(gw.url, admin, { name: 'read only', roles: ['orders:read'] })).secret;
+        expect(await codeOf(adminToken, ADMIN_OR_READ_WRITE)).toBe('VALID');
+        expect(await codeOf(both, ADMIN_OR_READ_WRITE)).toBe('VALID');
+        expect(await codeOf(readOnly, ADMIN_OR_READ_WRITE)).toBe('INSUFFICIENT_ROLES');
+        expect((await check(readOnly, ADMIN_OR_READ_WRITE)).data!.verifyToken.token).not.toBeNull();
+      });
+
+      it('requiredRoles keeps meaning "all of", and must hold as well as one group', async () => {
+        const token = (await issueToken(gw.url, admin, { name: 'tenant bound', roles: ['orders:admin', 'region:eu'] })).secret;
+        expect(await codeOf(token, ADMIN_OR_READ_WRITE, ['region:eu'])).toBe('VALID');
+        expect(await codeOf(token, ADMIN_OR_READ_WRITE, ['region:us'])).toBe('INSUFFICIENT_ROLES');
+        expect(await codeOf(token, null, ['region:eu', 'orders:admin'])).toBe('VALID');
+        expect(await codeOf(token, null, ['region:eu', 'orders:read'])).toBe('INSUFFICIENT_ROLES');
+      });
+
+      it('roles a keyledger role implies count, as they do for requiredRoles', async () => {
+        const writer = (await issueToken(gw.url, admin, { name: 'implied', roles: ['keyledger:tokens:write'] })).secret;
+        expect(await codeOf(writer, [['keyledger:admin'], ['keyledger:tokens:read']])).toBe('VALID');
+      });
+
+      it('a paused or foreign token answers as without anyOf', async () => {
+        const { id, secret } = await issueToken(gw.url, admin, { name: 'paused any', roles: ['orders:admin'] });
+        await update({ id, enabled: false });
+        expect(await codeOf(secret, ADMIN_OR_READ_WRITE)).toBe('DISABLED');
+        expect((await check(secret, ADMIN_OR_READ_WRITE, undefined, otherAdmin)).data!.verifyToken).toEqual({ valid: false, code: 'NOT_FOUND', token: null });
+      });
+
+      it('an empty list, an empty group or too many groups is BAD_USER_INPUT; a caller without keyledger:tokens:read is FORBIDDEN', async () => {
+        const token = (await issueToken(gw.url, admin, { name: 'bad any', roles: ['a'] })).secret;
+        const noRole = (await issueToken(gw.url, admin, { name: 'no role', roles: ['a'] })).secret;
+        for (const anyOf of [[], [[]], [['a'], []], Array.from({ length: 17 }, (_, i) => [`r${i}`])]) {
+          const response = await check(token, anyOf);
+          expect(errorCode(response)).toBe('BAD_USER_INPUT');
+          expect(response.errors![0].extensions).toMatchObject({ field: 'anyOf' });
+          expectNoStackTraces(response);
+        }
+        expect(errorCode(await check(token, [['a']], undefined, noRole))).toBe('FORBIDDEN');
       });
     });
   });
