@@ -1,3 +1,4 @@
+import { asksForRoles, meetsRequirement, requireAnyOf, type RoleRequirement } from '../../domain/access/role-requirement';
 import { effectiveRoles, Role } from '../../domain/access/roles';
 import { credentialRefused } from '../../domain/errors';
 import { PartnerAccessTokenService } from '../partners/partner-access-tokens';
@@ -104,22 +105,28 @@ export class CredentialVerifier {
    * a partner access JWT. An invalid credential is a result, not an error; a credential of
    * another tenant reads as NOT_FOUND.
    */
-  async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = []): Promise<Verification> {
+  async verifyToken(
+    ctx: RequestContext,
+    presented: string,
+    requiredRoles: readonly string[] = [],
+    anyOf: ReadonlyArray<readonly string[]> | null = null,
+  ): Promise<Verification> {
     const caller = await requireRole(ctx, Role.tokensRead);
-    if (this.accessTokens.accepts(presented)) return this.verifyAccessToken(caller, presented, requiredRoles);
+    const requirement: RoleRequirement = { allOf: requiredRoles, anyOf: requireAnyOf(anyOf) };
+    if (this.accessTokens.accepts(presented)) return this.verifyAccessToken(caller, presented, requirement);
     const verification = await this.tokens.verifyPresented(presented, ctx.ip, caller);
     if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
-    const outcome = this.withRequiredRoles(verification, requiredRoles);
-    if (outcome.record) this.privileged.record(ctx, caller, outcome, requiredRoles);
+    const outcome = this.withRequiredRoles(verification, requirement);
+    if (outcome.record) this.privileged.record(ctx, caller, outcome, requirement);
     return outcome;
   }
 
-  private withRequiredRoles(verification: Verification, requiredRoles: readonly string[]): Verification {
+  private withRequiredRoles(verification: Verification, requirement: RoleRequirement): Verification {
     if (verification.code !== 'VALID' || !verification.record) return verification;
-    if (requiredRoles.length > 0) {
+    if (asksForRoles(requirement)) {
       const held = effectiveRoles(verification.record.roles);
       for (const role of verification.record.roles) held.add(role);
-      if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
+      if (!meetsRequirement(held, requirement)) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
     }
     this.usage.record(verification.record.id, this.clock.now());
     return { code: 'VALID', record: this.usage.withPendingUse(verification.record) };
@@ -129,11 +136,11 @@ export class CredentialVerifier {
    * A partner access JWT, under the same tenant rules as API tokens: a token of another
    * tenant reads as NOT_FOUND. It holds no roles, so any required role is missing.
    */
-  private async verifyAccessToken(caller: Principal, presented: string, requiredRoles: readonly string[]): Promise<Verification> {
+  private async verifyAccessToken(caller: Principal, presented: string, requirement: RoleRequirement): Promise<Verification> {
     const { code, claims } = await this.accessTokens.verify(presented);
     if (claims && !visibleTo(caller, claims.tenantId)) return { code: 'NOT_FOUND', record: null };
     if (code !== 'VALID') return { code, record: null };
-    if (requiredRoles.length > 0) return { code: 'INSUFFICIENT_ROLES', record: null };
+    if (asksForRoles(requirement)) return { code: 'INSUFFICIENT_ROLES', record: null };
     return { code: 'VALID', record: null };
   }
 }

@@ -22,6 +22,7 @@ import { actorOf, eventMetadata, type Principal, type RequestContext } from '../
 import { requireRole, targetTenant, tokenReadReach, tokenWriteReach, visibleTo, type TokenReach } from '../tenant-access';
 import type { IntegrationKeySecrets } from './integration-key-secrets';
 import { newTokenId, TOKEN_PREFIXES, type TokenIssuer } from './token-issuer';
+import { refuseCredentialsInMeta } from './token-meta';
 import type { TokenUsageRecorder } from './usage-recorder';
 
 export interface TokenKindFields {
@@ -32,7 +33,13 @@ export interface TokenKindFields {
   integrationId?: string | null;
 }
 
-export interface IssueTokenInput extends TokenKindFields {
+/** Usage controls, for every kind. */
+export interface TokenControlFields {
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
+}
+
+export interface IssueTokenInput extends TokenKindFields, TokenControlFields {
   name: string;
   kind?: TokenKind | null;
   roles?: readonly string[] | null;
@@ -53,6 +60,11 @@ export interface UpdateTokenInput {
   botName?: string | null;
   avatarUrl?: string | null;
   expiresAt?: Date | null;
+  /** False pauses the token, true resumes it. */
+  enabled?: boolean | null;
+  /** Null clears it. */
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
 }
 
 export interface RotateTokenInput {
@@ -138,6 +150,7 @@ export class TokenService {
       lookupTag: null,
       origin: 'generated' as const,
       ...kindFieldsOf(input),
+      ...controlFieldsOf(input),
     };
     if (kind !== 'INTEGRATION_KEY') return { record: await this.issuer.create(ctx, actorOf(caller), fields), secret };
 
@@ -171,7 +184,16 @@ export class TokenService {
     return this.issuer.createWithChosenSecret(
       ctx,
       actorOf(caller),
-      { tokenId: newTokenId(), tenantId, kind, name: input.name, roles, expiresAt: input.expiresAt ?? null, ...kindFieldsOf(input) },
+      {
+        tokenId: newTokenId(),
+        tenantId,
+        kind,
+        name: input.name,
+        roles,
+        expiresAt: input.expiresAt ?? null,
+        ...kindFieldsOf(input),
+        ...controlFieldsOf(input),
+      },
       input.secret,
       'imported',
     );
@@ -179,6 +201,7 @@ export class TokenService {
 
   async updateToken(ctx: RequestContext, input: UpdateTokenInput): Promise<TokenRecord> {
     const caller = await requireRole(ctx, Role.tokensWrite);
+    refuseCredentialsInMeta(input.meta);
     await this.changeNamedToken(ctx, caller, input.id, this.clock.now(), {
       type: 'UpdateToken',
       tokenId: input.id,
@@ -188,6 +211,9 @@ export class TokenService {
         botName: input.botName,
         avatarUrl: input.avatarUrl,
         expiresAt: input.expiresAt,
+        enabled: input.enabled ?? undefined,
+        meta: input.meta,
+        externalId: input.externalId,
       },
       grantorRoles: caller.roles,
     });
@@ -334,6 +360,11 @@ function requireWebhookTokenIssue(kind: TokenKind, roles: readonly string[]): vo
   if (keyledgerRoles.length > 0) {
     throw forbidden(`${Role.webhookTokensWrite} issues tokens without keyledger roles; granting ${keyledgerRoles.join(', ')} needs ${Role.tokensWrite}`);
   }
+}
+
+function controlFieldsOf(input: TokenControlFields): TokenControlFields {
+  refuseCredentialsInMeta(input.meta);
+  return { meta: input.meta ?? null, externalId: input.externalId ?? null };
 }
 
 function kindFieldsOf(input: TokenKindFields): TokenKindFields {

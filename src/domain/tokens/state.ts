@@ -13,6 +13,10 @@ export interface TokenFacts {
   avatarUrl: string | null;
   ownerId: string | null;
   integrationId: string | null;
+  /** False while the token is paused by a `TokenDisabled`. */
+  enabled: boolean;
+  meta: Record<string, unknown> | null;
+  externalId: string | null;
 }
 
 export type TokenState =
@@ -41,6 +45,9 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
         avatarUrl: event.data.avatarUrl ?? null,
         ownerId: event.data.ownerId ?? null,
         integrationId: event.data.integrationId ?? null,
+        enabled: true,
+        meta: event.data.meta ?? null,
+        externalId: event.data.externalId ?? null,
       };
     }
     case 'TokenUpdated':
@@ -52,6 +59,10 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
     case 'TokenRevoked':
       if (state.status !== 'active' && state.status !== 'revoked') return state;
       return { ...state, status: 'revoked', revokedAt: event.data.revokedAt };
+    case 'TokenDisabled':
+    case 'TokenEnabled':
+      if (state.status !== 'active' && state.status !== 'revoked') return state;
+      return { ...state, enabled: event.type === 'TokenEnabled' };
     case 'TokenIssueAbandoned':
       if (state.status !== 'absent') return state;
       return { status: 'abandoned', tokenId: event.data.tokenId };
@@ -65,6 +76,8 @@ function applyChanges<State extends TokenFacts>(state: State, changes: TokenChan
   if (changes.botName !== undefined) next.botName = changes.botName;
   if (changes.avatarUrl !== undefined) next.avatarUrl = changes.avatarUrl;
   if (changes.expiresAt !== undefined) next.expiresAt = changes.expiresAt;
+  if (changes.meta !== undefined) next.meta = changes.meta;
+  if (changes.externalId !== undefined) next.externalId = changes.externalId;
   return next;
 }
 

@@ -49,6 +49,9 @@ export function toApiToken(record: TokenRecord, now: Date): ApiToken {
     expiresAt: record.expiresAt,
     revokedAt: record.revokedAt,
     lastUsedAt: record.lastUsedAt,
+    enabled: record.enabled,
+    meta: record.meta,
+    externalId: record.externalId,
   };
 }
 
@@ -92,9 +95,16 @@ export class TokenResolver {
   async verifyToken(
     @Arg('token', () => String) token: string,
     @Ctx() ctx: GraphQLContext,
-    @Arg('requiredRoles', () => [String], { nullable: true }) requiredRoles?: string[] | null,
+    @Arg('requiredRoles', () => [String], { nullable: true, description: 'Roles the token must all hold' }) requiredRoles?: string[] | null,
+    @Arg('anyOf', () => [[String]], {
+      nullable: true,
+      description:
+        'Alternatives, besides requiredRoles: the token must hold every role of at least one group. ' +
+        '"admin, or both read and write" is anyOf: [["admin"], ["read", "write"]]. 1-16 groups of 1-50 roles',
+    })
+    anyOf?: string[][] | null,
   ): Promise<TokenVerification> {
-    const { code, record } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? []);
+    const { code, record } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? [], anyOf ?? null);
     return { valid: code === 'VALID', code: code as VerificationCode, token: record && toApiToken(record, this.clock.now()) };
   }
 

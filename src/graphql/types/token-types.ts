@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 export enum TokenKind {
@@ -29,10 +30,14 @@ export enum VerificationCode {
   REVOKED = 'REVOKED',
   EXPIRED = 'EXPIRED',
   INSUFFICIENT_ROLES = 'INSUFFICIENT_ROLES',
+  DISABLED = 'DISABLED',
 }
 registerEnumType(VerificationCode, {
   name: 'VerificationCode',
   description: 'Outcome of verifying a credential; only VALID means it may be used',
+  valuesConfig: {
+    DISABLED: { description: 'The token is paused (updateToken enabled: false); it verifies again once enabled' },
+  },
 });
 
 @ObjectType({ description: 'A machine credential. The secret itself is never part of it.' })
@@ -88,6 +93,18 @@ export class ApiToken {
   @Field(() => Date, { nullable: true })
   revokedAt!: Date | null;
 
+  @Field(() => Boolean, { description: 'False while the token is paused: every check answers DISABLED until it is enabled again' })
+  enabled!: boolean;
+
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: "The tenant's own data about the token, as given (at most 16 KB). Returned by verifyToken; never holds secrets; never affects roles or any check",
+  })
+  meta!: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to, in your own terms' })
+  externalId!: string | null;
+
   @Field(() => Date, {
     nullable: true,
     description: 'Last successful verification or authentication. Recorded in batches: it may lag by a few seconds, and across gateways',
@@ -141,6 +158,14 @@ export class IssueTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'INTEGRATION_KEY: required; an integration holds at most 10 active keys' })
   integrationId?: string | null;
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'A JSON object of at most 16 KB, returned with the token and by verifyToken. Must not hold secrets (keyledger credentials are refused)',
+  })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to: 1-256 of letters, digits . _ : @ + / | = -' })
+  externalId?: string | null;
 }
 
 @InputType({ description: 'Takes over an existing secret. It is hashed with argon2id and never stored or shown.' })
@@ -174,6 +199,14 @@ export class ImportTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'WEBHOOK_TOKEN: required' })
   ownerId?: string | null;
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'A JSON object of at most 16 KB, returned with the token and by verifyToken. Must not hold secrets (keyledger credentials are refused)',
+  })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to: 1-256 of letters, digits . _ : @ + / | = -' })
+  externalId?: string | null;
 }
 
 @InputType({ description: 'Fields left out stay as they are. Changing nothing records nothing.' })
@@ -195,6 +228,18 @@ export class UpdateTokenInput {
 
   @Field(() => Date, { nullable: true, description: 'Must be in the future; null removes the expiry' })
   expiresAt?: Date | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'false pauses the token without revoking it (verifyToken answers DISABLED, authentication is refused); true resumes it',
+  })
+  enabled?: boolean | null;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Replaces the whole object; at most 16 KB, no secrets; null removes it' })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'null removes it' })
+  externalId?: string | null;
 }
 
 @InputType()
@@ -237,6 +282,9 @@ export class TokenFilter {
 
   @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name' })
   search?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Tokens of this customer (externalId), compared exactly' })
+  externalId?: string | null;
 
   @Field(() => ID, { nullable: true, description: 'keyledger:root only: the tenant to list' })
   tenantId?: string | null;

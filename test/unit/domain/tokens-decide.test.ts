@@ -226,6 +226,9 @@ describe('token state: evolve and fold', () => {
       avatarUrl: null,
       ownerId: null,
       integrationId: null,
+      enabled: true,
+      meta: null,
+      externalId: null,
     });
   });
 
