@@ -24,7 +24,7 @@ import type { RequestContext } from './app/request-context';
 import type { IntegrationKeySecrets } from './app/tokens/integration-key-secrets';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import type { RootTokens } from './app/tokens/root-tokens';
-import { openTokenModule } from './app/tokens/token-module';
+import { openTokenModule, type TokenModule } from './app/tokens/token-module';
 import { openSsfTransmitter } from './app/ssf';
 import type { TokenService } from './app/tokens/token-service';
 import type { TokenUsageRecorder } from './app/tokens/usage-recorder';
@@ -106,6 +106,8 @@ export interface Core {
   rateLimits: RateLimits;
   /** Where uses of tokens are noted. */
   tokenUsage: TokenUsageRecorder;
+  /** Credits and rate limits of tokens. */
+  usageControls: Pick<TokenModule, 'controls' | 'credits'>;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     clock,
     rateLimits,
     tokenUsage: tokenModule.usage,
+    usageControls: { controls: tokenModule.controls, credits: tokenModule.credits },
     close() {
       closed ??= (async () => {
         await leaks.close();
@@ -271,6 +274,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     mutations: core.rateLimits.mutations,
     expensiveQueries: core.rateLimits.expensiveQueries,
     idempotency: new IdempotentMutations(core.idempotency, core.clock),
+    tokenUsage: core.usageControls,
   });
   const clientAddress = clientAddressOf(config.trustProxy);
   const subscriptions = createSubscriptionTransport({

@@ -1,3 +1,4 @@
 export * from './tokens-projection';
 export * from './token-queries';
 export * from './token-usage';
+export * from './token-controls-projection';

@@ -14,6 +14,12 @@ describe('secrets at rest and in logs', () => {
       const revoked = await issueToken(gateway.url, admin.secret, { name: 'revoked' });
       const expiring = await issueToken(gateway.url, admin.secret, { name: 'expiring', expiresAt: new Date(Date.now() + 3600_000).toISOString() });
       expect((await graphql(gateway.url, VERIFY_TOKEN, { token: kept.secret }, admin.secret)).data!.verifyToken.code).toBe('VALID');
+      // Usage controls write spends of credits to the log, and count verifications: none may carry the secret.
+      const metered = await issueToken(gateway.url, admin.secret, {
+        name: 'metered',
+        credits: { remaining: 2, refill: { amount: 2, interval: 'DAILY' } },
+      });
+      for (let i = 0; i < 3; i++) await graphql(gateway.url, VERIFY_TOKEN, { token: metered.secret }, admin.secret);
       await graphql(gateway.url, REVOKE_TOKEN, { input: { id: revoked.id, reason: 'leak drill' } }, admin.secret);
       expect((await graphql(gateway.url, VERIFY_TOKEN, { token: revoked.secret }, admin.secret)).data!.verifyToken.code).toBe('REVOKED');
       // Secrets sent where they do not belong: as a bearer that fails, as a wrong-typed value, in a query string.
@@ -23,7 +29,7 @@ describe('secrets at rest and in logs', () => {
         headers: { authorization: `Bearer ${admin.secret}`, 'apollo-require-preflight': 'true' },
       });
 
-      const secrets = [ROOT_SECRET, admin.secret, kept.secret, revoked.secret, expiring.secret];
+      const secrets = [ROOT_SECRET, admin.secret, kept.secret, revoked.secret, expiring.secret, metered.secret];
       expect(findSecrets(temp.path, secrets)).toEqual([]);
       expect(await gateway.kill('SIGTERM')).toBe(0);
       // After shutdown the WAL has been checkpointed into the main files: look again.

@@ -7,6 +7,7 @@ import type { ConnectionAccessRecorder } from '../connections/access-recorder';
 import type { PartnerAccessTokenService } from '../partners/partner-access-tokens';
 import type { AuthFailureLimiter, LimiterFactory } from '../rate-limits';
 import type { TokenUsageRecorder } from '../tokens/usage-recorder';
+import type { UsageMetering } from '../tokens/usage-metering';
 import { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { CredentialVerifier } from './credential-verifier';
 import { AuthenticationFailures } from './failure-record';
@@ -21,7 +22,7 @@ export interface CredentialModule {
 }
 
 export interface CredentialModuleOptions {
-  tokens: { queries: TokenQueries; hasher: SecretHasher; sealer: Pick<SecretSealer, 'open'>; usage: TokenUsageRecorder };
+  tokens: { queries: TokenQueries; hasher: SecretHasher; sealer: Pick<SecretSealer, 'open'>; usage: TokenUsageRecorder; metering?: UsageMetering };
   accessTokens: PartnerAccessTokenService;
   /** Where failed authentications and privileged verifications are recorded. */
   access: Pick<ConnectionAccessRecorder, 'recordIfRoom'>;
@@ -49,6 +50,7 @@ export function openCredentialModule(options: CredentialModuleOptions): Credenti
     failures: new AuthenticationFailures(options.access, clock),
     failureLimit: options.authFailures,
     privileged: new PrivilegedVerifications(options.access, clock),
+    metering: options.tokens.metering,
   });
   return { verifier, tokens };
 }

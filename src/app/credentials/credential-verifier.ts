@@ -1,11 +1,12 @@
 import { effectiveRoles, Role } from '../../domain/access/roles';
 import { credentialRefused } from '../../domain/errors';
 import { PartnerAccessTokenService } from '../partners/partner-access-tokens';
-import type { Principal, RequestContext } from '../request-context';
+import { actorOf, eventMetadata, type Principal, type RequestContext } from '../request-context';
 import { requireRole, visibleTo } from '../tenant-access';
 import type { Clock } from '../clock';
 import type { AuthFailureLimiter } from '../rate-limits';
 import type { TokenUsageRecorder } from '../tokens/usage-recorder';
+import type { UsageMetering, UsageRequest } from '../tokens/usage-metering';
 import type { AuthenticationFailure, AuthenticationFailures } from './failure-record';
 import type { PrivilegedVerifications } from './privileged-verifications';
 import type { TokenCredentials } from './token-credentials';
@@ -37,6 +38,8 @@ export interface CredentialVerifierDependencies {
   failureLimit: AuthFailureLimiter;
   /** Where `verifyToken` checks of credentials holding keyledger roles are recorded. */
   privileged: PrivilegedVerifications;
+  /** Credits and rate limits of tokens, checked by metered verifications. */
+  metering?: UsageMetering;
 }
 
 /**
@@ -53,6 +56,7 @@ export class CredentialVerifier {
   private readonly failures: AuthenticationFailures;
   private readonly failureLimit: AuthFailureLimiter;
   private readonly privileged: PrivilegedVerifications;
+  private readonly metering: UsageMetering | null;
 
   constructor(dependencies: CredentialVerifierDependencies) {
     ({
@@ -64,6 +68,7 @@ export class CredentialVerifier {
       failureLimit: this.failureLimit,
       privileged: this.privileged,
     } = dependencies);
+    this.metering = dependencies.metering ?? null;
   }
 
   /**
@@ -104,14 +109,22 @@ export class CredentialVerifier {
    * a partner access JWT. An invalid credential is a result, not an error; a credential of
    * another tenant reads as NOT_FOUND.
    */
-  async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = []): Promise<Verification> {
+  async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = [], usage: UsageRequest | null = null): Promise<Verification> {
     const caller = await requireRole(ctx, Role.tokensRead);
+    const metered = usage && this.metering ? this.metering.validate(usage) : null;
     if (this.accessTokens.accepts(presented)) return this.verifyAccessToken(caller, presented, requiredRoles);
     const verification = await this.tokens.verifyPresented(presented, ctx.ip, caller);
     if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
     const outcome = this.withRequiredRoles(verification, requiredRoles);
     if (outcome.record) this.privileged.record(ctx, caller, outcome, requiredRoles);
-    return outcome;
+    return metered ? this.metered(ctx, caller, outcome, metered) : outcome;
+  }
+
+  /** A valid token's usage controls, when it has any: they may still refuse it. */
+  private async metered(ctx: RequestContext, caller: Principal, outcome: Verification, request: UsageRequest): Promise<Verification> {
+    if (outcome.code !== 'VALID' || !outcome.record) return outcome;
+    const usage = await this.metering!.use(outcome.record, request, () => eventMetadata(ctx, actorOf(caller), this.clock.now()));
+    return usage ? { code: usage.code, record: outcome.record, usage } : outcome;
   }
 
   private withRequiredRoles(verification: Verification, requiredRoles: readonly string[]): Verification {

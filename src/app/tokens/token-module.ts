@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ReadModelDatabase } from '../../../projections/database';
-import { TokenQueries, TokenUsageTable } from '../../../projections/tokens';
+import { TokenControlsQueries, TokenQueries, TokenUsageTable } from '../../../projections/tokens';
 import { SqliteDataKeyStore, type DataKeyStore } from '../../crypto/data-keys';
 import { SecretSealer } from '../../crypto/envelope';
 import type { KeyRing } from '../../crypto/keyring';
@@ -15,6 +15,8 @@ import { RootTokens } from './root-tokens';
 import { TokenIssuer } from './token-issuer';
 import { TokenService } from './token-service';
 import { TokenUsageRecorder } from './usage-recorder';
+import { CreditLedger } from './credit-ledger';
+import { UsageMetering } from './usage-metering';
 
 export interface TokenModule {
   tokens: TokenService;
@@ -28,6 +30,10 @@ export interface TokenModule {
   hasher: SecretHasher;
   sealer: SecretSealer;
   usage: TokenUsageRecorder;
+  /** Usage controls (credits, rate limits) of tokens, and the ledger of their credits. */
+  controls: TokenControlsQueries;
+  credits: CreditLedger;
+  metering: UsageMetering;
   /** Writes pending usage and closes the data key store. */
   close(): Promise<void>;
 }
@@ -59,6 +65,9 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   const issuer = new TokenIssuer(writer, queries, hasher, usage, clock, logger);
   const integrationKeySecrets = new IntegrationKeySecrets(sealer, new DataKeyLifecycle(sealer, logger), queries, clock, logger);
   const tokens = new TokenService(writer, queries, hasher, clock, { issuer, integrationKeySecrets, usage });
+  const controls = new TokenControlsQueries(options.readModels);
+  const credits = new CreditLedger(writer, controls, clock);
+  const metering = new UsageMetering(controls, credits);
   let closed: Promise<void> | null = null;
   return {
     tokens,
@@ -69,6 +78,9 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
     hasher,
     sealer,
     usage,
+    controls,
+    credits,
+    metering,
     close() {
       closed ??= (async () => {
         usage.stop();

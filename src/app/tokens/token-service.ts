@@ -10,6 +10,8 @@ import {
   type TokenEvent,
   type TokenKind,
   type TokenState,
+  type Credits,
+  type TokenRateLimit,
 } from '../../domain/tokens';
 import { SecretHasher, isArgon2Hash } from '../../crypto/secret-hash';
 import { displayOf, generateToken } from '../../crypto/token-format';
@@ -32,7 +34,7 @@ export interface TokenKindFields {
   integrationId?: string | null;
 }
 
-export interface IssueTokenInput extends TokenKindFields {
+export interface IssueTokenInput extends TokenKindFields, UsageControlFields {
   name: string;
   kind?: TokenKind | null;
   roles?: readonly string[] | null;
@@ -40,7 +42,12 @@ export interface IssueTokenInput extends TokenKindFields {
   tenantId?: string | null;
 }
 
-export interface ImportTokenInput extends IssueTokenInput {
+export interface UsageControlFields {
+  credits?: Credits | null;
+  rateLimits?: readonly TokenRateLimit[] | null;
+}
+
+export interface ImportTokenInput extends Omit<IssueTokenInput, keyof UsageControlFields> {
   /** The plaintext, given once; only its argon2id hash is kept. */
   secret: string;
 }
@@ -53,6 +60,10 @@ export interface UpdateTokenInput {
   botName?: string | null;
   avatarUrl?: string | null;
   expiresAt?: Date | null;
+  /** Null removes the credits. */
+  credits?: Credits | null;
+  /** The whole new list; null leaves it alone. */
+  rateLimits?: readonly TokenRateLimit[] | null;
 }
 
 export interface RotateTokenInput {
@@ -138,6 +149,8 @@ export class TokenService {
       lookupTag: null,
       origin: 'generated' as const,
       ...kindFieldsOf(input),
+      credits: input.credits ?? null,
+      rateLimits: input.rateLimits ?? null,
     };
     if (kind !== 'INTEGRATION_KEY') return { record: await this.issuer.create(ctx, actorOf(caller), fields), secret };
 
@@ -188,6 +201,8 @@ export class TokenService {
         botName: input.botName,
         avatarUrl: input.avatarUrl,
         expiresAt: input.expiresAt,
+        credits: input.credits,
+        rateLimits: input.rateLimits ?? undefined,
       },
       grantorRoles: caller.roles,
     });

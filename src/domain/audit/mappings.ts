@@ -38,6 +38,8 @@ const ssfStream = (data: Record<string, unknown>): AuditResource => ({ type: 'ss
 const sealed: AuditFieldRules = { dataKeyId: 'show', ciphertext: 'fingerprint' };
 const wrappedPrivateKey: AuditFieldRules = { scheme: 'show', ciphertext: 'fingerprint' };
 const wrappedDeploymentSecret: AuditFieldRules = { wrappingKeyId: 'show', blob: 'fingerprint' };
+/** Numbers, names and an interval, validated by the decider; shown whole so that a removal (null) is seen too. */
+const usageControls: AuditFieldRules = { credits: 'show', rateLimits: 'show' };
 const storedSecret: AuditFieldRules = { display: 'show', secretHash: 'fingerprint', lookupTag: 'fingerprint', origin: 'show', sealedSecret: sealed };
 
 export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> = {
@@ -57,6 +59,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
       avatarUrl: 'show',
       ownerId: 'show',
       integrationId: 'show',
+      ...usageControls,
     },
   },
   TokenUpdated: {
@@ -64,7 +67,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     fields: {
       tokenId: 'show',
       tenantId: 'show',
-      changes: { name: 'show', roles: 'show', botName: 'show', avatarUrl: 'show', expiresAt: 'show' },
+      changes: { name: 'show', roles: 'show', botName: 'show', avatarUrl: 'show', expiresAt: 'show', ...usageControls },
       updatedAt: 'show',
     },
   },
@@ -74,6 +77,10 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
   },
   TokenRevoked: { resource: token, fields: { tokenId: 'show', tenantId: 'show', reason: 'show', revokedAt: 'show', leak: { source: 'show', url: 'show' } } },
   TokenIssueAbandoned: { resource: token, fields: { tokenId: 'show', tenantId: 'show', abandonedAt: 'show' } },
+  TokenCreditsSpent: {
+    resource: token,
+    fields: { tokenId: 'show', tenantId: 'show', grant: 'show', period: 'show', cost: 'show', remaining: 'show', spentAt: 'show' },
+  },
 
   TokenCodeReserved: {
     resource: (data) => ({ type: 'token-code', id: str(data.code).toLowerCase() }),

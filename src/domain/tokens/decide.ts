@@ -26,6 +26,7 @@ import type {
   TokenUpdated,
 } from './events';
 import { TokenKinds } from './events';
+import { requireCredits, requireRateLimits, sameRateLimits, type Credits, type TokenRateLimit } from './usage-controls';
 import { type TokenFacts, type TokenState } from './state';
 import { isExpired } from './status';
 
@@ -50,6 +51,8 @@ export interface IssueToken {
   ownerId?: string | null;
   integrationId?: string | null;
   sealedSecret?: SealedSecret | null;
+  credits?: Credits | null;
+  rateLimits?: readonly TokenRateLimit[] | null;
 }
 
 export interface UpdateToken {
@@ -62,6 +65,10 @@ export interface UpdateToken {
     botName?: string | null;
     avatarUrl?: string | null;
     expiresAt?: Date | null;
+    /** Null removes the credits. */
+    credits?: Credits | null;
+    /** The whole new list; empty removes every limit. */
+    rateLimits?: readonly TokenRateLimit[];
   };
   /** Roles of the caller: keyledger roles it does not hold it can neither add nor remove. */
   grantorRoles: readonly string[];
@@ -128,6 +135,7 @@ function issue(command: IssueToken, state: TokenState, now: Date): TokenIssued {
       origin: command.origin,
       issuedAt: now.toISOString(),
       ...kindFields(command),
+      ...usageControlFields(command),
     },
   };
 }
@@ -164,6 +172,14 @@ function kindFields(command: IssueToken): Partial<TokenIssued['data']> {
       return { integrationId: requireIntegrationId(command.integrationId!), sealedSecret: command.sealedSecret };
     }
   }
+}
+
+/** Usage controls apply to every kind; absent from the event when not set. */
+function usageControlFields(command: IssueToken): Partial<TokenIssued['data']> {
+  const fields: Partial<TokenIssued['data']> = {};
+  if (command.credits) fields.credits = requireCredits(command.credits);
+  if (command.rateLimits && command.rateLimits.length > 0) fields.rateLimits = requireRateLimits(command.rateLimits);
+  return fields;
 }
 
 function requireBotName(value: string): string {
@@ -212,6 +228,16 @@ function update(command: UpdateToken, state: TokenState, now: Date): TokenUpdate
   if (requested.expiresAt !== undefined) {
     const expiresAt = requested.expiresAt === null ? null : requireFutureInstant(requested.expiresAt, now, 'expiresAt').toISOString();
     if (expiresAt !== token.expiresAt) changes.expiresAt = expiresAt;
+  }
+  // Credits are recorded whenever given: setting them sets the balance, which spends have moved since.
+  if (requested.credits === null) {
+    if (token.credits !== null) changes.credits = null;
+  } else if (requested.credits !== undefined) {
+    changes.credits = requireCredits(requested.credits);
+  }
+  if (requested.rateLimits !== undefined) {
+    const rateLimits = requireRateLimits(requested.rateLimits);
+    if (!sameRateLimits(rateLimits, token.rateLimits)) changes.rateLimits = rateLimits;
   }
 
   if (Object.keys(changes).length === 0) return [];

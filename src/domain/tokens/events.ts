@@ -1,3 +1,5 @@
+import type { Credits, TokenRateLimit } from './usage-controls';
+
 /**
  * Token events. None holds a secret: generated secrets appear only as their HMAC lookup
  * hash, chosen or imported ones only as an argon2id hash, and an integration key's secret
@@ -51,6 +53,9 @@ export interface TokenIssued {
     /** INTEGRATION_KEY: the integration it authenticates, and its recoverable secret. */
     integrationId?: string;
     sealedSecret?: SealedSecret;
+    /** Usage controls, present only when set: the balance verifications spend, and named rate limits. */
+    credits?: Credits;
+    rateLimits?: TokenRateLimit[];
   };
 }
 
@@ -61,6 +66,10 @@ export interface TokenChanges {
   botName?: string | null;
   avatarUrl?: string | null;
   expiresAt?: string | null;
+  /** Present whenever credits are set, even to the same numbers: setting them sets the balance. Null removes them. */
+  credits?: Credits | null;
+  /** The whole new list; empty removes every limit. */
+  rateLimits?: TokenRateLimit[];
 }
 
 export interface TokenUpdated {

@@ -1,4 +1,5 @@
 import type { TokenChanges, TokenEvent, TokenKind } from './events';
+import type { Credits, TokenRateLimit } from './usage-controls';
 
 export interface TokenFacts {
   tokenId: string;
@@ -13,6 +14,8 @@ export interface TokenFacts {
   avatarUrl: string | null;
   ownerId: string | null;
   integrationId: string | null;
+  credits: Credits | null;
+  rateLimits: TokenRateLimit[];
 }
 
 export type TokenState =
@@ -41,6 +44,8 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
         avatarUrl: event.data.avatarUrl ?? null,
         ownerId: event.data.ownerId ?? null,
         integrationId: event.data.integrationId ?? null,
+        credits: event.data.credits ?? null,
+        rateLimits: event.data.rateLimits ?? [],
       };
     }
     case 'TokenUpdated':
@@ -65,6 +70,8 @@ function applyChanges<State extends TokenFacts>(state: State, changes: TokenChan
   if (changes.botName !== undefined) next.botName = changes.botName;
   if (changes.avatarUrl !== undefined) next.avatarUrl = changes.avatarUrl;
   if (changes.expiresAt !== undefined) next.expiresAt = changes.expiresAt;
+  if (changes.credits !== undefined) next.credits = changes.credits;
+  if (changes.rateLimits !== undefined) next.rateLimits = changes.rateLimits;
   return next;
 }
 

@@ -93,9 +93,19 @@ export class TokenResolver {
     @Arg('token', () => String) token: string,
     @Ctx() ctx: GraphQLContext,
     @Arg('requiredRoles', () => [String], { nullable: true }) requiredRoles?: string[] | null,
+    @Arg('cost', () => Int, {
+      defaultValue: 1,
+      description: 'Credits to spend when the token has credits, 0-1000000; 0 only checks that some remain',
+    })
+    cost: number = 1,
   ): Promise<TokenVerification> {
-    const { code, record } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? []);
-    return { valid: code === 'VALID', code: code as VerificationCode, token: record && toApiToken(record, this.clock.now()) };
+    const { code, record, usage } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? [], { cost });
+    return {
+      valid: code === 'VALID',
+      code: code as VerificationCode,
+      token: record && toApiToken(record, this.clock.now()),
+      remaining: usage?.remaining ?? null,
+    };
   }
 
   @Mutation(() => IssuedToken, { description: 'Issues a token. The secret in the response is shown once and never stored.' })

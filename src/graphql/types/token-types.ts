@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { CreditsInput, RateLimitInput } from './usage-types';
 
 export enum TokenKind {
   API_TOKEN = 'API_TOKEN',
@@ -29,10 +30,16 @@ export enum VerificationCode {
   REVOKED = 'REVOKED',
   EXPIRED = 'EXPIRED',
   INSUFFICIENT_ROLES = 'INSUFFICIENT_ROLES',
+  USAGE_EXCEEDED = 'USAGE_EXCEEDED',
+  RATE_LIMITED = 'RATE_LIMITED',
 }
 registerEnumType(VerificationCode, {
   name: 'VerificationCode',
   description: 'Outcome of verifying a credential; only VALID means it may be used',
+  valuesConfig: {
+    USAGE_EXCEEDED: { description: 'The token has fewer credits left than the verification costs; nothing was spent' },
+    RATE_LIMITED: { description: 'One of the token’s rate limits is exceeded; no credits were spent' },
+  },
 });
 
 @ObjectType({ description: 'A machine credential. The secret itself is never part of it.' })
@@ -141,6 +148,12 @@ export class IssueTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'INTEGRATION_KEY: required; an integration holds at most 10 active keys' })
   integrationId?: string | null;
+
+  @Field(() => CreditsInput, { nullable: true, description: 'Credits verifications spend; without them verifications are not counted' })
+  credits?: CreditsInput | null;
+
+  @Field(() => [RateLimitInput], { nullable: true, description: 'At most 10 named rate limits on verifications of the token' })
+  rateLimits?: RateLimitInput[] | null;
 }
 
 @InputType({ description: 'Takes over an existing secret. It is hashed with argon2id and never stored or shown.' })
@@ -195,6 +208,12 @@ export class UpdateTokenInput {
 
   @Field(() => Date, { nullable: true, description: 'Must be in the future; null removes the expiry' })
   expiresAt?: Date | null;
+
+  @Field(() => CreditsInput, { nullable: true, description: 'Sets the credits and their balance, even to the same numbers; null removes them' })
+  credits?: CreditsInput | null;
+
+  @Field(() => [RateLimitInput], { nullable: true, description: 'The whole new list of rate limits; [] removes them all' })
+  rateLimits?: RateLimitInput[] | null;
 }
 
 @InputType()
@@ -282,6 +301,9 @@ export class TokenVerification {
 
   @Field(() => ApiToken, { nullable: true, description: 'The token, when it exists in your tenant' })
   token!: ApiToken | null;
+
+  @Field(() => Int, { nullable: true, description: 'Credits left after this verification; null when the token has no credits' })
+  remaining!: number | null;
 }
 
 @ObjectType({ description: 'The authenticated caller' })

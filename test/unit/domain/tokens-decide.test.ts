@@ -226,6 +226,8 @@ describe('token state: evolve and fold', () => {
       avatarUrl: null,
       ownerId: null,
       integrationId: null,
+      credits: null,
+      rateLimits: [],
     });
   });
 
