@@ -132,7 +132,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   const runner = new ProjectionRunner(store, readModels, readModelProjections(fingerprinter), logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
-  const tokenModule = openTokenModule({ dataDir: config.dataDir, keys, readModels, writer, clock, logger, openDataKeys });
+  const tokenModule = openTokenModule({ dataDir: config.dataDir, keys, readModels, writer, clock, logger, openDataKeys, limiters });
   const { tokens, integrationKeys } = tokenModule;
   const partners = openPartnerModule({
     keys,

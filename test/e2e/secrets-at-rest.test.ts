@@ -18,6 +18,7 @@ describe('secrets at rest and in logs', () => {
       const metered = await issueToken(gateway.url, admin.secret, {
         name: 'metered',
         credits: { remaining: 2, refill: { amount: 2, interval: 'DAILY' } },
+        rateLimits: [{ name: 'per-hour', limit: 2, durationSeconds: 3600 }],
       });
       for (let i = 0; i < 3; i++) await graphql(gateway.url, VERIFY_TOKEN, { token: metered.secret }, admin.secret);
       await graphql(gateway.url, REVOKE_TOKEN, { input: { id: revoked.id, reason: 'leak drill' } }, admin.secret);

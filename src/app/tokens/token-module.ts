@@ -17,6 +17,8 @@ import { TokenService } from './token-service';
 import { TokenUsageRecorder } from './usage-recorder';
 import { CreditLedger } from './credit-ledger';
 import { UsageMetering } from './usage-metering';
+import { TokenRateLimits } from './token-rate-limits';
+import { memoryLimiters, type LimiterFactory } from '../rate-limits';
 
 export interface TokenModule {
   tokens: TokenService;
@@ -45,6 +47,8 @@ export interface TokenModuleOptions {
   writer: EventWriter;
   clock: Clock;
   logger: Logger;
+  /** Where the counters of tokens' rate limits live; in this process when not given. */
+  limiters?: LimiterFactory;
   /** Where the data keys of `table` live; `keys.db` in the data directory when not given. */
   openDataKeys?: (table: string) => DataKeyStore;
 }
@@ -67,7 +71,7 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   const tokens = new TokenService(writer, queries, hasher, clock, { issuer, integrationKeySecrets, usage });
   const controls = new TokenControlsQueries(options.readModels);
   const credits = new CreditLedger(writer, controls, clock);
-  const metering = new UsageMetering(controls, credits);
+  const metering = new UsageMetering(controls, credits, new TokenRateLimits(options.limiters ?? memoryLimiters, clock));
   let closed: Promise<void> | null = null;
   return {
     tokens,

@@ -26,6 +26,7 @@ import {
   UpdateTokenInput,
   VerificationCode,
 } from '../types/token-types';
+import { RateLimitUseInput } from '../types/usage-types';
 
 const CURSOR_KIND = 'token';
 
@@ -98,13 +99,19 @@ export class TokenResolver {
       description: 'Credits to spend when the token has credits, 0-1000000; 0 only checks that some remain',
     })
     cost: number = 1,
+    @Arg('rateLimits', () => [RateLimitUseInput], {
+      nullable: true,
+      description: "The token's rate limits to charge, and how many points each; by default every one, 1 point each",
+    })
+    rateLimits?: RateLimitUseInput[] | null,
   ): Promise<TokenVerification> {
-    const { code, record, usage } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? [], { cost });
+    const { code, record, usage } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? [], { cost, rateLimits });
     return {
       valid: code === 'VALID',
       code: code as VerificationCode,
       token: record && toApiToken(record, this.clock.now()),
       remaining: usage?.remaining ?? null,
+      rateLimits: usage?.rateLimits ?? [],
     };
   }
 

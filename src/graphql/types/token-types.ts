@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { CreditsInput, RateLimitInput } from './usage-types';
+import { CreditsInput, RateLimitInput, VerificationRateLimit } from './usage-types';
 
 export enum TokenKind {
   API_TOKEN = 'API_TOKEN',
@@ -304,6 +304,9 @@ export class TokenVerification {
 
   @Field(() => Int, { nullable: true, description: 'Credits left after this verification; null when the token has no credits' })
   remaining!: number | null;
+
+  @Field(() => [VerificationRateLimit], { description: "The token's rate limits this verification was counted against" })
+  rateLimits!: VerificationRateLimit[];
 }
 
 @ObjectType({ description: 'The authenticated caller' })

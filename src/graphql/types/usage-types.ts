@@ -71,3 +71,30 @@ export class TokenRateLimit {
   @Field(() => Int)
   durationSeconds!: number;
 }
+
+@InputType({ description: 'A rate limit of the token a verification charges, and how many points' })
+export class RateLimitUseInput {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Int, { defaultValue: 1, description: '0-1000000; 0 only checks the limit' })
+  cost!: number;
+}
+
+@ObjectType({ description: 'Where a rate limit of the token stands after this verification' })
+export class VerificationRateLimit {
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Int)
+  limit!: number;
+
+  @Field(() => Int, { description: 'Points left in the current window' })
+  remaining!: number;
+
+  @Field(() => Date, { description: 'When the current window ends' })
+  resetAt!: Date;
+
+  @Field(() => Boolean, { description: 'True when this limit refused the verification' })
+  exceeded!: boolean;
+}
