@@ -4,7 +4,7 @@ import type { Projection } from './projection';
 import { connectionsProjection } from './connections';
 import { partnersProjection } from './partners';
 import { signingKeysProjection } from './signing-keys';
-import { tokenControlsProjection, tokensProjection } from './tokens';
+import { tokenControlsProjection, tokensProjection, tokenVerificationCountsProjection } from './tokens';
 
 /** Every read model the gateway keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -13,6 +13,7 @@ export const allProjections: readonly Projection[] = [
   signingKeysProjection,
   connectionsProjection,
   tokenControlsProjection,
+  tokenVerificationCountsProjection,
 ];
 
 /**

@@ -25,6 +25,7 @@ import type { IntegrationKeySecrets } from './app/tokens/integration-key-secrets
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import type { RootTokens } from './app/tokens/root-tokens';
 import { openTokenModule, type TokenModule } from './app/tokens/token-module';
+import type { VerificationCounter } from './app/tokens/verification-counter';
 import { openSsfTransmitter } from './app/ssf';
 import type { TokenService } from './app/tokens/token-service';
 import type { TokenUsageRecorder } from './app/tokens/usage-recorder';
@@ -80,6 +81,8 @@ export interface Gateway {
   readonly connections: ConnectionModule;
   readonly audit: AuditService;
   readonly idempotency: IdempotentRequests;
+  /** Outcomes of verifications counted and not yet appended. */
+  readonly verificationCounts: Pick<VerificationCounter, 'flush'>;
   /** Stops accepting requests, drains in-flight ones, then closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -107,7 +110,7 @@ export interface Core {
   /** Where uses of tokens are noted. */
   tokenUsage: TokenUsageRecorder;
   /** Credits and rate limits of tokens. */
-  usageControls: Pick<TokenModule, 'controls' | 'credits'>;
+  usageControls: Pick<TokenModule, 'controls' | 'credits' | 'verificationCounts' | 'analytics'>;
   close(): Promise<void>;
 }
 
@@ -178,10 +181,17 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     clock,
     rateLimits,
     tokenUsage: tokenModule.usage,
-    usageControls: { controls: tokenModule.controls, credits: tokenModule.credits },
+    usageControls: {
+      controls: tokenModule.controls,
+      credits: tokenModule.credits,
+      verificationCounts: tokenModule.verificationCounts,
+      analytics: tokenModule.analytics,
+    },
     close() {
       closed ??= (async () => {
         await leaks.close();
+        // Counted verifications are appended while the store is open.
+        await tokenModule.verificationCounts.stop();
         // Uses still queued are appended while the feed runs, so the read models hold them too.
         await connections.close();
         if (runner.isCaughtUp) {
@@ -409,6 +419,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: core.connections,
     audit: core.audit,
     idempotency: core.idempotency,
+    verificationCounts: core.usageControls.verificationCounts,
     stop() {
       stopping ??= (async () => {
         auditSigningStopped = true;

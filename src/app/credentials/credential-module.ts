@@ -8,6 +8,7 @@ import type { PartnerAccessTokenService } from '../partners/partner-access-token
 import type { AuthFailureLimiter, LimiterFactory } from '../rate-limits';
 import type { TokenUsageRecorder } from '../tokens/usage-recorder';
 import type { UsageMetering } from '../tokens/usage-metering';
+import type { VerificationCounter } from '../tokens/verification-counter';
 import { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { CredentialVerifier } from './credential-verifier';
 import { AuthenticationFailures } from './failure-record';
@@ -22,7 +23,7 @@ export interface CredentialModule {
 }
 
 export interface CredentialModuleOptions {
-  tokens: { queries: TokenQueries; hasher: SecretHasher; sealer: Pick<SecretSealer, 'open'>; usage: TokenUsageRecorder; metering?: UsageMetering };
+  tokens: { queries: TokenQueries; hasher: SecretHasher; sealer: Pick<SecretSealer, 'open'>; usage: TokenUsageRecorder; metering?: UsageMetering; verificationCounts?: VerificationCounter };
   accessTokens: PartnerAccessTokenService;
   /** Where failed authentications and privileged verifications are recorded. */
   access: Pick<ConnectionAccessRecorder, 'recordIfRoom'>;
@@ -51,6 +52,7 @@ export function openCredentialModule(options: CredentialModuleOptions): Credenti
     failureLimit: options.authFailures,
     privileged: new PrivilegedVerifications(options.access, clock),
     metering: options.tokens.metering,
+    counts: options.tokens.verificationCounts,
   });
   return { verifier, tokens };
 }

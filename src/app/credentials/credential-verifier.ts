@@ -7,6 +7,7 @@ import type { Clock } from '../clock';
 import type { AuthFailureLimiter } from '../rate-limits';
 import type { TokenUsageRecorder } from '../tokens/usage-recorder';
 import type { UsageMetering, UsageRequest } from '../tokens/usage-metering';
+import type { VerificationCounter } from '../tokens/verification-counter';
 import type { AuthenticationFailure, AuthenticationFailures } from './failure-record';
 import type { PrivilegedVerifications } from './privileged-verifications';
 import type { TokenCredentials } from './token-credentials';
@@ -40,6 +41,8 @@ export interface CredentialVerifierDependencies {
   privileged: PrivilegedVerifications;
   /** Credits and rate limits of tokens, checked by metered verifications. */
   metering?: UsageMetering;
+  /** Where the outcomes of verifications are counted for usage analytics. */
+  counts?: Pick<VerificationCounter, 'count'>;
 }
 
 /**
@@ -57,6 +60,7 @@ export class CredentialVerifier {
   private readonly failureLimit: AuthFailureLimiter;
   private readonly privileged: PrivilegedVerifications;
   private readonly metering: UsageMetering | null;
+  private readonly counts: Pick<VerificationCounter, 'count'> | null;
 
   constructor(dependencies: CredentialVerifierDependencies) {
     ({
@@ -69,6 +73,7 @@ export class CredentialVerifier {
       privileged: this.privileged,
     } = dependencies);
     this.metering = dependencies.metering ?? null;
+    this.counts = dependencies.counts ?? null;
   }
 
   /**
@@ -117,7 +122,9 @@ export class CredentialVerifier {
     if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
     const outcome = this.withRequiredRoles(verification, requiredRoles);
     if (outcome.record) this.privileged.record(ctx, caller, outcome, requiredRoles);
-    return metered ? this.metered(ctx, caller, outcome, metered) : outcome;
+    const answer = metered ? await this.metered(ctx, caller, outcome, metered) : outcome;
+    if (answer.record) this.counts?.count(answer.record.tenantId, answer.record.id, answer.code);
+    return answer;
   }
 
   /** A valid token's usage controls, when it has any: they may still refuse it. */

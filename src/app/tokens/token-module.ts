@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ReadModelDatabase } from '../../../projections/database';
-import { TokenControlsQueries, TokenQueries, TokenUsageTable } from '../../../projections/tokens';
+import { TokenControlsQueries, TokenQueries, TokenUsageTable, TokenVerificationCountQueries } from '../../../projections/tokens';
 import { SqliteDataKeyStore, type DataKeyStore } from '../../crypto/data-keys';
 import { SecretSealer } from '../../crypto/envelope';
 import type { KeyRing } from '../../crypto/keyring';
@@ -17,6 +17,8 @@ import { TokenService } from './token-service';
 import { TokenUsageRecorder } from './usage-recorder';
 import { CreditLedger } from './credit-ledger';
 import { UsageMetering } from './usage-metering';
+import { TokenUsageAnalytics } from './usage-analytics';
+import { VerificationCounter } from './verification-counter';
 import { TokenRateLimits } from './token-rate-limits';
 import { memoryLimiters, type LimiterFactory } from '../rate-limits';
 
@@ -36,6 +38,9 @@ export interface TokenModule {
   controls: TokenControlsQueries;
   credits: CreditLedger;
   metering: UsageMetering;
+  /** Counts of verification outcomes, and the analytics read from them. */
+  verificationCounts: VerificationCounter;
+  analytics: TokenUsageAnalytics;
   /** Writes pending usage and closes the data key store. */
   close(): Promise<void>;
 }
@@ -71,6 +76,9 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   const tokens = new TokenService(writer, queries, hasher, clock, { issuer, integrationKeySecrets, usage });
   const controls = new TokenControlsQueries(options.readModels);
   const credits = new CreditLedger(writer, controls, clock);
+  const verificationCounts = new VerificationCounter(writer, clock, logger);
+  verificationCounts.start();
+  const analytics = new TokenUsageAnalytics(tokens, new TokenVerificationCountQueries(options.readModels));
   const metering = new UsageMetering(controls, credits, new TokenRateLimits(options.limiters ?? memoryLimiters, clock));
   let closed: Promise<void> | null = null;
   return {
@@ -85,6 +93,8 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
     controls,
     credits,
     metering,
+    verificationCounts,
+    analytics,
     close() {
       closed ??= (async () => {
         usage.stop();

@@ -81,6 +81,10 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     resource: token,
     fields: { tokenId: 'show', tenantId: 'show', grant: 'show', period: 'show', cost: 'show', remaining: 'show', spentAt: 'show' },
   },
+  TokenVerificationsCounted: {
+    resource: (data) => ({ type: 'token-verifications', id: str(data.tenantId) }),
+    fields: { tenantId: 'show', buckets: 'show', countedAt: 'show' },
+  },
 
   TokenCodeReserved: {
     resource: (data) => ({ type: 'token-code', id: str(data.code).toLowerCase() }),
