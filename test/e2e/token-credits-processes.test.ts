@@ -8,6 +8,7 @@ const MASTER_KEY = Buffer.alloc(32, 44).toString('base64');
 const PROCESS_TEST_TIMEOUT_MS = 120_000;
 const CREDITS = 20;
 const PER_PROCESS = 30;
+const USAGE = `query Usage($id: ID!, $from: DateTime!, $to: DateTime!) { tokenUsage(id: $id, from: $from, to: $to) { outcomes { code count } } }`;
 const METERED = `query Verify($token: String!, $cost: Int) { verifyToken(token: $token, cost: $cost) { code remaining } }`;
 
 interface Answer {
@@ -72,6 +73,21 @@ describe('credits spent from several processes at once', () => {
       await eventually(async () => (await graphql(two.url, METERED, { token: metered.secret, cost: 0 }, ROOT_SECRET)).data?.verifyToken.code === 'VALID', 20_000);
 
       expectExactlySpent(await race([one, two], metered.secret));
+
+      // Each replica appends what it counted; either one's usage analytics show both replicas' verifications.
+      const usage = async () => {
+        const response = await graphql(one.url, USAGE, { id: metered.id, from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 3600_000).toISOString() }, ROOT_SECRET);
+        return (response.data?.tokenUsage ?? []).flatMap((bucket: { outcomes: Array<{ code: string; count: number }> }) => bucket.outcomes);
+      };
+      const total = (outcomes: Array<{ code: string; count: number }>, code: string) =>
+        outcomes.filter((outcome) => outcome.code === code).reduce((sum, outcome) => sum + outcome.count, 0);
+      let outcomes: Array<{ code: string; count: number }> = [];
+      await eventually(async () => {
+        outcomes = await usage();
+        return total(outcomes, 'USAGE_EXCEEDED') === 2 * PER_PROCESS - CREDITS;
+      }, 30_000, 250);
+      // The checks that cost nothing before the race were VALID too.
+      expect(total(outcomes, 'VALID')).toBeGreaterThanOrEqual(CREDITS);
     }, PROCESS_TEST_TIMEOUT_MS);
   });
 });
