@@ -10,6 +10,8 @@ import {
   type TokenEvent,
   type TokenKind,
   type TokenState,
+  type Credits,
+  type TokenRateLimit,
 } from '../../domain/tokens';
 import { SecretHasher, isArgon2Hash } from '../../crypto/secret-hash';
 import { displayOf, generateToken } from '../../crypto/token-format';
@@ -39,7 +41,7 @@ export interface TokenControlFields {
   externalId?: string | null;
 }
 
-export interface IssueTokenInput extends TokenKindFields, TokenControlFields {
+export interface IssueTokenInput extends TokenKindFields, TokenControlFields, UsageControlFields {
   name: string;
   kind?: TokenKind | null;
   roles?: readonly string[] | null;
@@ -47,7 +49,12 @@ export interface IssueTokenInput extends TokenKindFields, TokenControlFields {
   tenantId?: string | null;
 }
 
-export interface ImportTokenInput extends IssueTokenInput {
+export interface UsageControlFields {
+  credits?: Credits | null;
+  rateLimits?: readonly TokenRateLimit[] | null;
+}
+
+export interface ImportTokenInput extends Omit<IssueTokenInput, keyof UsageControlFields> {
   /** The plaintext, given once; only its argon2id hash is kept. */
   secret: string;
 }
@@ -65,6 +72,10 @@ export interface UpdateTokenInput {
   /** Null clears it. */
   meta?: Record<string, unknown> | null;
   externalId?: string | null;
+  /** Null removes the credits. */
+  credits?: Credits | null;
+  /** The whole new list; null leaves it alone. */
+  rateLimits?: readonly TokenRateLimit[] | null;
 }
 
 export interface RotateTokenInput {
@@ -151,6 +162,8 @@ export class TokenService {
       origin: 'generated' as const,
       ...kindFieldsOf(input),
       ...controlFieldsOf(input),
+      credits: input.credits ?? null,
+      rateLimits: input.rateLimits ?? null,
     };
     if (kind !== 'INTEGRATION_KEY') return { record: await this.issuer.create(ctx, actorOf(caller), fields), secret };
 
@@ -214,6 +227,8 @@ export class TokenService {
         enabled: input.enabled ?? undefined,
         meta: input.meta,
         externalId: input.externalId,
+        credits: input.credits,
+        rateLimits: input.rateLimits ?? undefined,
       },
       grantorRoles: caller.roles,
     });

@@ -42,6 +42,8 @@ const ssfStream = (data: Record<string, unknown>): AuditResource => ({ type: 'ss
 const sealed: AuditFieldRules = { dataKeyId: 'show', ciphertext: 'fingerprint' };
 const wrappedPrivateKey: AuditFieldRules = { scheme: 'show', ciphertext: 'fingerprint' };
 const wrappedDeploymentSecret: AuditFieldRules = { wrappingKeyId: 'show', blob: 'fingerprint' };
+/** Numbers, names and an interval, validated by the decider; shown whole so that a removal (null) is seen too. */
+const usageControls: AuditFieldRules = { credits: 'show', rateLimits: 'show' };
 const storedSecret: AuditFieldRules = { display: 'show', secretHash: 'fingerprint', lookupTag: 'fingerprint', origin: 'show', sealedSecret: sealed };
 
 export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> = {
@@ -63,6 +65,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
       integrationId: 'show',
       meta: 'fingerprintObject',
       externalId: 'show',
+      ...usageControls,
     },
   },
   TokenUpdated: {
@@ -70,7 +73,16 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     fields: {
       tokenId: 'show',
       tenantId: 'show',
-      changes: { name: 'show', roles: 'show', botName: 'show', avatarUrl: 'show', expiresAt: 'show', meta: 'fingerprintObject', externalId: 'show' },
+      changes: {
+        name: 'show',
+        roles: 'show',
+        botName: 'show',
+        avatarUrl: 'show',
+        expiresAt: 'show',
+        meta: 'fingerprintObject',
+        externalId: 'show',
+        ...usageControls,
+      },
       updatedAt: 'show',
     },
   },
@@ -82,6 +94,14 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
   TokenDisabled: { resource: token, fields: { tokenId: 'show', tenantId: 'show', disabledAt: 'show' } },
   TokenEnabled: { resource: token, fields: { tokenId: 'show', tenantId: 'show', enabledAt: 'show' } },
   TokenIssueAbandoned: { resource: token, fields: { tokenId: 'show', tenantId: 'show', abandonedAt: 'show' } },
+  TokenCreditsSpent: {
+    resource: token,
+    fields: { tokenId: 'show', tenantId: 'show', grant: 'show', period: 'show', cost: 'show', remaining: 'show', spentAt: 'show' },
+  },
+  TokenVerificationsCounted: {
+    resource: (data) => ({ type: 'token-verifications', id: str(data.tenantId) }),
+    fields: { tenantId: 'show', buckets: 'show', countedAt: 'show' },
+  },
 
   TokenCodeReserved: {
     resource: (data) => ({ type: 'token-code', id: str(data.code).toLowerCase() }),

@@ -30,6 +30,7 @@ import type {
   TokenUpdated,
 } from './events';
 import { TokenKinds } from './events';
+import { requireCredits, requireRateLimits, sameRateLimits, type Credits, type TokenRateLimit } from './usage-controls';
 import { type TokenFacts, type TokenState } from './state';
 import { isExpired } from './status';
 
@@ -57,6 +58,8 @@ export interface IssueToken {
   // Usage controls, for every kind.
   meta?: Record<string, unknown> | null;
   externalId?: string | null;
+  credits?: Credits | null;
+  rateLimits?: readonly TokenRateLimit[] | null;
 }
 
 export interface UpdateToken {
@@ -74,6 +77,10 @@ export interface UpdateToken {
     /** Null clears meta or externalId. */
     meta?: Record<string, unknown> | null;
     externalId?: string | null;
+    /** Null removes the credits. */
+    credits?: Credits | null;
+    /** The whole new list; empty removes every limit. */
+    rateLimits?: readonly TokenRateLimit[];
   };
   /** Roles of the caller: keyledger roles it does not hold it can neither add nor remove. */
   grantorRoles: readonly string[];
@@ -150,6 +157,8 @@ function controlFields(command: IssueToken): Partial<TokenIssued['data']> {
   const fields: Partial<TokenIssued['data']> = {};
   if (command.meta !== undefined && command.meta !== null) fields.meta = requireMeta(command.meta);
   if (command.externalId !== undefined && command.externalId !== null) fields.externalId = requireExternalId(command.externalId);
+  if (command.credits) fields.credits = requireCredits(command.credits);
+  if (command.rateLimits && command.rateLimits.length > 0) fields.rateLimits = requireRateLimits(command.rateLimits);
   return fields;
 }
 
@@ -237,6 +246,16 @@ function update(command: UpdateToken, state: TokenState, now: Date): Array<Token
   if (requested.expiresAt !== undefined) {
     const expiresAt = requested.expiresAt === null ? null : requireFutureInstant(requested.expiresAt, now, 'expiresAt').toISOString();
     if (expiresAt !== token.expiresAt) changes.expiresAt = expiresAt;
+  }
+  // Credits are recorded whenever given: setting them sets the balance, which spends have moved since.
+  if (requested.credits === null) {
+    if (token.credits !== null) changes.credits = null;
+  } else if (requested.credits !== undefined) {
+    changes.credits = requireCredits(requested.credits);
+  }
+  if (requested.rateLimits !== undefined) {
+    const rateLimits = requireRateLimits(requested.rateLimits);
+    if (!sameRateLimits(rateLimits, token.rateLimits)) changes.rateLimits = rateLimits;
   }
 
   if (requested.meta !== undefined) {

@@ -1,3 +1,5 @@
+import type { Credits, TokenRateLimit } from './usage-controls';
+
 /**
  * Token events. None holds a secret: generated secrets appear only as their HMAC lookup
  * hash, chosen or imported ones only as an argon2id hash, and an integration key's secret
@@ -58,6 +60,9 @@ export interface TokenIssued {
     meta?: Record<string, unknown>;
     /** The customer the token belongs to, in the tenant's own terms. */
     externalId?: string;
+    /** Usage controls, present only when set: the balance verifications spend, and named rate limits. */
+    credits?: Credits;
+    rateLimits?: TokenRateLimit[];
   };
 }
 
@@ -71,6 +76,10 @@ export interface TokenChanges {
   // Usage controls.
   meta?: Record<string, unknown> | null;
   externalId?: string | null;
+  /** Present whenever credits are set, even to the same numbers: setting them sets the balance. Null removes them. */
+  credits?: Credits | null;
+  /** The whole new list; empty removes every limit. */
+  rateLimits?: TokenRateLimit[];
 }
 
 export interface TokenUpdated {

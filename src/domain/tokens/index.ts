@@ -3,3 +3,4 @@ export * from './state';
 export * from './decide';
 export * from './status';
 export * from './meta';
+export * from './usage-controls';

@@ -1,4 +1,5 @@
 import type { TokenChanges, TokenEvent, TokenKind } from './events';
+import type { Credits, TokenRateLimit } from './usage-controls';
 
 export interface TokenFacts {
   tokenId: string;
@@ -17,6 +18,8 @@ export interface TokenFacts {
   enabled: boolean;
   meta: Record<string, unknown> | null;
   externalId: string | null;
+  credits: Credits | null;
+  rateLimits: TokenRateLimit[];
 }
 
 export type TokenState =
@@ -48,6 +51,8 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
         enabled: true,
         meta: event.data.meta ?? null,
         externalId: event.data.externalId ?? null,
+        credits: event.data.credits ?? null,
+        rateLimits: event.data.rateLimits ?? [],
       };
     }
     case 'TokenUpdated':
@@ -78,6 +83,8 @@ function applyChanges<State extends TokenFacts>(state: State, changes: TokenChan
   if (changes.expiresAt !== undefined) next.expiresAt = changes.expiresAt;
   if (changes.meta !== undefined) next.meta = changes.meta;
   if (changes.externalId !== undefined) next.externalId = changes.externalId;
+  if (changes.credits !== undefined) next.credits = changes.credits;
+  if (changes.rateLimits !== undefined) next.rateLimits = changes.rateLimits;
   return next;
 }
 

@@ -26,6 +26,7 @@ import {
   UpdateTokenInput,
   VerificationCode,
 } from '../types/token-types';
+import { RateLimitUseInput } from '../types/usage-types';
 
 const CURSOR_KIND = 'token';
 
@@ -103,9 +104,25 @@ export class TokenResolver {
         '"admin, or both read and write" is anyOf: [["admin"], ["read", "write"]]. 1-16 groups of 1-50 roles',
     })
     anyOf?: string[][] | null,
+    @Arg('cost', () => Int, {
+      defaultValue: 1,
+      description: 'Credits to spend when the token has credits, 0-1000000; 0 only checks that some remain',
+    })
+    cost: number = 1,
+    @Arg('rateLimits', () => [RateLimitUseInput], {
+      nullable: true,
+      description: "The token's rate limits to charge, and how many points each; by default every one, 1 point each",
+    })
+    rateLimits?: RateLimitUseInput[] | null,
   ): Promise<TokenVerification> {
-    const { code, record } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? [], anyOf ?? null);
-    return { valid: code === 'VALID', code: code as VerificationCode, token: record && toApiToken(record, this.clock.now()) };
+    const { code, record, usage } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? [], anyOf ?? null, { cost, rateLimits });
+    return {
+      valid: code === 'VALID',
+      code: code as VerificationCode,
+      token: record && toApiToken(record, this.clock.now()),
+      remaining: usage?.remaining ?? null,
+      rateLimits: usage?.rateLimits ?? [],
+    };
   }
 
   @Mutation(() => IssuedToken, { description: 'Issues a token. The secret in the response is shown once and never stored.' })

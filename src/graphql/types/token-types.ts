@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { CreditsInput, RateLimitInput, VerificationRateLimit } from './usage-types';
 
 export enum TokenKind {
   API_TOKEN = 'API_TOKEN',
@@ -31,12 +32,16 @@ export enum VerificationCode {
   EXPIRED = 'EXPIRED',
   INSUFFICIENT_ROLES = 'INSUFFICIENT_ROLES',
   DISABLED = 'DISABLED',
+  USAGE_EXCEEDED = 'USAGE_EXCEEDED',
+  RATE_LIMITED = 'RATE_LIMITED',
 }
 registerEnumType(VerificationCode, {
   name: 'VerificationCode',
   description: 'Outcome of verifying a credential; only VALID means it may be used',
   valuesConfig: {
     DISABLED: { description: 'The token is paused (updateToken enabled: false); it verifies again once enabled' },
+    USAGE_EXCEEDED: { description: 'The token has fewer credits left than the verification costs; nothing was spent' },
+    RATE_LIMITED: { description: 'One of the token’s rate limits is exceeded; no credits were spent' },
   },
 });
 
@@ -166,6 +171,12 @@ export class IssueTokenInput {
 
   @Field(() => String, { nullable: true, description: 'The customer the token belongs to: 1-256 of letters, digits . _ : @ + / | = -' })
   externalId?: string | null;
+
+  @Field(() => CreditsInput, { nullable: true, description: 'Credits verifications spend; without them verifications are not counted' })
+  credits?: CreditsInput | null;
+
+  @Field(() => [RateLimitInput], { nullable: true, description: 'At most 10 named rate limits on verifications of the token' })
+  rateLimits?: RateLimitInput[] | null;
 }
 
 @InputType({ description: 'Takes over an existing secret. It is hashed with argon2id and never stored or shown.' })
@@ -240,6 +251,11 @@ export class UpdateTokenInput {
 
   @Field(() => String, { nullable: true, description: 'null removes it' })
   externalId?: string | null;
+  @Field(() => CreditsInput, { nullable: true, description: 'Sets the credits and their balance, even to the same numbers; null removes them' })
+  credits?: CreditsInput | null;
+
+  @Field(() => [RateLimitInput], { nullable: true, description: 'The whole new list of rate limits; [] removes them all' })
+  rateLimits?: RateLimitInput[] | null;
 }
 
 @InputType()
@@ -330,6 +346,12 @@ export class TokenVerification {
 
   @Field(() => ApiToken, { nullable: true, description: 'The token, when it exists in your tenant' })
   token!: ApiToken | null;
+
+  @Field(() => Int, { nullable: true, description: 'Credits left after this verification; null when the token has no credits' })
+  remaining!: number | null;
+
+  @Field(() => [VerificationRateLimit], { description: "The token's rate limits this verification was counted against" })
+  rateLimits!: VerificationRateLimit[];
 }
 
 @ObjectType({ description: 'The authenticated caller' })

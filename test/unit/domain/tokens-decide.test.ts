@@ -229,6 +229,8 @@ describe('token state: evolve and fold', () => {
       enabled: true,
       meta: null,
       externalId: null,
+      credits: null,
+      rateLimits: [],
     });
   });
 
