@@ -1,19 +1,26 @@
 import type { Benchmark, Figure } from './types';
 import { issueToken } from './lib/gateway';
 import { graphqlRequest, mapConcurrently } from './lib/graphql';
-import { hasNoGraphQLErrors } from './lib/load';
+import { hasNoGraphQLErrors, runLoad } from './lib/load';
 import { ProcessGroup } from './lib/server-process';
 import { round } from './lib/stats';
-import { BASELINE_NAME, compareWithBareApollo, comparisonDetail, startComparedGateway } from './lib/throughput';
+import { BASELINE_NAME, compareWithBareApollo, comparisonDetail, LOAD_CONNECTIONS, loadPhaseSeconds, startComparedGateway } from './lib/throughput';
 
 /** Distinct tokens verified in turn; fewer with `--quick`, where issuing them would take much of the budget. */
 const tokenCount = (quick: boolean) => (quick ? 500 : 1000);
 const TENANT = 'bench';
 const VERIFY = 'query Verify($token: String!) { verifyToken(token: $token) { valid code token { id tenantId roles } } }';
+const VERIFY_METERED = 'query Verify($token: String!) { verifyToken(token: $token) { valid code remaining token { id tenantId roles } } }';
+/** Tokens with credits verified in turn: each verification is a spend, appended to the token's own stream. */
+const meteredCount = (quick: boolean) => (quick ? 100 : 200);
+/** More than any run spends, so every answer is VALID. */
+const CREDITS = 1_000_000_000;
 
 /**
  * `verifyToken` over HTTP, warm, rotating through 1,000 distinct valid tokens (500 quick),
  * called by a `keyledger:tokens:read` token of their tenant. Every answer must be `valid: true`.
+ * Beside it, the same for tokens with credits, where each verification spends one credit
+ * (an append with an expected revision): its baseline is the plain verification of this run.
  */
 export const verifyTokenBenchmark: Benchmark = {
   id: 'verify-token',
@@ -59,7 +66,33 @@ export const verifyTokenBenchmark: Benchmark = {
         target: { kind: 'ratio-at-least', ratio: 0.8 },
         detail: { ...comparisonDetail(comparison), tokens: count },
       };
-      return [figure];
+
+      const metered = await mapConcurrently(Array.from({ length: meteredCount(quick) }, (_, i) => i), 16, (i) =>
+        issueToken(gateway.url, credentials.rootSecret, { name: `metered ${i}`, tenantId: TENANT, roles: ['deploy'], credits: { remaining: CREDITS } }),
+      );
+      const meteredBodies = metered.map((token) => JSON.stringify({ query: VERIFY_METERED, variables: { token: token.secret } }));
+      let nextMetered = 0;
+      const meteredLoad = {
+        url: gateway.url,
+        server: gateway,
+        bearer: caller.secret,
+        nextBody: () => meteredBodies[nextMetered++ % meteredBodies.length],
+        accept: (body: string) => hasNoGraphQLErrors(body) && body.includes('"valid":true') && body.includes('"remaining":'),
+        connections: LOAD_CONNECTIONS,
+      };
+      const seconds = loadPhaseSeconds(quick);
+      await runLoad({ ...meteredLoad, durationSeconds: seconds.warmup });
+      const spending = await runLoad({ ...meteredLoad, durationSeconds: seconds.measure });
+      const withCredits: Figure = {
+        name: `verifyToken req/s, tokens with credits (${metered.length} tokens)`,
+        value: round(spending.requestsPerSecond, 0),
+        unit: 'req/s',
+        baseline: { name: 'verifyToken, tokens without credits (this run)', value: figure.value },
+        // Each answer waits for a durable append; the figure is for reading beside the plain one, with a floor.
+        target: { kind: 'ratio-at-least', ratio: 0.2 },
+        detail: { 'p50 ms': spending.p50Ms, 'p99 ms': spending.p99Ms, requests: spending.requests, tokens: metered.length },
+      };
+      return [figure, withCredits];
     } finally {
       await processes.stopAll();
     }

@@ -4,10 +4,17 @@ import type { Projection } from './projection';
 import { connectionsProjection } from './connections';
 import { partnersProjection } from './partners';
 import { signingKeysProjection } from './signing-keys';
-import { tokensProjection } from './tokens';
+import { tokenControlsProjection, tokensProjection, tokenVerificationCountsProjection } from './tokens';
 
 /** Every read model the gateway keeps, in the order the runner applies them. */
-export const allProjections: readonly Projection[] = [tokensProjection, partnersProjection, signingKeysProjection, connectionsProjection];
+export const allProjections: readonly Projection[] = [
+  tokensProjection,
+  partnersProjection,
+  signingKeysProjection,
+  connectionsProjection,
+  tokenControlsProjection,
+  tokenVerificationCountsProjection,
+];
 
 /**
  * Every read model of a running deployment: the audit history needs the deployment's

@@ -25,7 +25,8 @@ import type { RequestContext } from './app/request-context';
 import type { IntegrationKeySecrets } from './app/tokens/integration-key-secrets';
 import type { IntegrationKeyService } from './app/tokens/integration-key-service';
 import type { RootTokens } from './app/tokens/root-tokens';
-import { openTokenModule } from './app/tokens/token-module';
+import { openTokenModule, type TokenModule } from './app/tokens/token-module';
+import type { VerificationCounter } from './app/tokens/verification-counter';
 import { openSsfTransmitter } from './app/ssf';
 import type { TokenService } from './app/tokens/token-service';
 import type { TokenUsageRecorder } from './app/tokens/usage-recorder';
@@ -81,6 +82,8 @@ export interface Gateway {
   readonly connections: ConnectionModule;
   readonly audit: AuditService;
   readonly idempotency: IdempotentRequests;
+  /** Outcomes of verifications counted and not yet appended. */
+  readonly verificationCounts: Pick<VerificationCounter, 'flush'>;
   /** Stops accepting requests, drains in-flight ones, then closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -107,6 +110,8 @@ export interface Core {
   rateLimits: RateLimits;
   /** Where uses of tokens are noted. */
   tokenUsage: TokenUsageRecorder;
+  /** Credits and rate limits of tokens. */
+  usageControls: Pick<TokenModule, 'controls' | 'credits' | 'verificationCounts' | 'analytics'>;
   close(): Promise<void>;
 }
 
@@ -131,7 +136,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   const runner = new ProjectionRunner(store, readModels, readModelProjections(fingerprinter), logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
-  const tokenModule = openTokenModule({ dataDir: config.dataDir, keys, readModels, writer, clock, logger, openDataKeys });
+  const tokenModule = openTokenModule({ dataDir: config.dataDir, keys, readModels, writer, clock, logger, openDataKeys, limiters });
   const { tokens, integrationKeys } = tokenModule;
   const partners = openPartnerModule({
     keys,
@@ -178,9 +183,17 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
     clock,
     rateLimits,
     tokenUsage: tokenModule.usage,
+    usageControls: {
+      controls: tokenModule.controls,
+      credits: tokenModule.credits,
+      verificationCounts: tokenModule.verificationCounts,
+      analytics: tokenModule.analytics,
+    },
     close() {
       closed ??= (async () => {
         await leaks.close();
+        // Counted verifications are appended while the store is open.
+        await tokenModule.verificationCounts.stop();
         // Uses still queued are appended while the feed runs, so the read models hold them too.
         await connections.close();
         if (runner.isCaughtUp) {
@@ -273,6 +286,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     mutations: core.rateLimits.mutations,
     expensiveQueries: core.rateLimits.expensiveQueries,
     idempotency: new IdempotentMutations(core.idempotency, core.clock),
+    tokenUsage: core.usageControls,
   });
   const clientAddress = clientAddressOf(config.trustProxy);
   const subscriptions = createSubscriptionTransport({
@@ -407,6 +421,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connections: core.connections,
     audit: core.audit,
     idempotency: core.idempotency,
+    verificationCounts: core.usageControls.verificationCounts,
     stop() {
       stopping ??= (async () => {
         auditSigningStopped = true;

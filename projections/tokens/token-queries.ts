@@ -30,6 +30,10 @@ export interface TokenRecord {
   revokeReason: string | null;
   /** As last flushed by the usage recorder; may lag by a few seconds. */
   lastUsedAt: Date | null;
+  /** False while paused: every check answers DISABLED. */
+  enabled: boolean;
+  meta: Record<string, unknown> | null;
+  externalId: string | null;
 }
 
 /** One of a token's secrets, current or rotated out. */
@@ -61,6 +65,8 @@ export interface TokenListFilter {
   notRevoked?: boolean;
   /** Case-insensitive substring of the name. */
   search?: string | null;
+  /** Tokens of this customer, compared exactly. */
+  externalId?: string | null;
 }
 
 export interface TokenPage {
@@ -91,6 +97,9 @@ interface TokenRow {
   revoked_at: string | null;
   revoke_reason: string | null;
   last_used_at: string | null;
+  enabled: number;
+  meta: string | null;
+  external_id: string | null;
 }
 
 /** Aliased so that joined with a token row no column shadows the token's own. */
@@ -129,6 +138,9 @@ function toRecord(row: TokenRow): TokenRecord {
     revokedAt: date(row.revoked_at),
     revokeReason: row.revoke_reason,
     lastUsedAt: date(row.last_used_at),
+    enabled: row.enabled !== 0,
+    meta: row.meta === null ? null : (JSON.parse(row.meta) as Record<string, unknown>),
+    externalId: row.external_id,
   };
 }
 
@@ -215,6 +227,10 @@ export class TokenQueries {
     if (filter.role) {
       where.push('EXISTS (SELECT 1 FROM json_each(t.roles) r WHERE r.value = @role)');
       params.role = filter.role;
+    }
+    if (filter.externalId) {
+      where.push('t.external_id = @externalId');
+      params.externalId = filter.externalId;
     }
     if (filter.search) {
       where.push("t.name LIKE @search ESCAPE '\\'");

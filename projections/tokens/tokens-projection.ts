@@ -1,10 +1,19 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { TokenIssued, TokenRevoked, TokenRotated, TokenUpdated } from '../../src/domain/tokens/events';
+import type { TokenDisabled, TokenEnabled, TokenIssued, TokenRevoked, TokenRotated, TokenUpdated } from '../../src/domain/tokens/events';
 import type { RecordedEvent } from '../../src/eventstore/port';
 import type { Projection, ProjectionHandler } from '../projection';
 
 /** Columns of `tokens` that `TokenUpdated` may change, by the event's field name. */
-const UPDATABLE_COLUMNS = { name: 'name', roles: 'roles', botName: 'bot_name', avatarUrl: 'avatar_url', expiresAt: 'expires_at' } as const;
+const UPDATABLE_COLUMNS = {
+  name: 'name',
+  roles: 'roles',
+  botName: 'bot_name',
+  avatarUrl: 'avatar_url',
+  expiresAt: 'expires_at',
+  // Usage controls.
+  meta: 'meta',
+  externalId: 'external_id',
+} as const;
 
 /**
  * The `tokens` read model: one row per token, what queries and verification read.
@@ -18,10 +27,18 @@ const UPDATABLE_COLUMNS = { name: 'name', roles: 'roles', botName: 'bot_name', a
  */
 export const tokensProjection: Projection = {
   name: 'tokens',
-  version: 2,
-  eventTypes: ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked'],
+  // 3: usage controls (enabled, meta, external_id).
+  version: 3,
+  eventTypes: ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked', 'TokenDisabled', 'TokenEnabled'],
   // The handler finds rows by token id and secret hash, and a token's secrets through token_secrets_by_token.
-  indexesBuiltAfterReplay: ['tokens_by_tenant', 'tokens_by_owner', 'tokens_by_code', 'tokens_by_integration', 'token_secrets_by_lookup_tag'],
+  indexesBuiltAfterReplay: [
+    'tokens_by_tenant',
+    'tokens_by_owner',
+    'tokens_by_code',
+    'tokens_by_integration',
+    'token_secrets_by_lookup_tag',
+    'tokens_by_external_id',
+  ],
 
   migrate(db: Database) {
     db.exec(`
@@ -45,12 +62,17 @@ export const tokensProjection: Projection = {
         rotated_at TEXT,
         expires_at TEXT,
         revoked_at TEXT,
-        revoke_reason TEXT
+        revoke_reason TEXT,
+        -- usage controls
+        enabled INTEGER NOT NULL DEFAULT 1,
+        meta TEXT,
+        external_id TEXT
       );
       CREATE INDEX IF NOT EXISTS tokens_by_tenant ON tokens (tenant_id, seq);
       CREATE INDEX IF NOT EXISTS tokens_by_owner ON tokens (tenant_id, owner_id, seq) WHERE owner_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tokens_by_code ON tokens (tenant_id, code COLLATE NOCASE) WHERE code IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tokens_by_integration ON tokens (tenant_id, integration_id, seq) WHERE integration_id IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS tokens_by_external_id ON tokens (tenant_id, external_id, seq) WHERE external_id IS NOT NULL;
       CREATE TABLE IF NOT EXISTS token_secrets (
         secret_hash TEXT PRIMARY KEY,
         token_id TEXT NOT NULL,
@@ -72,8 +94,9 @@ export const tokensProjection: Projection = {
     // Positional parameters: binding an object by name costs more than the insert itself on a replay.
     const insert = db.prepare(`
       INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, origin, code, bot_name, avatar_url, owner_id,
-                          integration_id, created_at, updated_at, expires_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          integration_id, created_at, updated_at, expires_at,
+                          meta, external_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO NOTHING`);
     const insertSecret = db.prepare(`
       INSERT INTO token_secrets (secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until)
@@ -89,6 +112,7 @@ export const tokensProjection: Projection = {
     const revoke = db.prepare(`
       UPDATE tokens SET revoked_at = ?, revoke_reason = ?, updated_at = ?
       WHERE id = ? AND revoked_at IS NULL`);
+    const setEnabled = db.prepare(`UPDATE tokens SET enabled = ?, updated_at = ? WHERE id = ?`);
     const updates = new Map<string, Statement<[unknown, string, string]>>();
     const updateColumn = (column: string) => {
       let statement = updates.get(column);
@@ -120,6 +144,8 @@ export const tokensProjection: Projection = {
               data.issuedAt,
               data.issuedAt,
               data.expiresAt,
+              data.meta ? JSON.stringify(data.meta) : null,
+              data.externalId ?? null,
             );
             insertSecret.run(data.secretHash, data.tokenId, data.lookupTag, data.sealedSecret ? JSON.stringify(data.sealedSecret) : null, data.issuedAt);
             break;
@@ -129,7 +155,7 @@ export const tokensProjection: Projection = {
             for (const [field, column] of Object.entries(UPDATABLE_COLUMNS)) {
               const value = data.changes[field as keyof typeof UPDATABLE_COLUMNS];
               if (value === undefined) continue;
-              updateColumn(column).run(Array.isArray(value) ? JSON.stringify(value) : value, data.updatedAt, data.tokenId);
+              updateColumn(column).run(value !== null && typeof value === 'object' ? JSON.stringify(value) : value, data.updatedAt, data.tokenId);
             }
             break;
           }
@@ -144,6 +170,16 @@ export const tokensProjection: Projection = {
           case 'TokenRevoked': {
             const data = event.data as TokenRevoked['data'];
             revoke.run(data.revokedAt, data.reason, data.revokedAt, data.tokenId);
+            break;
+          }
+          case 'TokenDisabled': {
+            const data = event.data as TokenDisabled['data'];
+            setEnabled.run(0, data.disabledAt, data.tokenId);
+            break;
+          }
+          case 'TokenEnabled': {
+            const data = event.data as TokenEnabled['data'];
+            setEnabled.run(1, data.enabledAt, data.tokenId);
             break;
           }
         }

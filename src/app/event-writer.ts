@@ -3,6 +3,7 @@ import { KeyledgerError } from '../domain/errors';
 import {
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
+  type AppendResult,
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
@@ -103,8 +104,22 @@ export class EventWriter {
     }
   }
 
-  async readStream(streamId: string): Promise<RecordedEvent[]> {
-    return this.guard(() => this.store.readStream(streamId));
+  async readStream(streamId: string, fromRevision = 0): Promise<RecordedEvent[]> {
+    return this.guard(() => this.store.readStream(streamId, fromRevision > 0 ? { fromRevision } : undefined));
+  }
+
+  /**
+   * Appends without waiting for the read models, for records no read model shows at once
+   * (a spend of credits is read back from its own stream). WrongExpectedRevisionError passes through.
+   */
+  async appendUnawaited(streamId: string, events: readonly DomainEvent[], metadata: EventMetadata, expected: ExpectedRevision): Promise<AppendResult> {
+    return this.guard(() =>
+      this.store.append(
+        streamId,
+        events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as Record<string, unknown>, metadata })),
+        expected,
+      ),
+    );
   }
 
   /** The store being unreachable is the caller's business to know about, with a clear code. */

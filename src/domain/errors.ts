@@ -36,5 +36,6 @@ export const unauthenticated = (message: string) => new KeyledgerError('UNAUTHEN
 export function credentialRefused(code: string): KeyledgerError {
   if (code === 'REVOKED') return unauthenticated('The credential has been revoked');
   if (code === 'EXPIRED') return unauthenticated('The credential has expired');
+  if (code === 'DISABLED') return unauthenticated('The credential is disabled');
   return unauthenticated('The credential is not valid');
 }

@@ -13,6 +13,7 @@ export const LIMITS = {
   integrationIdLength: 128,
   botNameLength: 100,
   urlLength: 2048,
+  externalIdLength: 256,
 } as const;
 
 const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -20,6 +21,8 @@ const ROLE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/*-]*$/;
 const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Wide enough for user ids and e-mail addresses, which is how chat platforms name a webhook token's owner. */
 const OWNER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@+-]*$/;
+/** The customer a token belongs to, as the tenant's own systems name it: user and org ids, e-mail addresses, URNs. */
+const EXTERNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@+/|=-]*$/;
 
 export function requireName(value: string, field = 'name'): string {
   const name = value.trim();
@@ -74,6 +77,16 @@ export function requireFutureInstant(value: Date, now: Date, field: string): Dat
 export function requireCode(value: string, field = 'code'): string {
   if (value.length === 0 || value.length > LIMITS.codeLength || !CODE_PATTERN.test(value)) {
     throw badInput(`${field} must be 1-${LIMITS.codeLength} characters of letters, digits, '.', '_' or '-', starting with a letter or digit`, field);
+  }
+  return value;
+}
+
+export function requireExternalId(value: string, field = 'externalId'): string {
+  if (value.length === 0 || value.length > LIMITS.externalIdLength || !EXTERNAL_ID_PATTERN.test(value)) {
+    throw badInput(
+      `${field} must be 1-${LIMITS.externalIdLength} characters of letters, digits and . _ : @ + / | = -, starting with a letter or digit`,
+      field,
+    );
   }
   return value;
 }

@@ -15,6 +15,7 @@ import { ConnectionResolver } from './resolvers/connection-resolver';
 import { PartnerResolver, type PartnerResolverServices } from './resolvers/partner-resolver';
 import { NO_TOPICS, RevocationResolver } from './resolvers/revocation-resolver';
 import { TokenResolver } from './resolvers/token-resolver';
+import { TokenUsageResolver, type TokenUsageServices } from './resolvers/token-usage-resolver';
 import { ViewerResolver } from './resolvers/viewer-resolver';
 
 export interface GraphQLServices {
@@ -29,14 +30,25 @@ export interface GraphQLServices {
   mutations: MutationLimiter;
   expensiveQueries: ExpensiveQueryLimiter;
   idempotency: IdempotentMutations;
+  /** Credits and rate limits of tokens. */
+  tokenUsage: TokenUsageServices;
 }
 
-export const RESOLVERS = [TokenResolver, ViewerResolver, RevocationResolver, PartnerResolver, ConnectionResolver, AuditResolver] as const;
+export const RESOLVERS = [
+  TokenResolver,
+  TokenUsageResolver,
+  ViewerResolver,
+  RevocationResolver,
+  PartnerResolver,
+  ConnectionResolver,
+  AuditResolver,
+] as const;
 
 /** Resolvers receive their services through the constructor; this builds them once. */
 function containerFor(services: GraphQLServices): ContainerType {
   const instances = new Map<Function, unknown>([
     [TokenResolver, new TokenResolver(services.tokens, services.credentials, services.clock, services.idempotency)],
+    [TokenUsageResolver, new TokenUsageResolver(services.tokenUsage)],
     [ViewerResolver, new ViewerResolver()],
     [RevocationResolver, new RevocationResolver()],
     [PartnerResolver, new PartnerResolver(services.partners, services.idempotency)],

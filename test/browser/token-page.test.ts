@@ -35,6 +35,43 @@ describe("console: a token's page: edit, rotate, revoke, history", () => {
     await history.getByText('TokenUpdated').waitFor();
   });
 
+  it('disables and enables the token, and edits its external id and meta; verification follows', async () => {
+    const issued = await fixture.issue({ name: 'Metered bot', roles: ['m:r'], meta: { plan: 'free' }, externalId: 'org-1' });
+    const { page } = await fixture.signIn();
+    await page.getByRole('link', { name: 'Metered bot' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Metered bot' }).waitFor();
+    const details = page.getByRole('region', { name: 'Details' });
+    await details.getByText('org-1').waitFor();
+    await details.getByText('{"plan":"free"}').waitFor();
+
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByText('The token is disabled: every check refuses it until you enable it.').waitFor();
+    await details.getByText('No: paused, every check refuses it until it is enabled').waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    expect(await fixture.verify(issued.secret)).toMatchObject({ valid: false, code: 'DISABLED' });
+    await page.getByRole('region', { name: 'Token history' }).getByText('TokenDisabled').waitFor();
+
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await page.getByText('The token is enabled again.').waitFor();
+    expect(await fixture.verify(issued.secret)).toMatchObject({ valid: true, code: 'VALID' });
+
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const form = page.getByRole('dialog', { name: 'Edit “Metered bot”' });
+    await form.waitFor();
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await form.getByLabel('Meta').fill('[1, 2]');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.getByRole('alert').getByText(/meta must be a JSON object/i).waitFor();
+    await form.getByLabel('External id').fill('org-2');
+    await form.getByLabel('Meta').fill('{"plan": "pro", "seats": 5}');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.waitFor({ state: 'detached' });
+    await details.getByText('org-2').waitFor();
+
+    const { token } = await fixture.api<{ token: any }>(`query T($id: ID!) { token(id: $id) { enabled meta externalId } }`, { id: issued.id });
+    expect(token).toEqual({ enabled: true, meta: { plan: 'pro', seats: 5 }, externalId: 'org-2' });
+  });
+
   it('rotates with a chosen grace period: the new secret is shown once and verifies, the old one stops at once', async () => {
     const issued = await fixture.issue({ name: 'Rotating bot', roles: ['a:b'] });
     const { page } = await fixture.signIn();

@@ -18,6 +18,10 @@ async function whoAmI(url: string, bearer: string): Promise<{ roles: string[] } 
   return { roles: response.data!.viewer.roles };
 }
 
+async function verifyCode(url: string, token: string): Promise<string> {
+  return (await graphql(url, VERIFY_TOKEN, { token }, ROOT_SECRET)).data!.verifyToken.code;
+}
+
 async function mutate(url: string, query: string, input: Record<string, unknown>): Promise<Record<string, any>> {
   const response = await graphql(url, query, { input }, ROOT_SECRET);
   expect(response.errors).toBeUndefined();
@@ -26,7 +30,7 @@ async function mutate(url: string, query: string, input: Record<string, unknown>
 
 /**
  * A caller that has just been served by a process (so that process holds its principal) and
- * is then revoked, rotated or given other roles through another process is refused, or seen
+ * is then revoked, rotated, paused or given other roles through another process is refused, or seen
  * with its new roles, on its next request to the first: a process never answers from what it
  * knew of a caller before the change.
  */
@@ -50,7 +54,8 @@ describe('a caller changed through one process, on its next request to another',
       const revoked = await issueToken(one.url, ROOT_SECRET, { name: 'revoked caller', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
       const rotated = await issueToken(one.url, ROOT_SECRET, { name: 'rotated caller', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
       const changed = await issueToken(one.url, ROOT_SECRET, { name: 'changed caller', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
-      for (const caller of [revoked, rotated, changed]) {
+      const paused = await issueToken(one.url, ROOT_SECRET, { name: 'paused caller', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
+      for (const caller of [revoked, rotated, changed, paused]) {
         // Twice: the second is answered by whatever the first left behind.
         expect(await whoAmI(two.url, caller.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
         expect(await whoAmI(two.url, caller.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
@@ -64,6 +69,13 @@ describe('a caller changed through one process, on its next request to another',
 
       await mutate(one.url, UPDATE_ROLES, { id: changed.id, roles: ['keyledger:tokens:read', 'keyledger:tokens:write'] });
       expect(await whoAmI(two.url, changed.secret)).toEqual({ roles: ['keyledger:tokens:read', 'keyledger:tokens:write'] });
+
+      await mutate(one.url, UPDATE_ROLES, { id: paused.id, enabled: false });
+      expect(await whoAmI(two.url, paused.secret)).toBe('UNAUTHENTICATED');
+      expect(await verifyCode(two.url, paused.secret)).toBe('DISABLED');
+      await mutate(two.url, UPDATE_ROLES, { id: paused.id, enabled: true });
+      expect(await whoAmI(one.url, paused.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
+      expect(await whoAmI(two.url, paused.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
 
       // And on the process that made the change.
       expect(await whoAmI(one.url, changed.secret)).toEqual({ roles: ['keyledger:tokens:read', 'keyledger:tokens:write'] });
@@ -84,12 +96,16 @@ describe('a caller changed through one process, on its next request to another',
 
       const caller = await issueToken(one.url, ROOT_SECRET, { name: 'replica caller', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
       const changed = await issueToken(one.url, ROOT_SECRET, { name: 'replica changed', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
+      const paused = await issueToken(one.url, ROOT_SECRET, { name: 'replica paused', tenantId: 'acme', roles: ['keyledger:tokens:read'] });
+      await eventually(async () => typeof (await whoAmI(two.url, paused.secret)) === 'object', 10_000);
+      expect(await whoAmI(two.url, paused.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
       await eventually(async () => typeof (await whoAmI(two.url, changed.secret)) === 'object', 10_000);
       await eventually(async () => typeof (await whoAmI(two.url, caller.secret)) === 'object', 10_000);
       expect(await whoAmI(two.url, caller.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
       expect(await whoAmI(two.url, changed.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
 
       await mutate(one.url, REVOKE_TOKEN, { id: caller.id, reason: 'replica caller changes' });
+      await mutate(one.url, UPDATE_ROLES, { id: paused.id, enabled: false });
       await mutate(one.url, UPDATE_ROLES, { id: changed.id, roles: ['keyledger:tokens:read', 'keyledger:tokens:write'] });
       // The other replica's read models have both changes once they show the later one.
       await eventually(async () => {
@@ -97,7 +113,14 @@ describe('a caller changed through one process, on its next request to another',
         return seen.data?.verifyToken?.code === 'VALID';
       }, 10_000);
       expect(await whoAmI(two.url, caller.secret)).toBe('UNAUTHENTICATED');
+      expect(await whoAmI(two.url, paused.secret)).toBe('UNAUTHENTICATED');
+      expect(await verifyCode(two.url, paused.secret)).toBe('DISABLED');
       expect(await whoAmI(two.url, changed.secret)).toEqual({ roles: ['keyledger:tokens:read', 'keyledger:tokens:write'] });
+
+      // Resuming is no announcement: the other replica serves the caller once its read models have it.
+      await mutate(one.url, UPDATE_ROLES, { id: paused.id, enabled: true });
+      await eventually(async () => (await verifyCode(two.url, paused.secret)) === 'VALID', 10_000);
+      expect(await whoAmI(two.url, paused.secret)).toEqual({ roles: ['keyledger:tokens:read'] });
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

@@ -13,6 +13,7 @@ import {
 } from '../helpers/subscriptions';
 
 const ROTATE_TOKEN = `mutation Rotate($input: RotateTokenInput!) { rotateToken(input: $input) { secret token { id } } }`;
+const PAUSE_TOKEN = `mutation Pause($input: UpdateTokenInput!) { updateToken(input: $input) { id enabled } }`;
 const NO_STACK_TRACE = /stacktrace|\bat [A-Za-z.<>]+ \(|\.ts:\d+|node_modules/;
 
 /** Revocation notices over graphql-ws, against a real gateway on a real socket. */
@@ -251,6 +252,23 @@ describe('Subscription.tokenRevoked', () => {
     const closed = await subscriber.closed();
     expect(closed).toEqual({ code: 4403, reason: 'Forbidden: the credential of this connection was revoked' });
     ({ secret: readerA, id: readerAId } = await issueToken(gw.url, adminA, { name: 'reader a again', roles: ['keyledger:tokens:read'] }));
+  });
+
+  it('closes the socket with 4403 when the subscriber’s own credential is disabled, and tells other subscribers with a DISABLED notice', async () => {
+    const watcher = client(adminA);
+    const watched = await subscribed(watcher);
+    const paused = await issueToken(gw.url, adminA, { name: 'paused subscriber', roles: ['keyledger:tokens:read'] });
+    const subscriber = client(paused.secret);
+    await subscribed(subscriber);
+    const response = await graphql(gw.url, PAUSE_TOKEN, { input: { id: paused.id, enabled: false } }, adminA);
+    expect(response.errors).toBeUndefined();
+    expect(await subscriber.closed()).toEqual({ code: 4403, reason: 'Forbidden: the credential of this connection was disabled' });
+    await watcher.until(() => watched.notices.some((notice) => notice.tokenId === paused.id));
+    expect(watched.notices.find((notice) => notice.tokenId === paused.id)).toMatchObject({ tenantId: 'sub-a', kind: 'DISABLED', reason: null });
+
+    // Paused, it is refused at connect as a revoked credential is.
+    const again = client(paused.secret);
+    expect(await again.closed()).toEqual({ code: 4401, reason: 'Unauthorized: The credential is disabled' });
   });
 
   it('delivers a ROTATED notice whose effectiveAt is the end of the grace period', async () => {

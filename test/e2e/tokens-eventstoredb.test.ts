@@ -5,6 +5,7 @@ import { describeTokenLifecycle } from './suites/token-lifecycle.suite';
 import { describeTokenSecurity } from './suites/token-security.suite';
 import { describeIntegrationKeysRest } from './suites/integration-keys-rest.suite';
 import { describeTokenImport } from './suites/token-import.suite';
+import { describeTokenUsageControls } from './suites/token-usage-controls.suite';
 import { describeTokenKinds } from './suites/token-kinds.suite';
 import { describeTokenUpdateAndRotation } from './suites/token-update-rotate.suite';
 
@@ -17,6 +18,7 @@ describeTokenKinds('eventstoredb double', onFreshDouble);
 describeTokenUpdateAndRotation('eventstoredb double', onFreshDouble);
 describeTokenImport('eventstoredb double', onFreshDouble);
 describeIntegrationKeysRest('eventstoredb double', onFreshDouble);
+describeTokenUsageControls('eventstoredb double', onFreshDouble);
 
 const live = process.env.EVENTSTORE_CONNECTION_STRING;
 /**
@@ -36,5 +38,6 @@ const onLiveServer: Factory = ({ clock }) =>
     describeTokenUpdateAndRotation('eventstoredb live server', onLiveServer);
     describeTokenImport('eventstoredb live server', onLiveServer);
     describeIntegrationKeysRest('eventstoredb live server', onLiveServer);
+    describeTokenUsageControls('eventstoredb live server', onLiveServer);
   },
 );

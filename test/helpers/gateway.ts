@@ -93,10 +93,11 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
 
 /**
  * The log's head once the access records queued so far (connection uses, failed
- * authentications of earlier requests) are appended: they are written in the background,
+ * authentications of earlier requests, counted verifications) are appended: they are written in the background,
  * so a test that checks an operation writes nothing measures from here.
  */
 export async function settledHeadPosition(gateway: Gateway): Promise<bigint | null> {
   await gateway.connections.access.flush();
+  await gateway.verificationCounts.flush();
   return gateway.store.headPosition();
 }

@@ -48,6 +48,15 @@ async function tokenA(s: SecurityGateway, roles: string[] = ['orders:read']) {
   return issueToken(s.gw.url, ROOT_SECRET, { name: unique('own token'), tenantId: TENANT_A, roles });
 }
 
+async function meteredA(s: SecurityGateway) {
+  return issueToken(s.gw.url, ROOT_SECRET, {
+    name: unique('metered token'),
+    tenantId: TENANT_A,
+    credits: { remaining: 1 },
+    rateLimits: [{ name: 'burst', limit: 1, durationSeconds: 60 }],
+  });
+}
+
 async function connectionA(s: SecurityGateway) {
   const name = unique('conn');
   await createConnection(s.gw.url, ROOT_SECRET, { integration: 'zis', name, headerName: 'x-api-key', apiKey: 'tenant-a-third-party-key', allowedDomain: ALLOWED_DOMAIN, tenantId: TENANT_A });
@@ -64,6 +73,9 @@ async function partnerJwtA(s: SecurityGateway): Promise<string> {
 }
 
 const TOKEN = 'query($id: ID!) { token(id: $id) { id tenantId name roles } }';
+const TOKEN_USAGE = 'query($id: ID!, $from: DateTime!, $to: DateTime!) { tokenUsage(id: $id, from: $from, to: $to) { start total } }';
+const USAGE_RANGE = { from: new Date(Date.now() - 3600_000).toISOString(), to: new Date(Date.now() + 3600_000).toISOString() };
+const METERED_VERIFY = 'query($token: String!, $cost: Int, $rateLimits: [RateLimitUseInput!]) { verifyToken(token: $token, cost: $cost, rateLimits: $rateLimits) { code remaining } }';
 const TOKENS = 'query($filter: TokenFilter) { tokens(first: 100, filter: $filter) { totalCount edges { node { id tenantId name } } } }';
 const UPDATE_TOKEN = 'mutation($input: UpdateTokenInput!) { updateToken(input: $input) { id roles } }';
 const ROTATE_TOKEN = 'mutation($input: RotateTokenInput!) { rotateToken(input: $input) { secret token { id } } }';
@@ -164,6 +176,26 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
     own: async (s) => ({ query: VERIFY_TOKEN, variables: { token: (await tokenA(s)).secret } }),
     // An invalid credential is a result, not an error: B's secret reads as unknown here.
     foreign: async (s) => ({ query: VERIFY_TOKEN, variables: { token: s.b.token.secret }, expect: 'nothing', path: 'verifyToken.token' }),
+    // A verifier spends a token's credits and rate-limit points; it can never give them back.
+    escalations: [
+      {
+        name: 'a tokens:read holder verifies at a negative cost to refill credits',
+        bearer: (s) => s.principals.exact[Role.tokensRead],
+        call: async (s) => ({ query: METERED_VERIFY, variables: { token: (await meteredA(s)).secret, cost: -5 } }),
+        code: 'BAD_USER_INPUT',
+      },
+      {
+        name: 'a tokens:read holder charges a rate limit a negative cost to lift it',
+        bearer: (s) => s.principals.exact[Role.tokensRead],
+        call: async (s) => ({ query: METERED_VERIFY, variables: { token: (await meteredA(s)).secret, rateLimits: [{ name: 'burst', cost: -5 }] } }),
+        code: 'BAD_USER_INPUT',
+      },
+    ],
+  },
+  'Query.tokenUsage': {
+    role: Role.tokensRead,
+    own: async (s) => ({ query: TOKEN_USAGE, variables: { id: (await tokenA(s)).id, ...USAGE_RANGE } }),
+    foreign: async (s) => ({ query: TOKEN_USAGE, variables: { id: s.b.token.id, ...USAGE_RANGE }, expect: 'NOT_FOUND' }),
   },
   'Query.apiKeyConnection': {
     role: Role.connectionsRead,

@@ -1,5 +1,5 @@
 import { createVerifier, type Verifier, type VerifierOptions } from '@keyledger/verifier';
-import { issueToken, ROOT_SECRET } from '../helpers/gateway';
+import { eventually, issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { GatewayFleet, type GatewayProcess } from '../helpers/gateway-process';
 import { graphql, REVOKE_TOKEN } from '../helpers/graphql-client';
 import { basic, createPartnerCredential, oauthToken, postForm, REVOKE_PARTNER_CREDENTIAL } from '../helpers/partner-client';
@@ -45,6 +45,11 @@ describe('@keyledger/verifier against gateway processes', () => {
     expect(response.errors).toBeUndefined();
   }
 
+  async function setEnabled(url: string, id: string, enabled: boolean): Promise<void> {
+    const response = await graphql(url, 'mutation U($input: UpdateTokenInput!) { updateToken(input: $input) { id } }', { input: { id, enabled } }, ROOT_SECRET);
+    expect(response.errors).toBeUndefined();
+  }
+
   afterEach(async () => {
     await Promise.all(verifiers.splice(0).map((verifier) => verifier.close()));
     await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
@@ -67,6 +72,27 @@ describe('@keyledger/verifier against gateway processes', () => {
       await revoke(gateway.url, token.id);
       expect(await events.notice(token.id, 'REVOKED')).toMatchObject({ dropped: 1 });
       expect(await verifier.verify(token.secret)).toMatchObject({ valid: false, code: 'REVOKED', tokenId: token.id });
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'drops the verdict of a token on the notice of its pause, and refuses it as DISABLED until it is enabled again',
+    async () => {
+      const gateway = await fleet.start(fleet.tempDir());
+      // A refusal is kept no longer than negativeTtlMs: resuming is not announced.
+      const { verifier, events } = await verifierFor(gateway, { negativeTtlMs: 1 });
+      const token = await issueToken(gateway.url, ROOT_SECRET, { name: 'paused client', tenantId: 'acme', roles: ['orders:read'] });
+      expect(await verifier.verify(token.secret)).toMatchObject({ valid: true, code: 'VALID' });
+      expect(await verifier.verify(token.secret)).toMatchObject({ valid: true, code: 'VALID' });
+
+      await setEnabled(gateway.url, token.id, false);
+      expect(await events.notice(token.id, 'DISABLED')).toMatchObject({ dropped: 1 });
+      expect(await verifier.verify(token.secret)).toMatchObject({ valid: false, code: 'DISABLED', tokenId: token.id });
+
+      await setEnabled(gateway.url, token.id, true);
+      await eventually(async () => (await verifier.verify(token.secret)).valid, 10_000);
+      expect(await verifier.verify(token.secret)).toMatchObject({ valid: true, code: 'VALID', tokenId: token.id });
     },
     PROCESS_TEST_TIMEOUT_MS,
   );

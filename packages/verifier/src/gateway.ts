@@ -8,7 +8,7 @@ const VERIFY_PARTNER = `query KeyledgerVerifierVerifyPartner($token: String!, $t
   verifyPartnerAccessToken(token: $token, tenantId: $tenantId, subTenantId: $subTenantId) { valid code credentialId tenantId subTenantId expiresAt }
 }`;
 
-const KNOWN_CODES = new Set<string>(['VALID', 'NOT_FOUND', 'MALFORMED', 'REVOKED', 'EXPIRED', 'INSUFFICIENT_ROLES', 'WRONG_TENANT']);
+const KNOWN_CODES = new Set<string>(['VALID', 'NOT_FOUND', 'MALFORMED', 'REVOKED', 'EXPIRED', 'INSUFFICIENT_ROLES', 'WRONG_TENANT', 'DISABLED']);
 
 /** keyledger could not give an answer (unreachable, overloaded, or the verifier's own token refused). */
 export class GatewayUnavailable extends Error {

@@ -1,5 +1,14 @@
 /** `verifyToken`'s codes, and UNAVAILABLE when keyledger could not be asked. */
-export type VerificationCode = 'VALID' | 'NOT_FOUND' | 'MALFORMED' | 'REVOKED' | 'EXPIRED' | 'INSUFFICIENT_ROLES' | 'WRONG_TENANT' | 'UNAVAILABLE';
+export type VerificationCode =
+  | 'VALID'
+  | 'NOT_FOUND'
+  | 'MALFORMED'
+  | 'REVOKED'
+  | 'EXPIRED'
+  | 'INSUFFICIENT_ROLES'
+  | 'WRONG_TENANT'
+  | 'UNAVAILABLE'
+  | 'DISABLED';
 
 /** What a resource server learns about a presented credential. */
 export interface Verdict {

@@ -7,6 +7,8 @@ import type { ConnectionAccessRecorder } from '../connections/access-recorder';
 import type { PartnerAccessTokenService } from '../partners/partner-access-tokens';
 import type { AuthFailureLimiter, LimiterFactory } from '../rate-limits';
 import type { TokenUsageRecorder } from '../tokens/usage-recorder';
+import type { UsageMetering } from '../tokens/usage-metering';
+import type { VerificationCounter } from '../tokens/verification-counter';
 import { ChosenSecretLimiter } from './chosen-secret-limiter';
 import { CredentialVerifier } from './credential-verifier';
 import { AuthenticationFailures } from './failure-record';
@@ -22,7 +24,14 @@ export interface CredentialModule {
 }
 
 export interface CredentialModuleOptions {
-  tokens: { queries: TokenQueries; hasher: SecretHasher; sealer: Pick<SecretSealer, 'open'>; usage: TokenUsageRecorder };
+  tokens: {
+    queries: TokenQueries;
+    hasher: SecretHasher;
+    sealer: Pick<SecretSealer, 'open'>;
+    usage: TokenUsageRecorder;
+    metering?: UsageMetering;
+    verificationCounts?: VerificationCounter;
+  };
   /** Changes whenever the read models may have changed: what keeps looked-up secrets standing. */
   readModelVersion(): string;
   accessTokens: PartnerAccessTokenService;
@@ -53,6 +62,8 @@ export function openCredentialModule(options: CredentialModuleOptions): Credenti
     failures: new AuthenticationFailures(options.access, clock),
     failureLimit: options.authFailures,
     privileged: new PrivilegedVerifications(options.access, clock),
+    metering: options.tokens.metering,
+    counts: options.tokens.verificationCounts,
   });
   return { verifier, tokens };
 }

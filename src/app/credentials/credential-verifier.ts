@@ -1,11 +1,14 @@
+import { asksForRoles, meetsRequirement, requireAnyOf, type RoleRequirement } from '../../domain/access/role-requirement';
 import { effectiveRoles, Role } from '../../domain/access/roles';
 import { credentialRefused } from '../../domain/errors';
 import { PartnerAccessTokenService } from '../partners/partner-access-tokens';
-import type { Principal, RequestContext } from '../request-context';
+import { actorOf, eventMetadata, type Principal, type RequestContext } from '../request-context';
 import { requireRole, visibleTo } from '../tenant-access';
 import type { Clock } from '../clock';
 import type { AuthFailureLimiter } from '../rate-limits';
 import type { TokenUsageRecorder } from '../tokens/usage-recorder';
+import type { UsageMetering, UsageRequest } from '../tokens/usage-metering';
+import type { VerificationCounter } from '../tokens/verification-counter';
 import type { AuthenticationFailure, AuthenticationFailures } from './failure-record';
 import type { PrivilegedVerifications } from './privileged-verifications';
 import type { TokenCredentials } from './token-credentials';
@@ -37,6 +40,10 @@ export interface CredentialVerifierDependencies {
   failureLimit: AuthFailureLimiter;
   /** Where `verifyToken` checks of credentials holding keyledger roles are recorded. */
   privileged: PrivilegedVerifications;
+  /** Credits and rate limits of tokens, checked by metered verifications. */
+  metering?: UsageMetering;
+  /** Where the outcomes of verifications are counted for usage analytics. */
+  counts?: Pick<VerificationCounter, 'count'>;
 }
 
 /**
@@ -53,6 +60,8 @@ export class CredentialVerifier {
   private readonly failures: AuthenticationFailures;
   private readonly failureLimit: AuthFailureLimiter;
   private readonly privileged: PrivilegedVerifications;
+  private readonly metering: UsageMetering | null;
+  private readonly counts: Pick<VerificationCounter, 'count'> | null;
 
   constructor(dependencies: CredentialVerifierDependencies) {
     ({
@@ -64,6 +73,8 @@ export class CredentialVerifier {
       failureLimit: this.failureLimit,
       privileged: this.privileged,
     } = dependencies);
+    this.metering = dependencies.metering ?? null;
+    this.counts = dependencies.counts ?? null;
   }
 
   /**
@@ -104,22 +115,39 @@ export class CredentialVerifier {
    * a partner access JWT. An invalid credential is a result, not an error; a credential of
    * another tenant reads as NOT_FOUND.
    */
-  async verifyToken(ctx: RequestContext, presented: string, requiredRoles: readonly string[] = []): Promise<Verification> {
+  async verifyToken(
+    ctx: RequestContext,
+    presented: string,
+    requiredRoles: readonly string[] = [],
+    anyOf: ReadonlyArray<readonly string[]> | null = null,
+    usage: UsageRequest | null = null,
+  ): Promise<Verification> {
     const caller = await requireRole(ctx, Role.tokensRead);
-    if (this.accessTokens.accepts(presented)) return this.verifyAccessToken(caller, presented, requiredRoles);
+    const requirement: RoleRequirement = { allOf: requiredRoles, anyOf: requireAnyOf(anyOf) };
+    const metered = usage && this.metering ? this.metering.validate(usage) : null;
+    if (this.accessTokens.accepts(presented)) return this.verifyAccessToken(caller, presented, requirement);
     const verification = await this.tokens.verifyPresented(presented, ctx.ip, caller);
     if (verification.record && !visibleTo(caller, verification.record.tenantId)) return { code: 'NOT_FOUND', record: null };
-    const outcome = this.withRequiredRoles(verification, requiredRoles);
-    if (outcome.record) this.privileged.record(ctx, caller, outcome, requiredRoles);
-    return outcome;
+    const outcome = this.withRequiredRoles(verification, requirement);
+    if (outcome.record) this.privileged.record(ctx, caller, outcome, requirement);
+    const answer = metered ? await this.metered(ctx, caller, outcome, metered) : outcome;
+    if (answer.record) this.counts?.count(answer.record.tenantId, answer.record.id, answer.code);
+    return answer;
   }
 
-  private withRequiredRoles(verification: Verification, requiredRoles: readonly string[]): Verification {
+  /** A valid token's usage controls, when it has any: they may still refuse it. */
+  private async metered(ctx: RequestContext, caller: Principal, outcome: Verification, request: UsageRequest): Promise<Verification> {
+    if (outcome.code !== 'VALID' || !outcome.record) return outcome;
+    const usage = await this.metering!.use(outcome.record, request, () => eventMetadata(ctx, actorOf(caller), this.clock.now()));
+    return usage ? { code: usage.code, record: outcome.record, usage } : outcome;
+  }
+
+  private withRequiredRoles(verification: Verification, requirement: RoleRequirement): Verification {
     if (verification.code !== 'VALID' || !verification.record) return verification;
-    if (requiredRoles.length > 0) {
+    if (asksForRoles(requirement)) {
       const held = effectiveRoles(verification.record.roles);
       for (const role of verification.record.roles) held.add(role);
-      if (requiredRoles.some((role) => !held.has(role))) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
+      if (!meetsRequirement(held, requirement)) return { code: 'INSUFFICIENT_ROLES', record: verification.record };
     }
     this.usage.record(verification.record.id, this.clock.now());
     return { code: 'VALID', record: this.usage.withPendingUse(verification.record) };
@@ -129,11 +157,11 @@ export class CredentialVerifier {
    * A partner access JWT, under the same tenant rules as API tokens: a token of another
    * tenant reads as NOT_FOUND. It holds no roles, so any required role is missing.
    */
-  private async verifyAccessToken(caller: Principal, presented: string, requiredRoles: readonly string[]): Promise<Verification> {
+  private async verifyAccessToken(caller: Principal, presented: string, requirement: RoleRequirement): Promise<Verification> {
     const { code, claims } = await this.accessTokens.verify(presented);
     if (claims && !visibleTo(caller, claims.tenantId)) return { code: 'NOT_FOUND', record: null };
     if (code !== 'VALID') return { code, record: null };
-    if (requiredRoles.length > 0) return { code: 'INSUFFICIENT_ROLES', record: null };
+    if (asksForRoles(requirement)) return { code: 'INSUFFICIENT_ROLES', record: null };
     return { code: 'VALID', record: null };
   }
 }

@@ -7,6 +7,8 @@ import type { PresentedWith } from './credential-verifier';
 /** Who a failed authentication is recorded as: the caller proved nothing, so no identity is claimed for it. */
 const UNAUTHENTICATED_ACTOR = { type: 'system', id: 'unauthenticated', tenantId: null } as const;
 
+const RECORDED_CODES: ReadonlySet<string> = new Set(['REVOKED', 'EXPIRED', 'MALFORMED', 'DISABLED']);
+
 export type AuthenticationFailure = Omit<AuthenticationFailed['data'], 'code' | 'failedAt'> & { code: string };
 
 /** Failed authentications of credentials that name a tenant, as access records of that tenant. */
@@ -20,7 +22,7 @@ export class AuthenticationFailures {
     // A credential that is no one's names no tenant to record it for, and anyone can make up
     // such credentials at line rate: recording them would let anonymous callers grow the log.
     if (failure.tenantId === null) return;
-    const code = failure.code === 'REVOKED' || failure.code === 'EXPIRED' || failure.code === 'MALFORMED' ? failure.code : 'NOT_FOUND';
+    const code = RECORDED_CODES.has(failure.code) ? (failure.code as AuthenticationFailed['data']['code']) : 'NOT_FOUND';
     const now = this.clock.now();
     const metadata: EventMetadata = { actor: UNAUTHENTICATED_ACTOR, requestId: request?.requestId ?? 'unknown', occurredAt: now.toISOString() };
     if (ip) metadata.ip = ip;

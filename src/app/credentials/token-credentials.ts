@@ -221,6 +221,8 @@ export class TokenCredentials {
   private secretOutcome(match: SecretMatch | null): Verification {
     if (!match) return { code: 'NOT_FOUND', record: null };
     const status = secretStatus(match.secret, match.record, this.clock.now());
+    // A pause is the only state that can be undone, so a revocation or an expiry speaks first.
+    if (status === 'ACTIVE' && !match.record.enabled) return { code: 'DISABLED', record: match.record };
     return { code: status === 'ACTIVE' ? 'VALID' : status, record: match.record };
   }
 }

@@ -1,9 +1,9 @@
 import type { AccessTokenRevoked, PartnerCredentialRevoked } from '../../domain/partners/events';
-import type { TokenRevoked, TokenRotated } from '../../domain/tokens/events';
+import type { TokenDisabled, TokenRevoked, TokenRotated } from '../../domain/tokens/events';
 import type { Actor, RecordedEvent } from '../../eventstore/port';
 
 /** Why a credential stops being accepted. */
-export type RevocationKind = 'REVOKED' | 'ROTATED' | 'PARTNER_TOKEN_REVOKED' | 'PARTNER_CREDENTIAL_REVOKED';
+export type RevocationKind = 'REVOKED' | 'ROTATED' | 'PARTNER_TOKEN_REVOKED' | 'PARTNER_CREDENTIAL_REVOKED' | 'DISABLED';
 
 /** What a subscriber learns when a credential stops (or will stop) being accepted. */
 export interface RevocationNotice {
@@ -44,6 +44,14 @@ export const NOTICE_OF_EVENT: Readonly<Record<string, NoticeOf>> = {
       reason: null,
       effectiveAt: new Date(data.previousSecretsValidUntil),
     };
+  },
+  /*
+   * A pause is announced like a revocation, so every cache of a verdict drops it; resuming is
+   * not announced: a refusal is only kept briefly, as for a token just issued elsewhere.
+   */
+  TokenDisabled(event) {
+    const data = event.data as TokenDisabled['data'];
+    return { ...base(event, data.tokenId, data.tenantId), kind: 'DISABLED', reason: null, effectiveAt: new Date(data.disabledAt) };
   },
   // A partner access token is a JWT that resource servers check locally; its id is the jti.
   AccessTokenRevoked(event) {

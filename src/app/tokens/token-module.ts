@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ReadModelDatabase } from '../../../projections/database';
-import { TokenQueries, TokenUsageTable } from '../../../projections/tokens';
+import { TokenControlsQueries, TokenQueries, TokenUsageTable, TokenVerificationCountQueries } from '../../../projections/tokens';
 import { SqliteDataKeyStore, type DataKeyStore } from '../../crypto/data-keys';
 import { SecretSealer } from '../../crypto/envelope';
 import type { KeyRing } from '../../crypto/keyring';
@@ -15,6 +15,12 @@ import { RootTokens } from './root-tokens';
 import { TokenIssuer } from './token-issuer';
 import { TokenService } from './token-service';
 import { TokenUsageRecorder } from './usage-recorder';
+import { CreditLedger } from './credit-ledger';
+import { UsageMetering } from './usage-metering';
+import { TokenUsageAnalytics } from './usage-analytics';
+import { VerificationCounter } from './verification-counter';
+import { TokenRateLimits } from './token-rate-limits';
+import { memoryLimiters, type LimiterFactory } from '../rate-limits';
 
 export interface TokenModule {
   tokens: TokenService;
@@ -28,6 +34,13 @@ export interface TokenModule {
   hasher: SecretHasher;
   sealer: SecretSealer;
   usage: TokenUsageRecorder;
+  /** Usage controls (credits, rate limits) of tokens, and the ledger of their credits. */
+  controls: TokenControlsQueries;
+  credits: CreditLedger;
+  metering: UsageMetering;
+  /** Counts of verification outcomes, and the analytics read from them. */
+  verificationCounts: VerificationCounter;
+  analytics: TokenUsageAnalytics;
   /** Writes pending usage and closes the data key store. */
   close(): Promise<void>;
 }
@@ -39,6 +52,8 @@ export interface TokenModuleOptions {
   writer: EventWriter;
   clock: Clock;
   logger: Logger;
+  /** Where the counters of tokens' rate limits live; in this process when not given. */
+  limiters?: LimiterFactory;
   /** Where the data keys of `table` live; `keys.db` in the data directory when not given. */
   openDataKeys?: (table: string) => DataKeyStore;
 }
@@ -59,6 +74,12 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   const issuer = new TokenIssuer(writer, queries, hasher, usage, clock, logger);
   const integrationKeySecrets = new IntegrationKeySecrets(sealer, new DataKeyLifecycle(sealer, logger), queries, clock, logger);
   const tokens = new TokenService(writer, queries, hasher, clock, { issuer, integrationKeySecrets, usage });
+  const controls = new TokenControlsQueries(options.readModels);
+  const credits = new CreditLedger(writer, controls, clock);
+  const verificationCounts = new VerificationCounter(writer, clock, logger);
+  verificationCounts.start();
+  const analytics = new TokenUsageAnalytics(tokens, new TokenVerificationCountQueries(options.readModels));
+  const metering = new UsageMetering(controls, credits, new TokenRateLimits(options.limiters ?? memoryLimiters, clock));
   let closed: Promise<void> | null = null;
   return {
     tokens,
@@ -69,6 +90,11 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
     hasher,
     sealer,
     usage,
+    controls,
+    credits,
+    metering,
+    verificationCounts,
+    analytics,
     close() {
       closed ??= (async () => {
         usage.stop();

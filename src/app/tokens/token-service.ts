@@ -10,6 +10,8 @@ import {
   type TokenEvent,
   type TokenKind,
   type TokenState,
+  type Credits,
+  type TokenRateLimit,
 } from '../../domain/tokens';
 import { SecretHasher, isArgon2Hash } from '../../crypto/secret-hash';
 import { displayOf, generateToken } from '../../crypto/token-format';
@@ -22,6 +24,7 @@ import { actorOf, eventMetadata, type Principal, type RequestContext } from '../
 import { requireRole, targetTenant, tokenReadReach, tokenWriteReach, visibleTo, type TokenReach } from '../tenant-access';
 import type { IntegrationKeySecrets } from './integration-key-secrets';
 import { newTokenId, TOKEN_PREFIXES, type TokenIssuer } from './token-issuer';
+import { refuseCredentialsInMeta } from './token-meta';
 import type { TokenUsageRecorder } from './usage-recorder';
 
 export interface TokenKindFields {
@@ -32,7 +35,13 @@ export interface TokenKindFields {
   integrationId?: string | null;
 }
 
-export interface IssueTokenInput extends TokenKindFields {
+/** Usage controls, for every kind. */
+export interface TokenControlFields {
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
+}
+
+export interface IssueTokenInput extends TokenKindFields, TokenControlFields, UsageControlFields {
   name: string;
   kind?: TokenKind | null;
   roles?: readonly string[] | null;
@@ -40,7 +49,12 @@ export interface IssueTokenInput extends TokenKindFields {
   tenantId?: string | null;
 }
 
-export interface ImportTokenInput extends IssueTokenInput {
+export interface UsageControlFields {
+  credits?: Credits | null;
+  rateLimits?: readonly TokenRateLimit[] | null;
+}
+
+export interface ImportTokenInput extends Omit<IssueTokenInput, keyof UsageControlFields> {
   /** The plaintext, given once; only its argon2id hash is kept. */
   secret: string;
 }
@@ -53,6 +67,15 @@ export interface UpdateTokenInput {
   botName?: string | null;
   avatarUrl?: string | null;
   expiresAt?: Date | null;
+  /** False pauses the token, true resumes it. */
+  enabled?: boolean | null;
+  /** Null clears it. */
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
+  /** Null removes the credits. */
+  credits?: Credits | null;
+  /** The whole new list; null leaves it alone. */
+  rateLimits?: readonly TokenRateLimit[] | null;
 }
 
 export interface RotateTokenInput {
@@ -138,6 +161,9 @@ export class TokenService {
       lookupTag: null,
       origin: 'generated' as const,
       ...kindFieldsOf(input),
+      ...controlFieldsOf(input),
+      credits: input.credits ?? null,
+      rateLimits: input.rateLimits ?? null,
     };
     if (kind !== 'INTEGRATION_KEY') return { record: await this.issuer.create(ctx, actorOf(caller), fields), secret };
 
@@ -171,7 +197,16 @@ export class TokenService {
     return this.issuer.createWithChosenSecret(
       ctx,
       actorOf(caller),
-      { tokenId: newTokenId(), tenantId, kind, name: input.name, roles, expiresAt: input.expiresAt ?? null, ...kindFieldsOf(input) },
+      {
+        tokenId: newTokenId(),
+        tenantId,
+        kind,
+        name: input.name,
+        roles,
+        expiresAt: input.expiresAt ?? null,
+        ...kindFieldsOf(input),
+        ...controlFieldsOf(input),
+      },
       input.secret,
       'imported',
     );
@@ -179,6 +214,7 @@ export class TokenService {
 
   async updateToken(ctx: RequestContext, input: UpdateTokenInput): Promise<TokenRecord> {
     const caller = await requireRole(ctx, Role.tokensWrite);
+    refuseCredentialsInMeta(input.meta);
     await this.changeNamedToken(ctx, caller, input.id, this.clock.now(), {
       type: 'UpdateToken',
       tokenId: input.id,
@@ -188,6 +224,11 @@ export class TokenService {
         botName: input.botName,
         avatarUrl: input.avatarUrl,
         expiresAt: input.expiresAt,
+        enabled: input.enabled ?? undefined,
+        meta: input.meta,
+        externalId: input.externalId,
+        credits: input.credits,
+        rateLimits: input.rateLimits ?? undefined,
       },
       grantorRoles: caller.roles,
     });
@@ -334,6 +375,11 @@ function requireWebhookTokenIssue(kind: TokenKind, roles: readonly string[]): vo
   if (keyledgerRoles.length > 0) {
     throw forbidden(`${Role.webhookTokensWrite} issues tokens without keyledger roles; granting ${keyledgerRoles.join(', ')} needs ${Role.tokensWrite}`);
   }
+}
+
+function controlFieldsOf(input: TokenControlFields): TokenControlFields {
+  refuseCredentialsInMeta(input.meta);
+  return { meta: input.meta ?? null, externalId: input.externalId ?? null };
 }
 
 function kindFieldsOf(input: TokenKindFields): TokenKindFields {

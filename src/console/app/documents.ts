@@ -1,6 +1,7 @@
 /** The GraphQL operations the console sends: the public API, nothing private. */
 
-const TOKEN_FIELDS = `id kind name code botName avatarUrl roles status display ownerId integrationId createdAt updatedAt expiresAt revokedAt rotatedAt lastUsedAt`;
+const TOKEN_FIELDS = `id kind name code botName avatarUrl roles status display ownerId integrationId createdAt updatedAt expiresAt revokedAt rotatedAt lastUsedAt
+  enabled meta externalId`;
 
 export interface TokenNode {
   id: string;
@@ -20,6 +21,9 @@ export interface TokenNode {
   revokedAt: string | null;
   rotatedAt: string | null;
   lastUsedAt: string | null;
+  enabled: boolean;
+  meta: Record<string, unknown> | null;
+  externalId: string | null;
 }
 
 export interface Page<T> {
@@ -125,7 +129,7 @@ export interface RevocationNotice {
   position: string;
   tokenId: string;
   tenantId: string;
-  kind: 'REVOKED' | 'ROTATED' | 'PARTNER_TOKEN_REVOKED' | 'PARTNER_CREDENTIAL_REVOKED';
+  kind: 'REVOKED' | 'ROTATED' | 'PARTNER_TOKEN_REVOKED' | 'PARTNER_CREDENTIAL_REVOKED' | 'DISABLED';
   effectiveAt: string;
   reason: string | null;
   actor: { id: string; type: string };

@@ -13,7 +13,7 @@ export interface AuthenticationFailed {
     /** The token or partner access token (jti) the credential belonged to, when it was one. */
     credentialId: string | null;
     credentialType: 'token' | 'partner';
-    code: 'NOT_FOUND' | 'MALFORMED' | 'REVOKED' | 'EXPIRED';
+    code: 'NOT_FOUND' | 'MALFORMED' | 'REVOKED' | 'EXPIRED' | 'DISABLED';
     failedAt: string;
   };
 }
@@ -28,8 +28,10 @@ export interface PrivilegedTokenVerified {
   data: {
     tenantId: string;
     tokenId: string;
-    code: 'VALID' | 'REVOKED' | 'EXPIRED' | 'INSUFFICIENT_ROLES';
+    code: 'VALID' | 'REVOKED' | 'EXPIRED' | 'INSUFFICIENT_ROLES' | 'DISABLED';
     requiredRoles: string[];
+    /** Present only when the check named alternatives: at least one group had to be held whole. */
+    anyOf?: string[][];
     verifiedAt: string;
   };
 }

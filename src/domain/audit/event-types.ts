@@ -9,6 +9,7 @@ import { SIGNING_KEY_EVENT_TYPES } from '../signing-keys/events';
 import { SSF_DELIVERY_EVENT_TYPES, SSF_STREAM_EVENT_TYPES } from '../ssf/events';
 import { IMPORTED_SECRET_CLAIM_EVENT_TYPES, TOKEN_CLAIM_EVENT_TYPES } from '../token-claims/events';
 import { TOKEN_EVENT_TYPES } from '../tokens/events';
+import { TOKEN_USAGE_EVENT_TYPES } from '../token-usage/events';
 
 /**
  * Every event type keyledger writes, from each domain's own registry. The audit mappings are
@@ -17,6 +18,7 @@ import { TOKEN_EVENT_TYPES } from '../tokens/events';
  */
 export const ALL_EVENT_TYPES = [
   ...TOKEN_EVENT_TYPES,
+  ...TOKEN_USAGE_EVENT_TYPES,
   ...TOKEN_CLAIM_EVENT_TYPES,
   ...IMPORTED_SECRET_CLAIM_EVENT_TYPES,
   ...CONNECTION_EVENT_TYPES,

@@ -1,4 +1,5 @@
 import type { KeyledgerEventType } from './event-types';
+import { canonicalMetaJson } from '../tokens/meta';
 
 /**
  * How one field of an event reaches the audit history:
@@ -7,10 +8,13 @@ import type { KeyledgerEventType } from './event-types';
  *   a ciphertext, a wrapped key) as `hmac-sha256:<hex>` under the audit key;
  * - `fingerprintSecret`: a value that is itself the credential material (a partner API key),
  *   fingerprinted the way `auditFingerprint` fingerprints a presented secret;
+ * - `fingerprintObject`: customer data kept as a JSON object (a token's `meta`), as one
+ *   fingerprint of its canonical JSON under the audit key: the history shows that and when it
+ *   changed, and confirms a value someone already knows, without holding it;
  * - an object: the allow-list of a nested object.
  * A field that is not listed is dropped: the audit model is an allow-list, never a deny-list.
  */
-export type AuditFieldRule = 'show' | 'fingerprint' | 'fingerprintSecret' | AuditFieldRules;
+export type AuditFieldRule = 'show' | 'fingerprint' | 'fingerprintSecret' | 'fingerprintObject' | AuditFieldRules;
 export interface AuditFieldRules {
   readonly [field: string]: AuditFieldRule;
 }
@@ -38,6 +42,8 @@ const ssfStream = (data: Record<string, unknown>): AuditResource => ({ type: 'ss
 const sealed: AuditFieldRules = { dataKeyId: 'show', ciphertext: 'fingerprint' };
 const wrappedPrivateKey: AuditFieldRules = { scheme: 'show', ciphertext: 'fingerprint' };
 const wrappedDeploymentSecret: AuditFieldRules = { wrappingKeyId: 'show', blob: 'fingerprint' };
+/** Numbers, names and an interval, validated by the decider; shown whole so that a removal (null) is seen too. */
+const usageControls: AuditFieldRules = { credits: 'show', rateLimits: 'show' };
 const storedSecret: AuditFieldRules = { display: 'show', secretHash: 'fingerprint', lookupTag: 'fingerprint', origin: 'show', sealedSecret: sealed };
 
 export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> = {
@@ -57,6 +63,9 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
       avatarUrl: 'show',
       ownerId: 'show',
       integrationId: 'show',
+      meta: 'fingerprintObject',
+      externalId: 'show',
+      ...usageControls,
     },
   },
   TokenUpdated: {
@@ -64,7 +73,16 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     fields: {
       tokenId: 'show',
       tenantId: 'show',
-      changes: { name: 'show', roles: 'show', botName: 'show', avatarUrl: 'show', expiresAt: 'show' },
+      changes: {
+        name: 'show',
+        roles: 'show',
+        botName: 'show',
+        avatarUrl: 'show',
+        expiresAt: 'show',
+        meta: 'fingerprintObject',
+        externalId: 'show',
+        ...usageControls,
+      },
       updatedAt: 'show',
     },
   },
@@ -73,7 +91,17 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
     fields: { tokenId: 'show', tenantId: 'show', ...storedSecret, previousSecretsValidUntil: 'show', rotatedAt: 'show' },
   },
   TokenRevoked: { resource: token, fields: { tokenId: 'show', tenantId: 'show', reason: 'show', revokedAt: 'show', leak: { source: 'show', url: 'show' } } },
+  TokenDisabled: { resource: token, fields: { tokenId: 'show', tenantId: 'show', disabledAt: 'show' } },
+  TokenEnabled: { resource: token, fields: { tokenId: 'show', tenantId: 'show', enabledAt: 'show' } },
   TokenIssueAbandoned: { resource: token, fields: { tokenId: 'show', tenantId: 'show', abandonedAt: 'show' } },
+  TokenCreditsSpent: {
+    resource: token,
+    fields: { tokenId: 'show', tenantId: 'show', grant: 'show', period: 'show', cost: 'show', remaining: 'show', spentAt: 'show' },
+  },
+  TokenVerificationsCounted: {
+    resource: (data) => ({ type: 'token-verifications', id: str(data.tenantId) }),
+    fields: { tenantId: 'show', buckets: 'show', countedAt: 'show' },
+  },
 
   TokenCodeReserved: {
     resource: (data) => ({ type: 'token-code', id: str(data.code).toLowerCase() }),
@@ -137,7 +165,7 @@ export const AUDIT_MAPPINGS: Readonly<Record<KeyledgerEventType, AuditMapping>> 
   },
   PrivilegedTokenVerified: {
     resource: token,
-    fields: { tenantId: 'show', tokenId: 'show', code: 'show', requiredRoles: 'show', verifiedAt: 'show' },
+    fields: { tenantId: 'show', tokenId: 'show', code: 'show', requiredRoles: 'show', anyOf: 'show', verifiedAt: 'show' },
   },
 
   PartnerCredentialCreated: {
@@ -263,6 +291,10 @@ export function redact(data: Record<string, unknown>, rules: AuditFieldRules, fi
     const value = data[field];
     if (value === undefined) continue;
     if (rule === 'show') result[field] = value;
+    else if (rule === 'fingerprintObject') {
+      if (value === null) result[field] = null;
+      else if (typeof value === 'object' && !Array.isArray(value)) result[field] = fingerprints.ofStored(canonicalMetaJson(value as Record<string, unknown>));
+    }
     else if (rule === 'fingerprint' || rule === 'fingerprintSecret') {
       if (value === null) result[field] = null;
       else if (typeof value === 'string') result[field] = rule === 'fingerprint' ? fingerprints.ofStored(value) : fingerprints.ofSecret(value);

@@ -11,12 +11,16 @@ import {
   requireOwnerId,
   requireRoles,
   requireTenantId,
+  requireExternalId,
 } from '../validation';
+import { canonicalMetaJson, requireMeta } from './meta';
 import type {
   LeakLocation,
   SealedSecret,
   SecretOrigin,
   TokenChanges,
+  TokenDisabled,
+  TokenEnabled,
   TokenEvent,
   TokenIssueAbandoned,
   TokenIssued,
@@ -26,6 +30,7 @@ import type {
   TokenUpdated,
 } from './events';
 import { TokenKinds } from './events';
+import { requireCredits, requireRateLimits, sameRateLimits, type Credits, type TokenRateLimit } from './usage-controls';
 import { type TokenFacts, type TokenState } from './state';
 import { isExpired } from './status';
 
@@ -50,6 +55,11 @@ export interface IssueToken {
   ownerId?: string | null;
   integrationId?: string | null;
   sealedSecret?: SealedSecret | null;
+  // Usage controls, for every kind.
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
+  credits?: Credits | null;
+  rateLimits?: readonly TokenRateLimit[] | null;
 }
 
 export interface UpdateToken {
@@ -62,6 +72,15 @@ export interface UpdateToken {
     botName?: string | null;
     avatarUrl?: string | null;
     expiresAt?: Date | null;
+    /** False pauses the token (`TokenDisabled`), true resumes it (`TokenEnabled`). */
+    enabled?: boolean;
+    /** Null clears meta or externalId. */
+    meta?: Record<string, unknown> | null;
+    externalId?: string | null;
+    /** Null removes the credits. */
+    credits?: Credits | null;
+    /** The whole new list; empty removes every limit. */
+    rateLimits?: readonly TokenRateLimit[];
   };
   /** Roles of the caller: keyledger roles it does not hold it can neither add nor remove. */
   grantorRoles: readonly string[];
@@ -128,8 +147,19 @@ function issue(command: IssueToken, state: TokenState, now: Date): TokenIssued {
       origin: command.origin,
       issuedAt: now.toISOString(),
       ...kindFields(command),
+      ...controlFields(command),
     },
   };
+}
+
+/** Usage controls apply to every kind; like kind fields, they are in the event only when set. */
+function controlFields(command: IssueToken): Partial<TokenIssued['data']> {
+  const fields: Partial<TokenIssued['data']> = {};
+  if (command.meta !== undefined && command.meta !== null) fields.meta = requireMeta(command.meta);
+  if (command.externalId !== undefined && command.externalId !== null) fields.externalId = requireExternalId(command.externalId);
+  if (command.credits) fields.credits = requireCredits(command.credits);
+  if (command.rateLimits && command.rateLimits.length > 0) fields.rateLimits = requireRateLimits(command.rateLimits);
+  return fields;
 }
 
 /** Each kind takes its own fields and refuses the others', so a field never means nothing. */
@@ -180,8 +210,12 @@ function requireChangeable(state: TokenState, tokenId: string, now: Date): Token
   return state;
 }
 
-/** Only fields that differ from the state become part of the event; no difference, no event. */
-function update(command: UpdateToken, state: TokenState, now: Date): TokenUpdated[] {
+/**
+ * Only fields that differ from the state become part of the event; no difference, no event.
+ * Pausing and resuming are events of their own, so that every reader of the log (caches,
+ * notice feeds, open sockets) can act on them without looking inside a `TokenUpdated`.
+ */
+function update(command: UpdateToken, state: TokenState, now: Date): Array<TokenUpdated | TokenDisabled | TokenEnabled> {
   const token = requireChangeable(state, command.tokenId, now);
   const requested = command.changes;
   const changes: TokenChanges = {};
@@ -213,9 +247,42 @@ function update(command: UpdateToken, state: TokenState, now: Date): TokenUpdate
     const expiresAt = requested.expiresAt === null ? null : requireFutureInstant(requested.expiresAt, now, 'expiresAt').toISOString();
     if (expiresAt !== token.expiresAt) changes.expiresAt = expiresAt;
   }
+  // Credits are recorded whenever given: setting them sets the balance, which spends have moved since.
+  if (requested.credits === null) {
+    if (token.credits !== null) changes.credits = null;
+  } else if (requested.credits !== undefined) {
+    changes.credits = requireCredits(requested.credits);
+  }
+  if (requested.rateLimits !== undefined) {
+    const rateLimits = requireRateLimits(requested.rateLimits);
+    if (!sameRateLimits(rateLimits, token.rateLimits)) changes.rateLimits = rateLimits;
+  }
 
-  if (Object.keys(changes).length === 0) return [];
-  return [{ type: 'TokenUpdated', data: { tokenId: token.tokenId, tenantId: token.tenantId, changes, updatedAt: now.toISOString() } }];
+  if (requested.meta !== undefined) {
+    const meta = requested.meta === null ? null : requireMeta(requested.meta);
+    const same = meta === null || token.meta === null ? meta === token.meta : canonicalMetaJson(meta) === canonicalMetaJson(token.meta);
+    if (!same) changes.meta = meta;
+  }
+  if (requested.externalId !== undefined) {
+    const externalId = requested.externalId === null ? null : requireExternalId(requested.externalId);
+    if (externalId !== token.externalId) changes.externalId = externalId;
+  }
+
+  const events: Array<TokenUpdated | TokenDisabled | TokenEnabled> = [];
+  if (Object.keys(changes).length > 0) {
+    events.push({ type: 'TokenUpdated', data: { tokenId: token.tokenId, tenantId: token.tenantId, changes, updatedAt: now.toISOString() } });
+  }
+  events.push(...switchEnabled(token, requested.enabled, now));
+  return events;
+}
+
+function switchEnabled(token: TokenFacts, enabled: boolean | undefined, now: Date): Array<TokenDisabled | TokenEnabled> {
+  if (enabled === undefined || enabled === token.enabled) return [];
+  if (typeof enabled !== 'boolean') throw badInput('enabled must be true or false', 'enabled');
+  const { tokenId, tenantId } = token;
+  return enabled
+    ? [{ type: 'TokenEnabled', data: { tokenId, tenantId, enabledAt: now.toISOString() } }]
+    : [{ type: 'TokenDisabled', data: { tokenId, tenantId, disabledAt: now.toISOString() } }];
 }
 
 function rotate(command: RotateToken, state: TokenState, now: Date): TokenRotated {

@@ -1,3 +1,5 @@
+import type { Credits, TokenRateLimit } from './usage-controls';
+
 /**
  * Token events. None holds a secret: generated secrets appear only as their HMAC lookup
  * hash, chosen or imported ones only as an argon2id hash, and an integration key's secret
@@ -51,6 +53,16 @@ export interface TokenIssued {
     /** INTEGRATION_KEY: the integration it authenticates, and its recoverable secret. */
     integrationId?: string;
     sealedSecret?: SealedSecret;
+    /*
+     * Usage controls, present only when set. `meta` is the customer's own data: never a
+     * secret by contract, and audited only as a fingerprint.
+     */
+    meta?: Record<string, unknown>;
+    /** The customer the token belongs to, in the tenant's own terms. */
+    externalId?: string;
+    /** Usage controls, present only when set: the balance verifications spend, and named rate limits. */
+    credits?: Credits;
+    rateLimits?: TokenRateLimit[];
   };
 }
 
@@ -61,6 +73,13 @@ export interface TokenChanges {
   botName?: string | null;
   avatarUrl?: string | null;
   expiresAt?: string | null;
+  // Usage controls.
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
+  /** Present whenever credits are set, even to the same numbers: setting them sets the balance. Null removes them. */
+  credits?: Credits | null;
+  /** The whole new list; empty removes every limit. */
+  rateLimits?: TokenRateLimit[];
 }
 
 export interface TokenUpdated {
@@ -117,6 +136,28 @@ export interface TokenRevoked {
 }
 
 /**
+ * A token paused: every check refuses it (`DISABLED`) until a `TokenEnabled`. Unlike a
+ * revocation it can be undone, so nothing about the token is destroyed.
+ */
+export interface TokenDisabled {
+  type: 'TokenDisabled';
+  data: {
+    tokenId: string;
+    tenantId: string;
+    disabledAt: string;
+  };
+}
+
+export interface TokenEnabled {
+  type: 'TokenEnabled';
+  data: {
+    tokenId: string;
+    tenantId: string;
+    enabledAt: string;
+  };
+}
+
+/**
  * Written into the stream of a token that was reserved a code or an integration slot but
  * never issued (its issuer failed or stalled). It takes the stream, so the late issue fails
  * with a conflict instead of creating a second holder; see `token-claims`.
@@ -130,8 +171,16 @@ export interface TokenIssueAbandoned {
   };
 }
 
-export type TokenEvent = TokenIssued | TokenUpdated | TokenRotated | TokenRevoked | TokenIssueAbandoned;
+export type TokenEvent = TokenIssued | TokenUpdated | TokenRotated | TokenRevoked | TokenIssueAbandoned | TokenDisabled | TokenEnabled;
 export type TokenEventType = TokenEvent['type'];
-export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked', 'TokenIssueAbandoned'];
+export const TOKEN_EVENT_TYPES: readonly TokenEventType[] = [
+  'TokenIssued',
+  'TokenUpdated',
+  'TokenRotated',
+  'TokenRevoked',
+  'TokenIssueAbandoned',
+  'TokenDisabled',
+  'TokenEnabled',
+];
 
 export const tokenStreamId = (tokenId: string) => `token-${tokenId}`;

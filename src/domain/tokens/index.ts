@@ -2,3 +2,5 @@ export * from './events';
 export * from './state';
 export * from './decide';
 export * from './status';
+export * from './meta';
+export * from './usage-controls';

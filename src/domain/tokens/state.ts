@@ -1,4 +1,5 @@
 import type { TokenChanges, TokenEvent, TokenKind } from './events';
+import type { Credits, TokenRateLimit } from './usage-controls';
 
 export interface TokenFacts {
   tokenId: string;
@@ -13,6 +14,12 @@ export interface TokenFacts {
   avatarUrl: string | null;
   ownerId: string | null;
   integrationId: string | null;
+  /** False while the token is paused by a `TokenDisabled`. */
+  enabled: boolean;
+  meta: Record<string, unknown> | null;
+  externalId: string | null;
+  credits: Credits | null;
+  rateLimits: TokenRateLimit[];
 }
 
 export type TokenState =
@@ -41,6 +48,11 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
         avatarUrl: event.data.avatarUrl ?? null,
         ownerId: event.data.ownerId ?? null,
         integrationId: event.data.integrationId ?? null,
+        enabled: true,
+        meta: event.data.meta ?? null,
+        externalId: event.data.externalId ?? null,
+        credits: event.data.credits ?? null,
+        rateLimits: event.data.rateLimits ?? [],
       };
     }
     case 'TokenUpdated':
@@ -52,6 +64,10 @@ export function evolve(state: TokenState, event: TokenEvent): TokenState {
     case 'TokenRevoked':
       if (state.status !== 'active' && state.status !== 'revoked') return state;
       return { ...state, status: 'revoked', revokedAt: event.data.revokedAt };
+    case 'TokenDisabled':
+    case 'TokenEnabled':
+      if (state.status !== 'active' && state.status !== 'revoked') return state;
+      return { ...state, enabled: event.type === 'TokenEnabled' };
     case 'TokenIssueAbandoned':
       if (state.status !== 'absent') return state;
       return { status: 'abandoned', tokenId: event.data.tokenId };
@@ -65,6 +81,10 @@ function applyChanges<State extends TokenFacts>(state: State, changes: TokenChan
   if (changes.botName !== undefined) next.botName = changes.botName;
   if (changes.avatarUrl !== undefined) next.avatarUrl = changes.avatarUrl;
   if (changes.expiresAt !== undefined) next.expiresAt = changes.expiresAt;
+  if (changes.meta !== undefined) next.meta = changes.meta;
+  if (changes.externalId !== undefined) next.externalId = changes.externalId;
+  if (changes.credits !== undefined) next.credits = changes.credits;
+  if (changes.rateLimits !== undefined) next.rateLimits = changes.rateLimits;
   return next;
 }
 

@@ -26,6 +26,7 @@ import {
   UpdateTokenInput,
   VerificationCode,
 } from '../types/token-types';
+import { RateLimitUseInput } from '../types/usage-types';
 
 const CURSOR_KIND = 'token';
 
@@ -49,6 +50,9 @@ export function toApiToken(record: TokenRecord, now: Date): ApiToken {
     expiresAt: record.expiresAt,
     revokedAt: record.revokedAt,
     lastUsedAt: record.lastUsedAt,
+    enabled: record.enabled,
+    meta: record.meta,
+    externalId: record.externalId,
   };
 }
 
@@ -92,10 +96,33 @@ export class TokenResolver {
   async verifyToken(
     @Arg('token', () => String) token: string,
     @Ctx() ctx: GraphQLContext,
-    @Arg('requiredRoles', () => [String], { nullable: true }) requiredRoles?: string[] | null,
+    @Arg('requiredRoles', () => [String], { nullable: true, description: 'Roles the token must all hold' }) requiredRoles?: string[] | null,
+    @Arg('anyOf', () => [[String]], {
+      nullable: true,
+      description:
+        'Alternatives, besides requiredRoles: the token must hold every role of at least one group. ' +
+        '"admin, or both read and write" is anyOf: [["admin"], ["read", "write"]]. 1-16 groups of 1-50 roles',
+    })
+    anyOf?: string[][] | null,
+    @Arg('cost', () => Int, {
+      defaultValue: 1,
+      description: 'Credits to spend when the token has credits, 0-1000000; 0 only checks that some remain',
+    })
+    cost: number = 1,
+    @Arg('rateLimits', () => [RateLimitUseInput], {
+      nullable: true,
+      description: "The token's rate limits to charge, and how many points each; by default every one, 1 point each",
+    })
+    rateLimits?: RateLimitUseInput[] | null,
   ): Promise<TokenVerification> {
-    const { code, record } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? []);
-    return { valid: code === 'VALID', code: code as VerificationCode, token: record && toApiToken(record, this.clock.now()) };
+    const { code, record, usage } = await this.credentials.verifyToken(ctx, token, requiredRoles ?? [], anyOf ?? null, { cost, rateLimits });
+    return {
+      valid: code === 'VALID',
+      code: code as VerificationCode,
+      token: record && toApiToken(record, this.clock.now()),
+      remaining: usage?.remaining ?? null,
+      rateLimits: usage?.rateLimits ?? [],
+    };
   }
 
   @Mutation(() => IssuedToken, { description: 'Issues a token. The secret in the response is shown once and never stored.' })

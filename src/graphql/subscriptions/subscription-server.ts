@@ -402,7 +402,7 @@ export class SubscriptionServer {
   }
 
   /**
-   * A revocation of a connection's own credential closes it at once; any other change to that
+   * A revocation or a pause of a connection's own credential closes it at once; any other change to that
    * credential (a rotation's grace ending, new roles, a new expiry) has it checked again as
    * at connect. Runs after the batch is in the read models, so the check sees the change.
    */
@@ -419,6 +419,8 @@ export class SubscriptionServer {
       for (const connection of holders) {
         if (notice?.kind === 'REVOKED') {
           connection.close(SubscriptionCloseCode.forbidden, 'Forbidden: the credential of this connection was revoked');
+        } else if (notice?.kind === 'DISABLED') {
+          connection.close(SubscriptionCloseCode.forbidden, 'Forbidden: the credential of this connection was disabled');
         } else if (notice) {
           this.atInstant(connection, notice.effectiveAt, () => void this.recheck(connection, ROTATED_OUT));
         } else {

@@ -5,6 +5,7 @@ export enum RevocationKind {
   ROTATED = 'ROTATED',
   PARTNER_TOKEN_REVOKED = 'PARTNER_TOKEN_REVOKED',
   PARTNER_CREDENTIAL_REVOKED = 'PARTNER_CREDENTIAL_REVOKED',
+  DISABLED = 'DISABLED',
 }
 registerEnumType(RevocationKind, {
   name: 'RevocationKind',
@@ -16,6 +17,7 @@ registerEnumType(RevocationKind, {
     PARTNER_CREDENTIAL_REVOKED: {
       description: 'A partner credential revoked: tokenId is the credential id; every access token it obtained (sub = tokenId) is refused from effectiveAt',
     },
+    DISABLED: { description: 'A token paused (updateToken enabled: false): refused from effectiveAt until it is enabled again, which is not announced' },
   },
 });
 

@@ -1,4 +1,6 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { CreditsInput, RateLimitInput, VerificationRateLimit } from './usage-types';
 
 export enum TokenKind {
   API_TOKEN = 'API_TOKEN',
@@ -29,10 +31,18 @@ export enum VerificationCode {
   REVOKED = 'REVOKED',
   EXPIRED = 'EXPIRED',
   INSUFFICIENT_ROLES = 'INSUFFICIENT_ROLES',
+  DISABLED = 'DISABLED',
+  USAGE_EXCEEDED = 'USAGE_EXCEEDED',
+  RATE_LIMITED = 'RATE_LIMITED',
 }
 registerEnumType(VerificationCode, {
   name: 'VerificationCode',
   description: 'Outcome of verifying a credential; only VALID means it may be used',
+  valuesConfig: {
+    DISABLED: { description: 'The token is paused (updateToken enabled: false); it verifies again once enabled' },
+    USAGE_EXCEEDED: { description: 'The token has fewer credits left than the verification costs; nothing was spent' },
+    RATE_LIMITED: { description: 'One of the token’s rate limits is exceeded; no credits were spent' },
+  },
 });
 
 @ObjectType({ description: 'A machine credential. The secret itself is never part of it.' })
@@ -88,6 +98,18 @@ export class ApiToken {
   @Field(() => Date, { nullable: true })
   revokedAt!: Date | null;
 
+  @Field(() => Boolean, { description: 'False while the token is paused: every check answers DISABLED until it is enabled again' })
+  enabled!: boolean;
+
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: "The tenant's own data about the token, as given (at most 16 KB). Returned by verifyToken; never holds secrets; never affects roles or any check",
+  })
+  meta!: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to, in your own terms' })
+  externalId!: string | null;
+
   @Field(() => Date, {
     nullable: true,
     description: 'Last successful verification or authentication. Recorded in batches: it may lag by a few seconds, and across gateways',
@@ -141,6 +163,20 @@ export class IssueTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'INTEGRATION_KEY: required; an integration holds at most 10 active keys' })
   integrationId?: string | null;
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'A JSON object of at most 16 KB, returned with the token and by verifyToken. Must not hold secrets (keyledger credentials are refused)',
+  })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to: 1-256 of letters, digits . _ : @ + / | = -' })
+  externalId?: string | null;
+
+  @Field(() => CreditsInput, { nullable: true, description: 'Credits verifications spend; without them verifications are not counted' })
+  credits?: CreditsInput | null;
+
+  @Field(() => [RateLimitInput], { nullable: true, description: 'At most 10 named rate limits on verifications of the token' })
+  rateLimits?: RateLimitInput[] | null;
 }
 
 @InputType({ description: 'Takes over an existing secret. It is hashed with argon2id and never stored or shown.' })
@@ -174,6 +210,14 @@ export class ImportTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'WEBHOOK_TOKEN: required' })
   ownerId?: string | null;
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description: 'A JSON object of at most 16 KB, returned with the token and by verifyToken. Must not hold secrets (keyledger credentials are refused)',
+  })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'The customer the token belongs to: 1-256 of letters, digits . _ : @ + / | = -' })
+  externalId?: string | null;
 }
 
 @InputType({ description: 'Fields left out stay as they are. Changing nothing records nothing.' })
@@ -195,6 +239,23 @@ export class UpdateTokenInput {
 
   @Field(() => Date, { nullable: true, description: 'Must be in the future; null removes the expiry' })
   expiresAt?: Date | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'false pauses the token without revoking it (verifyToken answers DISABLED, authentication is refused); true resumes it',
+  })
+  enabled?: boolean | null;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Replaces the whole object; at most 16 KB, no secrets; null removes it' })
+  meta?: Record<string, unknown> | null;
+
+  @Field(() => String, { nullable: true, description: 'null removes it' })
+  externalId?: string | null;
+  @Field(() => CreditsInput, { nullable: true, description: 'Sets the credits and their balance, even to the same numbers; null removes them' })
+  credits?: CreditsInput | null;
+
+  @Field(() => [RateLimitInput], { nullable: true, description: 'The whole new list of rate limits; [] removes them all' })
+  rateLimits?: RateLimitInput[] | null;
 }
 
 @InputType()
@@ -237,6 +298,9 @@ export class TokenFilter {
 
   @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the name' })
   search?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Tokens of this customer (externalId), compared exactly' })
+  externalId?: string | null;
 
   @Field(() => ID, { nullable: true, description: 'keyledger:root only: the tenant to list' })
   tenantId?: string | null;
@@ -282,6 +346,12 @@ export class TokenVerification {
 
   @Field(() => ApiToken, { nullable: true, description: 'The token, when it exists in your tenant' })
   token!: ApiToken | null;
+
+  @Field(() => Int, { nullable: true, description: 'Credits left after this verification; null when the token has no credits' })
+  remaining!: number | null;
+
+  @Field(() => [VerificationRateLimit], { description: "The token's rate limits this verification was counted against" })
+  rateLimits!: VerificationRateLimit[];
 }
 
 @ObjectType({ description: 'The authenticated caller' })

@@ -77,6 +77,6 @@ describe('revocationNoticeOf', () => {
   });
 
   it('asks the store for exactly the event types it maps', () => {
-    expect([...NOTICE_EVENT_TYPES].sort()).toEqual(['AccessTokenRevoked', 'PartnerCredentialRevoked', 'TokenRevoked', 'TokenRotated']);
+    expect([...NOTICE_EVENT_TYPES].sort()).toEqual(['AccessTokenRevoked', 'PartnerCredentialRevoked', 'TokenDisabled', 'TokenRevoked', 'TokenRotated']);
   });
 });

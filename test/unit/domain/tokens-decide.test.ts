@@ -226,6 +226,11 @@ describe('token state: evolve and fold', () => {
       avatarUrl: null,
       ownerId: null,
       integrationId: null,
+      enabled: true,
+      meta: null,
+      externalId: null,
+      credits: null,
+      rateLimits: [],
     });
   });
 

@@ -34,6 +34,7 @@ describe('LIMITS', () => {
       integrationIdLength: 128,
       botNameLength: 100,
       urlLength: 2048,
+      externalIdLength: 256,
     });
   });
 });

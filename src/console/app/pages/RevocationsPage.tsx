@@ -14,6 +14,7 @@ const NOTICE_LABELS: Record<RevocationNotice['kind'], { title: string; from: str
   ROTATED: { title: 'Rotated', from: 'old secret refused from' },
   PARTNER_TOKEN_REVOKED: { title: 'Partner access token revoked', from: 'at' },
   PARTNER_CREDENTIAL_REVOKED: { title: 'Partner credential revoked', from: 'with every access token it obtained, at' },
+  DISABLED: { title: 'Disabled', from: 'refused until enabled again, from' },
 };
 
 /** Tokens have a page of their own; a partner credential is found on the partners page. */

@@ -6,6 +6,7 @@ import { SecretDialog } from '../components/SecretDialog';
 import { Empty, ErrorNote, Loading } from '../components/status';
 import { AUDIT_LOG, REVOKE_TOKEN, ROTATE_TOKEN, TOKEN, UPDATE_TOKEN, type AuditEntryNode, type Page, type TokenNode } from '../documents';
 import { commaList, isoToLocal, KIND_LABELS, localToIso, STATUS_LABELS, when } from '../format';
+import { ConsoleError } from '../errors';
 import { useSession } from '../session';
 import { useAction, useLoad } from '../useLoad';
 import { previewable, RolesField, type Issued } from './TokensPage';
@@ -61,6 +62,7 @@ export function TokenPage({ id }: { id: string }) {
             <button type="button" onClick={() => setOpen('edit')}>
               Edit
             </button>
+            <EnableButton token={current} onChanged={done} />
             <button type="button" onClick={() => setOpen('rotate')}>
               Rotate
             </button>
@@ -117,6 +119,8 @@ function TokenDetails({ token }: { token: TokenNode }) {
     ['Roles', token.roles.join(', ') || '—'],
   ];
   if (token.kind === 'API_TOKEN') rows.push(['Code', token.code ?? '—'], ['Bot name', token.botName ?? '—'], ['Avatar URL', token.avatarUrl ?? '—']);
+  rows.push(['Enabled', token.enabled ? 'Yes' : 'No: paused, every check refuses it until it is enabled']);
+  rows.push(['External id', token.externalId ?? '—'], ['Meta', token.meta ? JSON.stringify(token.meta) : '—']);
   if (token.ownerId) rows.push(['User', token.ownerId]);
   if (token.integrationId) rows.push(['Integration', token.integrationId]);
   rows.push(
@@ -160,7 +164,12 @@ function EditDialog({ token, onClose, onSaved }: TokenDialogProps & { onSaved():
       if (text('avatarUrl') !== (token.avatarUrl ?? '')) input.avatarUrl = text('avatarUrl') || null;
     }
     if (text('expiresAt') !== isoToLocal(token.expiresAt)) input.expiresAt = localToIso(text('expiresAt'));
-    const result = await action.run(() => api.mutate(UPDATE_TOKEN, { input }));
+    if (text('externalId') !== (token.externalId ?? '')) input.externalId = text('externalId') || null;
+    if (text('meta') !== metaText(token.meta)) input.meta = text('meta') ? parseMeta(text('meta')) : null;
+    const result = await action.run(() => {
+      if (input.meta instanceof ConsoleError) throw input.meta;
+      return api.mutate(UPDATE_TOKEN, { input });
+    });
     if (result) onSaved();
   }
 
@@ -196,9 +205,57 @@ function EditDialog({ token, onClose, onSaved }: TokenDialogProps & { onSaved():
           <label for="edit-expires">Expires</label>
           <input id="edit-expires" name="expiresAt" type="datetime-local" defaultValue={isoToLocal(token.expiresAt)} />
         </div>
+        <div class="field">
+          <label for="edit-external-id">External id</label>
+          <input id="edit-external-id" name="externalId" maxLength={256} defaultValue={token.externalId ?? ''} autoComplete="off" aria-describedby="edit-external-id-help" />
+          <p id="edit-external-id-help" class="note">
+            Optional. The customer the token belongs to, in your own terms.
+          </p>
+        </div>
+        <div class="field">
+          <label for="edit-meta">Meta</label>
+          <textarea id="edit-meta" name="meta" rows={5} defaultValue={metaText(token.meta)} aria-describedby="edit-meta-help" />
+          <p id="edit-meta-help" class="note">
+            Optional. A JSON object of at most 16 KB, returned whenever the token is verified: never put secrets in it.
+          </p>
+        </div>
         <FormActions error={action.error} busy={action.busy} onCancel={onClose} submit="Save" />
       </form>
     </Dialog>
+  );
+}
+
+function metaText(meta: Record<string, unknown> | null): string {
+  return meta ? JSON.stringify(meta, null, 2) : '';
+}
+
+/** The meta typed in, or the error to show when it is no JSON object; the server checks the rest. */
+function parseMeta(text: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
+  } catch {
+    // reported below
+  }
+  return new ConsoleError('BAD_USER_INPUT', 'meta must be a JSON object, such as {"plan": "pro"}');
+}
+
+/** Pausing is undone by enabling, so it needs no confirmation. */
+function EnableButton({ token, onChanged }: { token: TokenNode; onChanged(message: string): void }) {
+  const { api } = useSession();
+  const action = useAction();
+  async function toggle() {
+    const enabled = !token.enabled;
+    const result = await action.run(() => api.mutate(UPDATE_TOKEN, { input: { id: token.id, enabled } }));
+    if (result) onChanged(enabled ? 'The token is enabled again.' : 'The token is disabled: every check refuses it until you enable it.');
+  }
+  return (
+    <>
+      <button type="button" onClick={toggle} disabled={action.busy}>
+        {token.enabled ? 'Disable' : 'Enable'}
+      </button>
+      <ErrorNote error={action.error} />
+    </>
   );
 }
 

@@ -1,0 +1,63 @@
+import { eventually, issueToken, ROOT_SECRET } from '../helpers/gateway';
+import { GatewayFleet } from '../helpers/gateway-process';
+import { graphql } from '../helpers/graphql-client';
+import { redisRequired, redisUnavailableReason, startRedisServer, type RedisServer } from '../helpers/redis-server';
+
+const LIMIT = 20;
+const PER_PROCESS = 30;
+const PROCESS_TEST_TIMEOUT_MS = 120_000;
+const VERIFY = `query Verify($token: String!, $rateLimits: [RateLimitUseInput!]) {
+  verifyToken(token: $token, rateLimits: $rateLimits) { code rateLimits { remaining exceeded } }
+}`;
+
+const unavailable = redisUnavailableReason();
+
+if (unavailable && redisRequired()) {
+  describe('token rate limits shared through Redis', () => {
+    it('needs redis-server', () => {
+      throw new Error(`${unavailable}: install it (apt-get install redis-server); CI and KEYLEDGER_REQUIRE_REDIS=1 require these tests`);
+    });
+  });
+} else {
+  (unavailable ? describe.skip : describe)(`token rate limits shared through Redis${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+    let redis: RedisServer;
+    const fleet = new GatewayFleet('keyledger-token-limits');
+
+    beforeAll(async () => {
+      redis = await startRedisServer();
+    });
+    afterAll(async () => {
+      await fleet.stop();
+      await redis?.remove();
+    });
+
+    it('two gateway processes racing verifications answer VALID exactly as often as the limit allows', async () => {
+      const env = { KEYLEDGER_RATE_LIMIT_REDIS_URL: redis.url, KEYLEDGER_RATE_LIMIT_REDIS_PREFIX: 'kl-token-limits' };
+      const dataDir = fleet.tempDir();
+      const [one, two] = await Promise.all([fleet.start(dataDir, env), fleet.start(dataDir, env)]);
+      const limited = await issueToken(one.url, ROOT_SECRET, {
+        name: 'raced',
+        tenantId: 'acme',
+        rateLimits: [{ name: 'hourly', limit: LIMIT, durationSeconds: 3600 }],
+      });
+      // The other process holds the token before the race (a check that costs nothing counts nothing).
+      await eventually(
+        async () => (await graphql(two.url, VERIFY, { token: limited.secret, rateLimits: [{ name: 'hourly', cost: 0 }] }, ROOT_SECRET)).data?.verifyToken.code === 'VALID',
+      );
+
+      const answers = await Promise.all(
+        [one, two].flatMap((gateway) =>
+          Array.from({ length: PER_PROCESS }, async () => {
+            const response = await graphql(gateway.url, VERIFY, { token: limited.secret }, ROOT_SECRET);
+            if (response.errors) throw new Error(JSON.stringify(response.errors));
+            return response.data!.verifyToken.code as string;
+          }),
+        ),
+      );
+      expect(answers.filter((code) => code === 'VALID')).toHaveLength(LIMIT);
+      expect(answers.filter((code) => code === 'RATE_LIMITED')).toHaveLength(2 * PER_PROCESS - LIMIT);
+      const after = await graphql(two.url, VERIFY, { token: limited.secret, rateLimits: [{ name: 'hourly', cost: 0 }] }, ROOT_SECRET);
+      expect(after.data!.verifyToken).toEqual({ code: 'RATE_LIMITED', rateLimits: [{ remaining: 0, exceeded: true }] });
+    }, PROCESS_TEST_TIMEOUT_MS);
+  });
+}
