@@ -18,7 +18,7 @@ describe('the EventStoreDB catch-up benchmark', () => {
       target: { kind: 'ratio-at-least', ratio: 0.5 },
       detail: { events: 1200 },
     });
-    expect(figure!.name).toContain('5 read models, 1200 events');
+    expect(figure!.name).toContain('7 read models, 1200 events');
     expect(figure!.value).toBeGreaterThan(0);
     expect(figure!.baseline!.value).toBeGreaterThan(0);
   });

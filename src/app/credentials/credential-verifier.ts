@@ -131,7 +131,8 @@ export class CredentialVerifier {
     const outcome = this.withRequiredRoles(verification, requirement);
     if (outcome.record) this.privileged.record(ctx, caller, outcome, requirement);
     const answer = metered ? await this.metered(ctx, caller, outcome, metered) : outcome;
-    if (answer.record) this.counts?.count(answer.record.tenantId, answer.record.id, answer.code);
+    // Only verifyToken's own answers are usage; OAuth introspection and revocation look without counting.
+    if (metered && answer.record) this.counts?.count(answer.record.tenantId, answer.record.id, answer.code);
     return answer;
   }
 
