@@ -33,7 +33,7 @@ export class TokenUsageResolver {
 
   @FieldResolver(() => [TokenRateLimit], { description: 'Named rate limits on verifications of the token' })
   rateLimits(@Root() token: ApiToken): TokenRateLimit[] {
-    return this.services.controls.of(token.id)?.rateLimits ?? [];
+    return (this.services.controls.of(token.id)?.rateLimits ?? []).map((limit) => ({ ...limit, shared: limit.shared === true }));
   }
 
   @Query(() => [TokenUsageBucket], {
