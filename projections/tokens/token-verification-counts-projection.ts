@@ -53,34 +53,49 @@ export interface UsageBucketRow {
   counts: Array<{ code: string; count: number }>;
 }
 
-export class TokenVerificationCountQueries {
-  private readonly byHour: Statement<[string, string, string, string], { bucket: string; code: string; count: number }>;
-  private readonly byDay: Statement<[string, string, string, string], { bucket: string; code: string; count: number }>;
+type BucketStatement = Statement<[string, string, string, string], { bucket: string; code: string; count: number }>;
 
+const HOUR_BUCKET = 'c.hour';
+const DAY_BUCKET = "substr(c.hour, 1, 10) || 'T00:00:00.000Z'";
+
+export class TokenVerificationCountQueries {
+  private readonly ofToken: Record<UsageGranularity, BucketStatement>;
+  private readonly ofIdentity: Record<UsageGranularity, BucketStatement>;
+
+  /** Reads the `tokens` read model too, which must exist in `db`. */
   constructor(db: Database) {
     tokenVerificationCountsProjection.migrate(db);
-    const select = (bucket: string) =>
+    const select = (bucket: string, tokens: string) =>
       db.prepare<[string, string, string, string], { bucket: string; code: string; count: number }>(`
-        SELECT ${bucket} AS bucket, code, sum(count) AS count FROM token_verification_counts
-        WHERE tenant_id = ? AND token_id = ? AND hour >= ? AND hour < ?
-        GROUP BY bucket, code ORDER BY bucket, code`);
-    this.byHour = select('hour');
-    this.byDay = select("substr(hour, 1, 10) || 'T00:00:00.000Z'");
+        SELECT ${bucket} AS bucket, c.code AS code, sum(c.count) AS count FROM token_verification_counts c
+        WHERE c.tenant_id = ? AND c.token_id ${tokens} AND c.hour >= ? AND c.hour < ?
+        GROUP BY bucket, c.code ORDER BY bucket, c.code`);
+    this.ofToken = { HOUR: select(HOUR_BUCKET, '= ?'), DAY: select(DAY_BUCKET, '= ?') };
+    // The tokens of the identity as the read model holds them now, each of the same tenant as the counts.
+    const ofIdentity = 'IN (SELECT t.id FROM tokens t WHERE t.tenant_id = c.tenant_id AND t.external_id = ?)';
+    this.ofIdentity = { HOUR: select(HOUR_BUCKET, ofIdentity), DAY: select(DAY_BUCKET, ofIdentity) };
   }
 
   /** Non-empty buckets of `[from, to)`, oldest first; `from` and `to` are bucket starts. */
   buckets(tenantId: string, tokenId: string, from: Date, to: Date, granularity: UsageGranularity): UsageBucketRow[] {
-    const statement = granularity === 'DAY' ? this.byDay : this.byHour;
-    const rows = statement.all(tenantId, tokenId, from.toISOString(), to.toISOString());
-    const buckets: UsageBucketRow[] = [];
-    for (const row of rows) {
-      let last = buckets.at(-1);
-      if (!last || last.start.toISOString() !== row.bucket) {
-        last = { start: new Date(row.bucket), counts: [] };
-        buckets.push(last);
-      }
-      last.counts.push({ code: row.code, count: row.count });
-    }
-    return buckets;
+    return bucketsOf(this.ofToken[granularity].all(tenantId, tokenId, from.toISOString(), to.toISOString()));
   }
+
+  /** The buckets of every token of the tenant that holds `externalId` now, added up. */
+  identityBuckets(tenantId: string, externalId: string, from: Date, to: Date, granularity: UsageGranularity): UsageBucketRow[] {
+    return bucketsOf(this.ofIdentity[granularity].all(tenantId, externalId, from.toISOString(), to.toISOString()));
+  }
+}
+
+function bucketsOf(rows: Array<{ bucket: string; code: string; count: number }>): UsageBucketRow[] {
+  const buckets: UsageBucketRow[] = [];
+  for (const row of rows) {
+    let last = buckets.at(-1);
+    if (!last || last.start.toISOString() !== row.bucket) {
+      last = { start: new Date(row.bucket), counts: [] };
+      buckets.push(last);
+    }
+    last.counts.push({ code: row.code, count: row.count });
+  }
+  return buckets;
 }

@@ -59,5 +59,30 @@ if (unavailable && redisRequired()) {
       const after = await graphql(two.url, VERIFY, { token: limited.secret, rateLimits: [{ name: 'hourly', cost: 0 }] }, ROOT_SECRET);
       expect(after.data!.verifyToken).toEqual({ code: 'RATE_LIMITED', rateLimits: [{ remaining: 0, exceeded: true }] });
     }, PROCESS_TEST_TIMEOUT_MS);
+
+    it("two processes verifying two tokens of one identity count in the identity's one shared window", async () => {
+      const env = { KEYLEDGER_RATE_LIMIT_REDIS_URL: redis.url, KEYLEDGER_RATE_LIMIT_REDIS_PREFIX: 'kl-identity-limits' };
+      // Separate data directories: only Redis is shared, so only Redis can make the window one.
+      const [one, two] = await Promise.all([fleet.start(fleet.tempDir(), env), fleet.start(fleet.tempDir(), env)]);
+      const limit = { name: 'per-customer', limit: LIMIT, durationSeconds: 3600, shared: true };
+      const [first, second] = await Promise.all(
+        [one, two].map((gateway) => issueToken(gateway.url, ROOT_SECRET, { name: 'customer key', tenantId: 'acme', externalId: 'customer-1', rateLimits: [limit] })),
+      );
+      const verifiers = [
+        { url: one.url, secret: first.secret },
+        { url: two.url, secret: second.secret },
+      ];
+      const answers = await Promise.all(
+        verifiers.flatMap(({ url, secret }) =>
+          Array.from({ length: PER_PROCESS }, async () => {
+            const response = await graphql(url, VERIFY, { token: secret }, ROOT_SECRET);
+            if (response.errors) throw new Error(JSON.stringify(response.errors));
+            return response.data!.verifyToken.code as string;
+          }),
+        ),
+      );
+      expect(answers.filter((code) => code === 'VALID')).toHaveLength(LIMIT);
+      expect(answers.filter((code) => code === 'RATE_LIMITED')).toHaveLength(2 * PER_PROCESS - LIMIT);
+    }, PROCESS_TEST_TIMEOUT_MS);
   });
 }

@@ -3,9 +3,10 @@ import { errorCode, graphql, REVOKE_TOKEN } from '../helpers/graphql-client';
 import { TestClock } from '../helpers/test-clock';
 
 const VERIFY = `query Verify($token: String!, $requiredRoles: [String!]) { verifyToken(token: $token, requiredRoles: $requiredRoles) { code } }`;
-const USAGE = `query Usage($id: ID, $externalId: String, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity) {
-  tokenUsage(id: $id, externalId: $externalId, from: $from, to: $to, granularity: $granularity) { start total outcomes { code count } }
+const USAGE = `query Usage($id: ID, $externalId: String, $tenantId: String, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity) {
+  tokenUsage(id: $id, externalId: $externalId, tenantId: $tenantId, from: $from, to: $to, granularity: $granularity) { start total outcomes { code count } }
 }`;
+const UPDATE = `mutation Update($input: UpdateTokenInput!) { updateToken(input: $input) { id externalId } }`;
 const HOUR = 3600;
 
 describe('tokenUsage: verification outcomes over time', () => {
@@ -93,10 +94,63 @@ describe('tokenUsage: verification outcomes over time', () => {
       { ...range, from: range.to, to: range.from },
       { ...range, from: '2026-10-01T00:00:00Z' },
       { ...range, id: null },
-      { ...range, id: null, externalId: 'customer-1' },
+      { ...range, externalId: 'customer-1' },
+      { ...range, tenantId: 'acme' },
     ]) {
       expect(errorCode(await usage(bad))).toBe('BAD_USER_INPUT');
     }
     expect((await usage({ ...range, from: '2026-01-01T00:00:00Z', granularity: 'DAY' })).data!.tokenUsage).toEqual([]);
+  });
+
+  it("adds up by externalId the tokens of the caller's tenant that hold it now", async () => {
+    const acme = (name: string, externalId: string, roles: string[] = []) => issueToken(gw.url, ROOT_SECRET, { name, tenantId: 'acme', externalId, roles });
+    const first = await acme('first key', 'customer-1', ['orders:read']);
+    const second = await acme('second key', 'customer-1');
+    const moved = await acme('moved key', 'customer-1');
+    const otherCustomer = await acme('other customer', 'customer-2');
+    const foreign = await issueToken(gw.url, ROOT_SECRET, { name: 'same customer id elsewhere', tenantId: 'globex', externalId: 'customer-1' });
+    const hourMs = HOUR * 1000;
+    const start = Math.floor(clock.now().getTime() / hourMs) * hourMs;
+    const at = new Date(start).toISOString();
+
+    expect(await verify(first.secret)).toBe('VALID');
+    expect(await verify(first.secret)).toBe('VALID');
+    expect(await verify(second.secret, ['orders:read'])).toBe('INSUFFICIENT_ROLES');
+    expect(await verify(moved.secret)).toBe('VALID');
+    expect(await verify(otherCustomer.secret)).toBe('VALID');
+    expect(await verify(foreign.secret)).toBe('VALID');
+    expect(await verify(foreign.secret)).toBe('VALID');
+    expect(await verify(foreign.secret)).toBe('VALID');
+    await gw.gateway.verificationCounts.flush();
+    const update = await graphql(gw.url, UPDATE, { input: { id: moved.id, externalId: 'customer-2' } }, ROOT_SECRET);
+    expect(update.data!.updateToken.externalId).toBe('customer-2');
+
+    const range = { from: at, to: new Date(start + hourMs).toISOString() };
+    const reader = await acme('acme reader', 'ops', ['keyledger:tokens:read']);
+    const customer1 = { start: at, total: 3, outcomes: [{ code: 'INSUFFICIENT_ROLES', count: 1 }, { code: 'VALID', count: 2 }] };
+    let buckets: any[] = [];
+    await eventually(async () => {
+      buckets = (await usage({ ...range, externalId: 'customer-2' }, reader.secret)).data!.tokenUsage;
+      return buckets[0]?.total === 2;
+    });
+    // The moved key's verifications follow it to its identity now.
+    expect(buckets).toEqual([{ start: at, total: 2, outcomes: [{ code: 'VALID', count: 2 }] }]);
+    expect((await usage({ ...range, externalId: 'customer-1' }, reader.secret)).data!.tokenUsage).toEqual([customer1]);
+    expect((await usage({ ...range, externalId: 'customer-1', tenantId: 'acme' }, ROOT_SECRET)).data!.tokenUsage).toEqual([customer1]);
+    expect((await usage({ ...range, externalId: 'customer-1', granularity: 'DAY' }, reader.secret)).data!.tokenUsage).toEqual([
+      { ...customer1, start: `${at.slice(0, 10)}T00:00:00.000Z` },
+    ]);
+    expect((await usage({ ...range, externalId: 'nobody' }, reader.secret)).data!.tokenUsage).toEqual([]);
+
+    // Another tenant's customer of the same externalId is its own; acme's is out of its reach.
+    const globexReader = await issueToken(gw.url, ROOT_SECRET, { name: 'globex reader', tenantId: 'globex', roles: ['keyledger:tokens:read'] });
+    expect((await usage({ ...range, externalId: 'customer-1' }, globexReader.secret)).data!.tokenUsage).toEqual([
+      { start: at, total: 3, outcomes: [{ code: 'VALID', count: 3 }] },
+    ]);
+    expect(errorCode(await usage({ ...range, externalId: 'customer-1', tenantId: 'acme' }, globexReader.secret))).toBe('FORBIDDEN');
+    expect(errorCode(await usage({ ...range, externalId: 'customer-1' }, first.secret))).toBe('FORBIDDEN');
+    for (const bad of [{ ...range, externalId: '' }, { ...range, externalId: ' customer-1' }, { ...range, externalId: 'customer-1', to: range.from }]) {
+      expect(errorCode(await usage(bad, reader.secret))).toBe('BAD_USER_INPUT');
+    }
   });
 });

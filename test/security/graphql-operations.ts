@@ -74,6 +74,8 @@ async function partnerJwtA(s: SecurityGateway): Promise<string> {
 
 const TOKEN = 'query($id: ID!) { token(id: $id) { id tenantId name roles } }';
 const TOKEN_USAGE = 'query($id: ID!, $from: DateTime!, $to: DateTime!) { tokenUsage(id: $id, from: $from, to: $to) { start total } }';
+const IDENTITY_USAGE =
+  'query($e: String!, $t: String, $from: DateTime!, $to: DateTime!) { tokenUsage(externalId: $e, tenantId: $t, from: $from, to: $to) { start total } }';
 const USAGE_RANGE = { from: new Date(Date.now() - 3600_000).toISOString(), to: new Date(Date.now() + 3600_000).toISOString() };
 const METERED_VERIFY = 'query($token: String!, $cost: Int, $rateLimits: [RateLimitUseInput!]) { verifyToken(token: $token, cost: $cost, rateLimits: $rateLimits) { code remaining } }';
 const TOKENS = 'query($filter: TokenFilter) { tokens(first: 100, filter: $filter) { totalCount edges { node { id tenantId name } } } }';
@@ -196,6 +198,15 @@ export const GRAPHQL_OPERATIONS: Record<string, OperationSecurity> = {
     role: Role.tokensRead,
     own: async (s) => ({ query: TOKEN_USAGE, variables: { id: (await tokenA(s)).id, ...USAGE_RANGE } }),
     foreign: async (s) => ({ query: TOKEN_USAGE, variables: { id: s.b.token.id, ...USAGE_RANGE }, expect: 'NOT_FOUND' }),
+    escalations: [
+      ...namingOtherTenants(admin, async (tenantId) => ({ query: IDENTITY_USAGE, variables: { e: 'customer-1', t: tenantId, ...USAGE_RANGE } })),
+      {
+        name: 'a webhook-tokens:write holder adds up an identity',
+        bearer: webhookWriter,
+        call: async () => ({ query: IDENTITY_USAGE, variables: { e: 'customer-1', ...USAGE_RANGE } }),
+        code: 'FORBIDDEN',
+      },
+    ],
   },
   'Query.apiKeyConnection': {
     role: Role.connectionsRead,

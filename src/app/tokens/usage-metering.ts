@@ -3,7 +3,7 @@ import { requireCost } from '../../domain/tokens/usage-controls';
 import type { TokenControlsQueries } from '../../../projections/tokens';
 import type { EventMetadata } from '../../eventstore/port';
 import type { CreditLedger } from './credit-ledger';
-import { TokenRateLimits, type RateLimitState, type RateLimitUse } from './token-rate-limits';
+import { TokenRateLimits, type MeteredToken, type RateLimitState, type RateLimitUse } from './token-rate-limits';
 
 /** What a verification asks to use of a token. */
 export interface UsageRequest {
@@ -39,13 +39,13 @@ export class UsageMetering {
   }
 
   /** Null for a token without usage controls. */
-  async use(token: { id: string; tenantId: string }, request: UsageRequest, metadata: () => EventMetadata): Promise<UsageOutcome | null> {
+  async use(token: MeteredToken, request: UsageRequest, metadata: () => EventMetadata): Promise<UsageOutcome | null> {
     const controls = this.controls.of(token.id);
     if (!controls) {
       if (request.rateLimits?.length) throw badInput(`The token has no rate limit named ${request.rateLimits[0].name}`, 'rateLimits.name');
       return null;
     }
-    const rateLimits = controls.rateLimits.length > 0 || request.rateLimits ? await this.rateLimits.charge(token.id, controls.rateLimits, request.rateLimits ?? null) : [];
+    const rateLimits = controls.rateLimits.length > 0 || request.rateLimits ? await this.rateLimits.charge(token, controls.rateLimits, request.rateLimits ?? null) : [];
     if (rateLimits.some((limit) => limit.exceeded)) return { code: 'RATE_LIMITED', remaining: null, rateLimits };
     if (!controls.credits) return { code: 'VALID', remaining: null, rateLimits };
     const spend = await this.ledger.spend(token, controls, request.cost, metadata());

@@ -30,7 +30,7 @@ import type {
   TokenUpdated,
 } from './events';
 import { TokenKinds } from './events';
-import { requireCredits, requireRateLimits, sameRateLimits, type Credits, type TokenRateLimit } from './usage-controls';
+import { requireCredits, requireIdentityForSharedLimits, requireRateLimits, sameRateLimits, type Credits, type TokenRateLimit } from './usage-controls';
 import { type TokenFacts, type TokenState } from './state';
 import { isExpired } from './status';
 
@@ -159,6 +159,7 @@ function controlFields(command: IssueToken): Partial<TokenIssued['data']> {
   if (command.externalId !== undefined && command.externalId !== null) fields.externalId = requireExternalId(command.externalId);
   if (command.credits) fields.credits = requireCredits(command.credits);
   if (command.rateLimits && command.rateLimits.length > 0) fields.rateLimits = requireRateLimits(command.rateLimits);
+  requireIdentityForSharedLimits(fields.rateLimits ?? [], fields.externalId);
   return fields;
 }
 
@@ -267,6 +268,8 @@ function update(command: UpdateToken, state: TokenState, now: Date): Array<Token
     const externalId = requested.externalId === null ? null : requireExternalId(requested.externalId);
     if (externalId !== token.externalId) changes.externalId = externalId;
   }
+  // Checked on the token as the update leaves it: neither side may drop the identity a shared limit counts for.
+  requireIdentityForSharedLimits(changes.rateLimits ?? token.rateLimits, changes.externalId !== undefined ? changes.externalId : token.externalId);
 
   const events: Array<TokenUpdated | TokenDisabled | TokenEnabled> = [];
   if (Object.keys(changes).length > 0) {

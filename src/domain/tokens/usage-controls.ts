@@ -26,6 +26,12 @@ export interface TokenRateLimit {
   name: string;
   limit: number;
   durationSeconds: number;
+  /**
+   * Counted for the token's identity (tenant and externalId) rather than for the token: every
+   * token of the identity declaring a shared limit of this name counts in one window. Present
+   * only when true, so events of unshared limits keep their shape.
+   */
+  shared?: boolean | null;
 }
 
 export const USAGE_LIMITS = {
@@ -73,12 +79,27 @@ export function requireRateLimits(limits: readonly TokenRateLimit[]): TokenRateL
     }
     if (seen.has(name)) throw badInput(`Rate limit ${name} is named twice`, 'rateLimits.name');
     seen.add(name);
+    const shared: unknown = limit.shared;
+    if (shared != null && typeof shared !== 'boolean') throw badInput('rateLimits.shared must be true or false', 'rateLimits.shared');
     return {
       name,
       limit: requireWhole(limit.limit, 1, USAGE_LIMITS.maxRateLimit, 'rateLimits.limit'),
       durationSeconds: requireWhole(limit.durationSeconds, 1, USAGE_LIMITS.maxRateLimitDurationSeconds, 'rateLimits.durationSeconds'),
+      ...(shared === true ? { shared: true } : {}),
     };
   });
+}
+
+/**
+ * A shared limit is counted for the token's identity, so a token holding one needs an
+ * externalId: refused rather than quietly counted per token, which would allow each of the
+ * customer's tokens the whole limit.
+ */
+export function requireIdentityForSharedLimits(limits: readonly TokenRateLimit[], externalId: string | null | undefined): void {
+  const shared = limits.find((limit) => limit.shared);
+  if (shared && externalId == null) {
+    throw badInput(`Rate limit ${shared.name} is shared by the tokens of an identity: the token needs an externalId`, 'rateLimits.shared');
+  }
 }
 
 /** What one verification spends; never negative, so a verifier cannot give credits back. */
@@ -87,7 +108,13 @@ export function requireCost(cost: number, field = 'cost'): number {
 }
 
 export function sameRateLimits(a: readonly TokenRateLimit[], b: readonly TokenRateLimit[]): boolean {
-  return a.length === b.length && a.every((limit, i) => limit.name === b[i].name && limit.limit === b[i].limit && limit.durationSeconds === b[i].durationSeconds);
+  return (
+    a.length === b.length &&
+    a.every(
+      (limit, i) =>
+        limit.name === b[i].name && limit.limit === b[i].limit && limit.durationSeconds === b[i].durationSeconds && !limit.shared === !b[i].shared,
+    )
+  );
 }
 
 /**

@@ -33,12 +33,13 @@ export class TokenUsageResolver {
 
   @FieldResolver(() => [TokenRateLimit], { description: 'Named rate limits on verifications of the token' })
   rateLimits(@Root() token: ApiToken): TokenRateLimit[] {
-    return this.services.controls.of(token.id)?.rateLimits ?? [];
+    return (this.services.controls.of(token.id)?.rateLimits ?? []).map((limit) => ({ ...limit, shared: limit.shared === true }));
   }
 
   @Query(() => [TokenUsageBucket], {
     description:
-      "Verifications of a token over time, by outcome (keyledger:tokens:read). Counts reach it within seconds: each gateway records them in batches. " +
+      'Verifications of a token (id), or summed over the tokens of a customer (externalId: the tokens of the tenant that hold it now), over time, by outcome ' +
+      '(keyledger:tokens:read). Counts reach it within seconds: each gateway records them in batches. ' +
       'Only buckets with verifications are listed; a range spans at most 31 days of hours or 366 days of days.',
   })
   async tokenUsage(
@@ -46,10 +47,12 @@ export class TokenUsageResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('id', () => ID, { nullable: true }) id?: string | null,
-    @Arg('externalId', () => String, { nullable: true, description: 'Not available yet: name the token by id' }) externalId?: string | null,
+    @Arg('externalId', () => String, { nullable: true, description: 'The customer whose tokens to add up, instead of id' }) externalId?: string | null,
+    @Arg('tenantId', () => String, { nullable: true, description: "With externalId: the customer's tenant (keyledger:root); the caller's own by default" })
+    tenantId?: string | null,
     @Arg('granularity', () => UsageGranularity, { defaultValue: UsageGranularity.HOUR }) granularity: UsageGranularity = UsageGranularity.HOUR,
   ): Promise<TokenUsageBucket[]> {
-    const buckets = await this.services.analytics.usage(ctx, { id, externalId, from, to, granularity });
+    const buckets = await this.services.analytics.usage(ctx, { id, externalId, tenantId, from, to, granularity });
     return buckets.map(({ start, counts }) => ({
       start,
       total: counts.reduce((sum, { count }) => sum + count, 0),

@@ -37,6 +37,14 @@ export class RateLimitInput {
 
   @Field(() => Int, { description: 'The window, 1-604800 seconds (a week)' })
   durationSeconds!: number;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description:
+      "Shared by the tokens of the token's identity: counted in one window for the tenant, externalId and name, each token's own limit deciding its verifications. Needs an externalId",
+  })
+  shared?: boolean | null;
 }
 
 @ObjectType()
@@ -70,6 +78,9 @@ export class TokenRateLimit {
 
   @Field(() => Int)
   durationSeconds!: number;
+
+  @Field(() => Boolean, { description: 'Counted for the identity (tenant and externalId), in one window with its other tokens’ limit of this name' })
+  shared!: boolean;
 }
 
 @InputType({ description: 'A rate limit of the token a verification charges, and how many points' })

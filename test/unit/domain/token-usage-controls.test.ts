@@ -80,3 +80,33 @@ describe('token decider: meta and externalId', () => {
     given([issued()]).when(update({ externalId: '' })).thenThrows('BAD_USER_INPUT', /externalId/);
   });
 });
+
+describe('token decider: rate limits shared by an identity', () => {
+  const shared = { name: 'per-customer', limit: 10, durationSeconds: 60, shared: true };
+  const own = { name: 'per-customer', limit: 10, durationSeconds: 60 };
+
+  it('records shared only when true, so unshared limits keep their shape', () => {
+    const [event] = decide(issueCommand({ externalId: 'org_1', rateLimits: [shared, { ...own, name: 'burst', shared: false }] }), foldTokenEvents([]), NOW) as TokenIssued[];
+    expect(event.data.rateLimits).toEqual([shared, { ...own, name: 'burst' }]);
+  });
+
+  it('a shared limit needs an externalId: at issue, when added, and when the externalId is cleared', () => {
+    given([]).when(issueCommand({ rateLimits: [shared] })).thenThrows('BAD_USER_INPUT', /externalId/);
+    given([issued()]).when(update({ rateLimits: [shared] })).thenThrows('BAD_USER_INPUT', /externalId/);
+    given([issued({ externalId: 'org_1', rateLimits: [shared] })]).when(update({ externalId: null })).thenThrows('BAD_USER_INPUT', /externalId/);
+    given([issued({ externalId: 'org_1', rateLimits: [shared] })])
+      .when(update({ externalId: null, rateLimits: [own] }))
+      .then([{ type: 'TokenUpdated', data: { tokenId: 'tok_1', tenantId: 'acme', changes: { rateLimits: [own], externalId: null }, updatedAt: NOW.toISOString() } }]);
+  });
+
+  it('turning sharing on or off is a change; the same list again is none', () => {
+    given([issued({ externalId: 'org_1', rateLimits: [own] })])
+      .when(update({ rateLimits: [shared] }))
+      .then([{ type: 'TokenUpdated', data: { tokenId: 'tok_1', tenantId: 'acme', changes: { rateLimits: [shared] }, updatedAt: NOW.toISOString() } }]);
+    given([issued({ externalId: 'org_1', rateLimits: [shared] })]).when(update({ rateLimits: [shared] })).then([]);
+  });
+
+  it('shared must be a boolean', () => {
+    given([]).when(issueCommand({ externalId: 'org_1', rateLimits: [{ ...shared, shared: 'yes' as unknown as boolean }] })).thenThrows('BAD_USER_INPUT', /shared/);
+  });
+});
