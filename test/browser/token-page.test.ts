@@ -83,8 +83,8 @@ describe("console: a token's page: edit, rotate, revoke, history", () => {
     await credits.getByText('None: verifications spend nothing.').waitFor();
     await usage.getByText('No verifications in the last 24 hours.').waitFor();
 
-    await page.getByRole('button', { name: 'Credits and limits' }).click();
-    const form = page.getByRole('dialog', { name: 'Credits and rate limits of “Metered API”' });
+    await page.getByRole('button', { name: 'Usage limits' }).click();
+    const form = page.getByRole('dialog', { name: 'Usage limits of “Metered API”' });
     await form.waitFor();
     await form.getByLabel('Each verification spends credits').check();
     await form.getByLabel('Balance').fill('5');
@@ -98,7 +98,7 @@ describe("console: a token's page: edit, rotate, revoke, history", () => {
     expect(await accessibilityViolations(page)).toEqual([]);
     await form.getByRole('button', { name: 'Save' }).click();
     await form.waitFor({ state: 'detached' });
-    await page.getByText('Credits and rate limits saved.').waitFor();
+    await page.getByText('Usage limits saved.').waitFor();
     await credits.getByText('100 each day (at UTC midnight)').waitFor();
     const limitRow = limits.getByRole('row', { name: /per-minute/ });
     expect(await limitRow.getByRole('cell').allTextContents()).toEqual(['50', '1 minute']);
@@ -119,6 +119,9 @@ describe("console: a token's page: edit, rotate, revoke, history", () => {
     expect(await hours.getByRole('columnheader').allTextContents()).toEqual(['Hour from', 'Total', 'VALID', 'USAGE_EXCEEDED']);
     expect(await hours.locator('tbody td').allTextContents()).toEqual(['6', '5', '1']);
     expect(await accessibilityViolations(page)).toEqual([]);
+    // Refresh reads the balance again too: the five credits are spent.
+    await credits.getByText('0', { exact: true }).waitFor();
+    await fixture.screenshot(page, 'token-usage');
 
     const byDay = usage.getByRole('button', { name: 'Last 30 days' });
     await byDay.click();
@@ -133,8 +136,8 @@ describe("console: a token's page: edit, rotate, revoke, history", () => {
     const { page } = await fixture.signIn();
     await page.getByRole('link', { name: 'Limited API' }).click();
     await page.getByRole('region', { name: 'Credits', exact: true }).getByText('Never').waitFor();
-    await page.getByRole('button', { name: 'Credits and limits' }).click();
-    const form = page.getByRole('dialog', { name: 'Credits and rate limits of “Limited API”' });
+    await page.getByRole('button', { name: 'Usage limits' }).click();
+    const form = page.getByRole('dialog', { name: 'Usage limits of “Limited API”' });
     const burst = form.getByRole('group', { name: 'Rate limit 1' });
     expect(await burst.getByLabel('Name').inputValue()).toBe('burst');
     const window = burst.getByLabel('Window (seconds)');

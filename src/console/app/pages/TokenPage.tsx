@@ -64,7 +64,7 @@ export function TokenPage({ id }: { id: string }) {
               Edit
             </button>
             <button type="button" onClick={() => setOpen('limits')}>
-              Credits and limits
+              Usage limits
             </button>
             <EnableButton token={current} onChanged={done} />
             <button type="button" onClick={() => setOpen('rotate')}>
@@ -93,7 +93,7 @@ export function TokenPage({ id }: { id: string }) {
       </section>
       <section aria-labelledby="token-usage">
         <h2 id="token-usage">Usage</h2>
-        <UsageSection id={current.id} />
+        <UsageSection id={current.id} onRefresh={token.reload} />
       </section>
       <section aria-labelledby="token-history">
         <h2 id="token-history">History</h2>
@@ -104,7 +104,7 @@ export function TokenPage({ id }: { id: string }) {
         {history.data && history.data.length > 0 && <AuditTable entries={history.data} caption="Token history" />}
       </section>
       {open === 'edit' && <EditDialog token={current} onClose={() => setOpen(null)} onSaved={() => done('Changes saved.')} />}
-      {open === 'limits' && <LimitsDialog token={current} onClose={() => setOpen(null)} onSaved={() => done('Credits and rate limits saved.')} />}
+      {open === 'limits' && <LimitsDialog token={current} onClose={() => setOpen(null)} onSaved={() => done('Usage limits saved.')} />}
       {open === 'rotate' && (
         <RotateDialog
           token={current}

@@ -113,7 +113,7 @@ export function LimitsDialog({ token, onClose, onSaved }: { token: TokenNode; on
   }
 
   return (
-    <Dialog title={`Credits and rate limits of “${token.name}”`} onClose={onClose}>
+    <Dialog title={`Usage limits of “${token.name}”`} onClose={onClose}>
       <form onSubmit={submit} class="form">
         <fieldset>
           <legend>Credits</legend>
@@ -217,7 +217,7 @@ const HOUR = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle
 const DAY = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
 
 /** Verification outcomes by code, per hour over the last 24 hours or per day over the last 30. */
-export function UsageSection({ id }: { id: string }) {
+export function UsageSection({ id, onRefresh }: { id: string; onRefresh(): void }) {
   const { api } = useSession();
   const [days, setDays] = useState(false);
   const usage = useLoad(() => {
@@ -239,7 +239,13 @@ export function UsageSection({ id }: { id: string }) {
         <button type="button" aria-pressed={days} onClick={() => setDays(true)}>
           Last 30 days
         </button>
-        <button type="button" onClick={usage.reload}>
+        <button
+          type="button"
+          onClick={() => {
+            usage.reload();
+            onRefresh();
+          }}
+        >
           Refresh
         </button>
       </div>
