@@ -96,6 +96,7 @@ describe("console: a token's page: edit, rotate, revoke, history", () => {
     await first.getByLabel('Limit').fill('50');
     await first.getByLabel('Window (seconds)').fill('60');
     expect(await accessibilityViolations(page)).toEqual([]);
+    await fixture.screenshot(page, 'usage-limits');
     await form.getByRole('button', { name: 'Save' }).click();
     await form.waitFor({ state: 'detached' });
     await page.getByText('Usage limits saved.').waitFor();
