@@ -24,6 +24,23 @@ export interface TokenNode {
   enabled: boolean;
   meta: Record<string, unknown> | null;
   externalId: string | null;
+  /** Read on a token's page only. */
+  credits?: TokenCredits | null;
+  rateLimits?: RateLimit[];
+}
+
+export type RefillInterval = 'DAILY' | 'MONTHLY';
+
+export interface TokenCredits {
+  remaining: number;
+  refill: { amount: number; interval: RefillInterval } | null;
+  refillsAt: string | null;
+}
+
+export interface RateLimit {
+  name: string;
+  limit: number;
+  durationSeconds: number;
 }
 
 export interface Page<T> {
@@ -38,7 +55,19 @@ export const TOKENS = `query Tokens($first: Int, $after: String, $filter: TokenF
   tokens(first: $first, after: $after, filter: $filter) { totalCount pageInfo { endCursor hasNextPage } edges { node { ${TOKEN_FIELDS} } } }
 }`;
 
-export const TOKEN = `query Token($id: ID!) { token(id: $id) { ${TOKEN_FIELDS} } }`;
+export const TOKEN = `query Token($id: ID!) {
+  token(id: $id) { ${TOKEN_FIELDS} credits { remaining refill { amount interval } refillsAt } rateLimits { name limit durationSeconds } }
+}`;
+
+export interface UsageBucket {
+  start: string;
+  total: number;
+  outcomes: Array<{ code: string; count: number }>;
+}
+
+export const TOKEN_USAGE = `query TokenUsage($id: ID!, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity!) {
+  tokenUsage(id: $id, from: $from, to: $to, granularity: $granularity) { start total outcomes { code count } }
+}`;
 
 export const ISSUE_TOKEN = `mutation IssueToken($input: IssueTokenInput!) {
   issueToken(input: $input) { secret token { ${TOKEN_FIELDS} } }

@@ -22,6 +22,8 @@ export class ConsoleError extends Error {
     readonly code: string,
     readonly detail?: string,
     readonly retryAfter?: number,
+    /** The input field the gateway named (`extensions.field`), for showing the error beside it. */
+    readonly field?: string,
   ) {
     super(SENTENCES[code] ?? SENTENCES.INTERNAL_SERVER_ERROR);
   }
@@ -37,7 +39,8 @@ export class ConsoleError extends Error {
 
 function sentenceCase(text: string): string {
   const trimmed = text.trim();
-  const capital = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  // A sentence may start with a field path (`credits.remaining must be…`), kept as the API spells it.
+  const capital = /^\w+\./.test(trimmed) ? trimmed : trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
@@ -51,7 +54,8 @@ export function errorFromCombined(error: CombinedError): ConsoleError {
   if (first) {
     const code = first.extensions?.code;
     const retryAfter = typeof first.extensions?.retryAfter === 'number' ? (first.extensions.retryAfter as number) : undefined;
-    if (known(code)) return new ConsoleError(code, first.message, retryAfter);
+    const field = typeof first.extensions?.field === 'string' ? (first.extensions.field as string) : undefined;
+    if (known(code)) return new ConsoleError(code, first.message, retryAfter, field);
     return new ConsoleError('INTERNAL_SERVER_ERROR');
   }
   const status = (error.response as Response | undefined)?.status;

@@ -10,8 +10,9 @@ import { ConsoleError } from '../errors';
 import { useSession } from '../session';
 import { useAction, useLoad } from '../useLoad';
 import { previewable, RolesField, type Issued } from './TokensPage';
+import { CreditsDetails, LimitsDialog, RateLimitTable, UsageSection } from './TokenUsage';
 
-type Open = 'edit' | 'rotate' | 'revoke' | null;
+type Open = 'edit' | 'limits' | 'rotate' | 'revoke' | null;
 
 export function TokenPage({ id }: { id: string }) {
   const { api, can } = useSession();
@@ -62,6 +63,9 @@ export function TokenPage({ id }: { id: string }) {
             <button type="button" onClick={() => setOpen('edit')}>
               Edit
             </button>
+            <button type="button" onClick={() => setOpen('limits')}>
+              Usage limits
+            </button>
             <EnableButton token={current} onChanged={done} />
             <button type="button" onClick={() => setOpen('rotate')}>
               Rotate
@@ -79,6 +83,18 @@ export function TokenPage({ id }: { id: string }) {
         <h2 id="token-details">Details</h2>
         <TokenDetails token={current} />
       </section>
+      <section aria-labelledby="token-credits">
+        <h2 id="token-credits">Credits</h2>
+        <CreditsDetails credits={current.credits} />
+      </section>
+      <section aria-labelledby="token-rate-limits">
+        <h2 id="token-rate-limits">Rate limits</h2>
+        <RateLimitTable limits={current.rateLimits} />
+      </section>
+      <section aria-labelledby="token-usage">
+        <h2 id="token-usage">Usage</h2>
+        <UsageSection id={current.id} onRefresh={token.reload} />
+      </section>
       <section aria-labelledby="token-history">
         <h2 id="token-history">History</h2>
         {!can.readAudit && <p class="note">Your roles do not include reading the audit history.</p>}
@@ -88,6 +104,7 @@ export function TokenPage({ id }: { id: string }) {
         {history.data && history.data.length > 0 && <AuditTable entries={history.data} caption="Token history" />}
       </section>
       {open === 'edit' && <EditDialog token={current} onClose={() => setOpen(null)} onSaved={() => done('Changes saved.')} />}
+      {open === 'limits' && <LimitsDialog token={current} onClose={() => setOpen(null)} onSaved={() => done('Usage limits saved.')} />}
       {open === 'rotate' && (
         <RotateDialog
           token={current}
