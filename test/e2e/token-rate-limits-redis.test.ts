@@ -1,8 +1,10 @@
+import { EsdbDouble } from '../helpers/esdb-double';
 import { eventually, issueToken, ROOT_SECRET } from '../helpers/gateway';
 import { GatewayFleet } from '../helpers/gateway-process';
 import { graphql } from '../helpers/graphql-client';
 import { redisRequired, redisUnavailableReason, startRedisServer, type RedisServer } from '../helpers/redis-server';
 
+const MASTER_KEY = Buffer.alloc(32, 45).toString('base64');
 const LIMIT = 20;
 const PER_PROCESS = 30;
 const PROCESS_TEST_TIMEOUT_MS = 120_000;
@@ -58,6 +60,45 @@ if (unavailable && redisRequired()) {
       expect(answers.filter((code) => code === 'RATE_LIMITED')).toHaveLength(2 * PER_PROCESS - LIMIT);
       const after = await graphql(two.url, VERIFY, { token: limited.secret, rateLimits: [{ name: 'hourly', cost: 0 }] }, ROOT_SECRET);
       expect(after.data!.verifyToken).toEqual({ code: 'RATE_LIMITED', rateLimits: [{ remaining: 0, exceeded: true }] });
+    }, PROCESS_TEST_TIMEOUT_MS);
+
+    it('two replicas on one EventStoreDB racing verifications answer VALID exactly as often as the limit allows', async () => {
+      const double = await EsdbDouble.start();
+      try {
+        const env = {
+          EVENTSTORE_CONNECTION_STRING: double.connectionString,
+          KEYLEDGER_MASTER_KEY: MASTER_KEY,
+          KEYLEDGER_RATE_LIMIT_REDIS_URL: redis.url,
+          KEYLEDGER_RATE_LIMIT_REDIS_PREFIX: 'kl-replica-limits',
+        };
+        const [one, two] = await Promise.all([fleet.start(fleet.tempDir(), env), fleet.start(fleet.tempDir(), env)]);
+        const limited = await issueToken(one.url, ROOT_SECRET, {
+          name: 'raced on replicas',
+          tenantId: 'acme',
+          rateLimits: [{ name: 'hourly', limit: LIMIT, durationSeconds: 3600 }],
+        });
+        // The other replica has the token from the cluster before the race (a check that costs nothing counts nothing).
+        await eventually(
+          async () =>
+            (await graphql(two.url, VERIFY, { token: limited.secret, rateLimits: [{ name: 'hourly', cost: 0 }] }, ROOT_SECRET)).data?.verifyToken.code === 'VALID',
+          20_000,
+        );
+
+        const answers = await Promise.all(
+          [one, two].flatMap((gateway) =>
+            Array.from({ length: PER_PROCESS }, async () => {
+              const response = await graphql(gateway.url, VERIFY, { token: limited.secret }, ROOT_SECRET);
+              if (response.errors) throw new Error(JSON.stringify(response.errors));
+              return response.data!.verifyToken.code as string;
+            }),
+          ),
+        );
+        expect(answers.filter((code) => code === 'VALID')).toHaveLength(LIMIT);
+        expect(answers.filter((code) => code === 'RATE_LIMITED')).toHaveLength(2 * PER_PROCESS - LIMIT);
+      } finally {
+        await fleet.stop();
+        await double.close();
+      }
     }, PROCESS_TEST_TIMEOUT_MS);
 
     it("two processes verifying two tokens of one identity count in the identity's one shared window", async () => {
