@@ -1,5 +1,5 @@
 import type { KeyledgerEventType } from './event-types';
-import { canonicalMetaJson } from '../tokens/meta';
+import { canonicalJson } from '../canonical-json';
 
 /**
  * How one field of an event reaches the audit history:
@@ -293,7 +293,7 @@ export function redact(data: Record<string, unknown>, rules: AuditFieldRules, fi
     if (rule === 'show') result[field] = value;
     else if (rule === 'fingerprintObject') {
       if (value === null) result[field] = null;
-      else if (typeof value === 'object' && !Array.isArray(value)) result[field] = fingerprints.ofStored(canonicalMetaJson(value as Record<string, unknown>));
+      else if (typeof value === 'object' && !Array.isArray(value)) result[field] = fingerprints.ofStored(canonicalJson(value));
     }
     else if (rule === 'fingerprint' || rule === 'fingerprintSecret') {
       if (value === null) result[field] = null;

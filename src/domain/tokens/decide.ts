@@ -13,7 +13,8 @@ import {
   requireTenantId,
   requireExternalId,
 } from '../validation';
-import { canonicalMetaJson, requireMeta } from './meta';
+import { canonicalJson } from '../canonical-json';
+import { requireMeta } from './meta';
 import type {
   LeakLocation,
   SealedSecret,
@@ -261,7 +262,7 @@ function update(command: UpdateToken, state: TokenState, now: Date): Array<Token
 
   if (requested.meta !== undefined) {
     const meta = requested.meta === null ? null : requireMeta(requested.meta);
-    const same = meta === null || token.meta === null ? meta === token.meta : canonicalMetaJson(meta) === canonicalMetaJson(token.meta);
+    const same = meta === null || token.meta === null ? meta === token.meta : canonicalJson(meta) === canonicalJson(token.meta);
     if (!same) changes.meta = meta;
   }
   if (requested.externalId !== undefined) {

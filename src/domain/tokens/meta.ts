@@ -21,18 +21,3 @@ export function requireMeta(value: unknown, field = 'meta'): TokenMeta {
   if (Buffer.byteLength(json, 'utf8') > MAX_META_BYTES) throw badInput(`${field} must be at most 16 KB as JSON`, field);
   return JSON.parse(json) as TokenMeta;
 }
-
-/** JSON with object keys sorted at every level: two equal metas always read the same. */
-export function canonicalMetaJson(meta: TokenMeta): string {
-  return JSON.stringify(sortKeys(meta));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const copy: Record<string, unknown> = Object.create(null);
-    for (const key of Object.keys(value).sort()) copy[key] = sortKeys((value as Record<string, unknown>)[key]);
-    return copy;
-  }
-  return value;
-}
