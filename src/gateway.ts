@@ -38,7 +38,8 @@ import type { KeyRing } from './crypto/keyring';
 import { openEventStore } from './eventstore';
 import { EventStoreDbEventStore } from './eventstore/eventstoredb';
 import type { EventStore } from './eventstore/port';
-import { complexityLimitPlugin } from './graphql/complexity';
+import { OperationCostLimit } from './graphql/complexity';
+import { PreparedQueries } from './graphql/prepared-queries';
 import { depthLimitRule } from './graphql/depth-limit';
 import { oncePerOperationRule } from './graphql/once-per-operation';
 import { formatGraphQLError } from './graphql/errors';
@@ -307,22 +308,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     authFailures: core.rateLimits.authFailures,
     clientAddress,
   });
+  const formatError = formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation'), {
+    hideSchemaSuggestions: config.production,
+  });
+  const costLimit = new OperationCostLimit(config.queryLimits.maxComplexity);
+  const preparedQueries = new PreparedQueries({ costLimit, formatError });
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     // The entry point owns signal handling: it drains Apollo, the projections and the store in order.
     stopOnTerminationSignals: false,
-    formatError: formatGraphQLError((error) => logger.error({ err: error }, 'unexpected error in a GraphQL operation'), {
-      hideSchemaSuggestions: config.production,
-    }),
+    formatError,
     parseOptions: { maxTokens: config.queryLimits.maxTokens },
     validationRules: [depthLimitRule(MAX_QUERY_DEPTH), oncePerOperationRule],
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       offlineLandingPage(),
       metrics.apolloPlugin(),
-      complexityLimitPlugin(config.queryLimits.maxComplexity),
+      costLimit.plugin(),
+      preparedQueries.plugin(),
       subscriptions.apolloPlugin,
       idempotencyExtensionsPlugin(),
       ...noStorePlugins<RequestContext>(),
@@ -345,6 +350,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const isReady = () => startupDone && runner.isCaughtUp;
   const app = createHttpApp({
     apollo,
+    preparedQueries,
     metrics,
     logger,
     bodyLimit: config.bodyLimit,

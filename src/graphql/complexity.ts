@@ -114,22 +114,33 @@ function costDependsOnVariables(schema: GraphQLSchema, document: DocumentNode): 
  * same parsed document, and an operation found within the limit stays within it. Refusals
  * and variable-dependent costs are priced on every request, as the variables must be checked.
  */
-export function complexityLimitPlugin<TContext extends BaseContext>(maxComplexity: number): ApolloServerPlugin<TContext> {
-  const documents = new WeakMap<DocumentNode, { costDependsOnVariables: boolean; allowedOperations: Set<string> }>();
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, request }) {
-          const operationKey = request.operationName ?? '';
-          let known = documents.get(document);
-          if (known?.allowedOperations.has(operationKey)) return;
-          const { refusal: refused, cost } = pricing(schema, { document, operationName: request.operationName, variables: request.variables }, maxComplexity);
-          if (refused) throw refused;
-          if (!known) documents.set(document, (known = { costDependsOnVariables: costDependsOnVariables(schema, document), allowedOperations: new Set() }));
-          // Unpriced (variables that do not fit) is allowed too, but says nothing of the document's own cost.
-          if (!known.costDependsOnVariables && cost !== null) known.allowedOperations.add(operationKey);
-        },
-      };
-    },
-  };
+export class OperationCostLimit {
+  private readonly documents = new WeakMap<DocumentNode, { costDependsOnVariables: boolean; allowedOperations: Set<string> }>();
+
+  constructor(private readonly maxComplexity: number) {}
+
+  /** Whether this operation of `document` has been priced within the limit whatever its variables. */
+  admitsAnyVariables(document: DocumentNode, operationName: string | null | undefined): boolean {
+    return this.documents.get(document)?.allowedOperations.has(operationName ?? '') ?? false;
+  }
+
+  plugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+    const { documents, maxComplexity } = this;
+    return {
+      async requestDidStart() {
+        return {
+          async didResolveOperation({ schema, document, request }) {
+            const operationKey = request.operationName ?? '';
+            let known = documents.get(document);
+            if (known?.allowedOperations.has(operationKey)) return;
+            const { refusal: refused, cost } = pricing(schema, { document, operationName: request.operationName, variables: request.variables }, maxComplexity);
+            if (refused) throw refused;
+            if (!known) documents.set(document, (known = { costDependsOnVariables: costDependsOnVariables(schema, document), allowedOperations: new Set() }));
+            // Unpriced (variables that do not fit) is allowed too, but says nothing of the document's own cost.
+            if (!known.costDependsOnVariables && cost !== null) known.allowedOperations.add(operationKey);
+          },
+        };
+      },
+    };
+  }
 }
