@@ -8,6 +8,7 @@ import { authFailureLocked, type AuthFailureLimiter, type MutationLimiter } from
 import type { TrustProxy } from '../config';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './client-address';
+import { bodyLimitBytes, readPlainJsonBody } from './json-body';
 import type { GatewayMetrics } from './metrics';
 import type { PreparedQueries, PreparedRequest } from '../graphql/prepared-queries';
 
@@ -183,6 +184,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   };
 
   const parseJson = express.json({ limit: options.bodyLimit });
+  const limitBytes = bodyLimitBytes(options.bodyLimit);
   const apollo = expressMiddleware(options.apollo, {
     context: async ({ req, res }) => memoizedContext(req, res, options.authenticate),
   });
@@ -207,12 +209,13 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     const started = options.whenStarted(STARTUP_WAIT_MS);
     if (started !== true && !(started !== false && (await started))) return refuseWhileStarting(res);
     if (await refuseLockedAddress(req, res)) return;
-    parseJson(req, res, (error?: unknown) => {
+    const parsed = (error?: unknown) => {
       if (error) return next(error);
       const prepared = req.method === 'POST' ? options.preparedQueries?.match(req.body, req.headers.accept) : null;
       if (prepared) return void answerPrepared(prepared, req, res).catch(next);
       Promise.resolve(apollo(req, res, next)).catch(next);
-    });
+    };
+    if (!readPlainJsonBody(req, limitBytes, parsed)) parseJson(req, res, parsed);
   };
   // First, so that the operations, the bulk of the traffic, pass no other route on their way.
   app.use('/graphql', graphql);

@@ -1,0 +1,71 @@
+import { connect } from 'node:net';
+import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
+
+/**
+ * /graphql reads the common body (a POST of `application/json` with a Content-Length) itself
+ * and leaves every other one to express.json: both must answer the same for the same bytes.
+ */
+describe('/graphql request bodies', () => {
+  let gw: TestGateway;
+  let reader: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ env: { KEYLEDGER_BODY_LIMIT: '2kb', KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0' } });
+    ({ secret: reader } = await issueToken(gw.url, ROOT_SECRET, { name: 'reader', tenantId: 'bodies', roles: ['keyledger:tokens:read'] }));
+  });
+  afterAll(async () => gw?.stop());
+
+  /** Sends `body` as is; `chunked` sends it without a Content-Length, so express.json reads it. */
+  async function send(body: string | Buffer, contentType = 'application/json', chunked = false) {
+    const payload = typeof body === 'string' ? Buffer.from(body) : body;
+    const response = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: `Bearer ${reader}` },
+      body: chunked ? new Blob([payload]).stream() : payload,
+      ...(chunked ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    return { status: response.status, body: await response.text() };
+  }
+
+  const VIEWER = JSON.stringify({ query: '{ viewer { id } }' });
+
+  it.each([
+    ['a plain JSON body', VIEWER, 'application/json'],
+    ['charset=utf-8', VIEWER, 'application/json; charset=utf-8'],
+    ['upper-case media type', VIEWER, 'Application/JSON'],
+    ['a byte order mark', `\ufeff${VIEWER}`, 'application/json'],
+    ['leading whitespace', `\n\t ${VIEWER}`, 'application/json'],
+    ['not JSON', '{"query": ', 'application/json'],
+    ['a JSON number', '42', 'application/json'],
+    ['a JSON string', '"{ viewer { id } }"', 'application/json'],
+    ['a JSON array', '[]', 'application/json'],
+    ['over the body limit', JSON.stringify({ query: '{ viewer { id } }', variables: { pad: 'x'.repeat(3000) } }), 'application/json'],
+  ])('%s: answered the same with and without a Content-Length', async (_name, body, type) => {
+    const measured = await send(body, type);
+    const streamed = await send(body, type, true);
+    expect(measured).toEqual(streamed);
+    expect(measured.status).toBeLessThan(500);
+    if (measured.status !== 200) expect(JSON.parse(measured.body).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('answers a valid body, and refuses a body that is not a JSON object with 400', async () => {
+    expect((await send(VIEWER)).status).toBe(200);
+    const refused = await send('42');
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body).errors[0]).toEqual({ message: 'The request body is not valid JSON', extensions: { code: 'BAD_USER_INPUT' } });
+    expect((await send(JSON.stringify({ pad: 'x'.repeat(3000) }))).status).toBe(413);
+  });
+
+  it('a client that goes away in the middle of its body leaves the gateway answering others', async () => {
+    const { port } = new URL(gw.url);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\nAuthorization: Bearer ${reader}\r\n\r\n{"query":`);
+        setImmediate(() => socket.destroy());
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    expect((await send(VIEWER)).status).toBe(200);
+  });
+});
