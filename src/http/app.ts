@@ -192,11 +192,12 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     const started = process.hrtime.bigint();
     const answer = await options.preparedQueries!.run(request, memoizedContext(req, res, options.authenticate));
     options.metrics.recordOperation(request.operation, answer.failed, started, true);
-    res.statusCode = answer.status;
     for (const [name, value] of answer.headers) res.setHeader(name, value);
-    if (!answer.headers.has('cache-control')) res.setHeader('cache-control', 'no-store');
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('content-length', Buffer.byteLength(answer.body));
+    res.writeHead(answer.status, {
+      ...(answer.headers.has('cache-control') ? {} : { 'cache-control': 'no-store' }),
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(answer.body),
+    });
     res.end(answer.body);
   };
   /**
