@@ -25,8 +25,11 @@ export interface PreparedAnswer {
 interface PreparedDocument {
   schema: GraphQLSchema;
   document: DocumentNode;
-  /** By operation name ('' for a request that names none). */
-  operations: Map<string, OperationDefinitionNode>;
+  /**
+   * By the operation name the request gave (undefined when it gave none or null; an empty
+   * name is a name, which no operation has).
+   */
+  operations: Map<string | undefined, OperationDefinitionNode>;
 }
 
 /** A request found in the cache, ready to execute. */
@@ -95,14 +98,14 @@ export class PreparedQueries {
           willSendResponse: async ({ source, document, operation, schema, request: { operationName } }) => {
             if (this.stopped || operation?.operation !== 'query' || !document || source.length > this.maxQueryLength) return;
             if (!this.options.costLimit.admitsAnyVariables(document, operationName)) return;
-            this.learn(source, schema, document, operationName ?? '', operation);
+            this.learn(source, schema, document, operationName, operation);
           },
         };
       },
     };
   }
 
-  private learn(source: string, schema: GraphQLSchema, document: DocumentNode, operationName: string, operation: OperationDefinitionNode): void {
+  private learn(source: string, schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, operation: OperationDefinitionNode): void {
     let known = this.documents.get(source);
     if (known && known.document !== document) known = undefined;
     if (!known) {
@@ -126,7 +129,7 @@ export class PreparedQueries {
     if (variables !== undefined && variables !== null && !isRecord(variables)) return null;
     if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
     const known = this.documents.get(query);
-    const operation = known?.operations.get(operationName ?? '');
+    const operation = known?.operations.get(operationName ?? undefined);
     if (!known || !operation) return null;
     return {
       schema: known.schema,

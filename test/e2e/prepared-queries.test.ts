@@ -125,6 +125,7 @@ describe('prepared queries: answered without Apollo, byte for byte as Apollo ans
       'Accept: application/graphql-response+json',
       () => ({ body: { query: VERIFY, variables: { token: presented.secret } }, headers: { ...bearer(reader), accept: 'application/graphql-response+json' } }),
     ],
+    ['an empty operation name', () => ({ body: { query: VERIFY, operationName: '', variables: { token: presented.secret } }, headers: bearer(reader) })],
     ['an operation name the document lacks', () => ({ body: { query: VERIFY, operationName: 'Other', variables: { token: presented.secret } }, headers: bearer(reader) })],
     ['a query over the cost limit', () => ({ body: { query: `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: tokens(first: 100) { edges { node { id name } } }`).join(' ')} }` }, headers: bearer(reader) })],
   ];
