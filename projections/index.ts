@@ -27,5 +27,4 @@ export function readModelProjections(fingerprints: AuditFingerprints): readonly 
 export * from './projection';
 export * from './runner';
 export * from './database';
-export * from './background-checkpoints';
 export * from './rebuild';

@@ -15,6 +15,7 @@ import {
   type SubscribeOptions,
   type SubscriptionMessage,
 } from '../port';
+import { startBackgroundCheckpoints, type BackgroundCheckpoints } from '../../sqlite/background-checkpoints';
 
 export interface SqliteEventStoreOptions {
   /**
@@ -241,12 +242,13 @@ export class SqliteEventStore implements EventStore {
       db.close();
       throw error;
     }
-    return new SqliteEventStore(db, pollIntervalMs);
+    return new SqliteEventStore(db, pollIntervalMs, startBackgroundCheckpoints(db));
   }
 
   private constructor(
     private readonly db: Database.Database,
     private readonly pollIntervalMs: number,
+    private readonly checkpoints: BackgroundCheckpoints,
   ) {
     this.selectStreamRevision = db.prepare<[string], number>('SELECT revision FROM streams WHERE stream_id = ?').pluck();
     this.insertEvent = db.prepare(
@@ -420,6 +422,7 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     for (const subscription of [...this.subscriptions]) subscription.end();
     this.stopPolling();
+    await this.checkpoints.stop();
     this.db.close();
   }
 

@@ -1,11 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import type { ReadModelDatabase } from './database';
+import type Database from 'better-sqlite3';
 
 export interface BackgroundCheckpointLogger {
   warn(obj: object, msg: string): void;
 }
 
-/** A worker thread that checkpoints a read-model database's WAL; `stop` ends it and closes its connection. */
+/** A worker thread that checkpoints a SQLite database's WAL; `stop` ends it and closes its connection. */
 export interface BackgroundCheckpoints {
   stop(): Promise<void>;
 }
@@ -49,16 +49,16 @@ parentPort.on('message', () => {
 `;
 
 /**
- * Checkpoints the read models' WAL from a worker thread instead of inside the commits of the
+ * Checkpoints a WAL-mode database from a worker thread instead of inside the commits of the
  * event loop. SQLite's automatic checkpoint runs in whichever commit takes the WAL past 1,000
  * pages, and under `synchronous = NORMAL` a checkpoint is the one step that waits for the
- * disk: it syncs the WAL, copies its pages into the database file and syncs that. Every read
- * model write (a live issue dirties some twenty pages) brought the next such wait closer, and
- * the request whose projection batch drew it, with every other request of the process, waited
- * for it. The checkpoint itself, and so what survives a crash, is unchanged: only the thread
- * that runs it.
+ * disk: it syncs the WAL, copies its pages into the database file and syncs that. The request
+ * whose append or projection batch drew it, with every other request of the process, waited
+ * for it. What is checkpointed, and so what survives a crash or a power loss, is unchanged:
+ * only the thread that does it. (Under `synchronous = FULL` each commit still syncs the WAL
+ * itself, as it must.)
  */
-export function startBackgroundCheckpoints(db: ReadModelDatabase, logger?: BackgroundCheckpointLogger): BackgroundCheckpoints {
+export function startBackgroundCheckpoints(db: Database.Database, logger?: BackgroundCheckpointLogger): BackgroundCheckpoints {
   if (db.memory || db.readonly) return { stop: () => Promise.resolve() };
   const previous = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   const worker = new Worker(WORKER_SOURCE, {
@@ -69,9 +69,9 @@ export function startBackgroundCheckpoints(db: ReadModelDatabase, logger?: Backg
   worker.unref();
   let exited = false;
   worker.on('message', (message: { failed?: string }) => {
-    if (message.failed) logger?.warn({ err: message.failed }, 'background read-model checkpoint failed; retrying');
+    if (message.failed) logger?.warn({ database: db.name, err: message.failed }, 'background WAL checkpoint failed; retrying');
   });
-  worker.on('error', (error) => logger?.warn({ err: error }, 'background read-model checkpoints stopped; the commits checkpoint instead'));
+  worker.on('error', (error) => logger?.warn({ database: db.name, err: error }, 'background WAL checkpoints stopped; the commits checkpoint instead'));
   worker.once('exit', () => {
     exited = true;
     if (db.open) db.pragma(`wal_autocheckpoint = ${previous}`);
