@@ -375,8 +375,10 @@ export class SqliteEventStore implements EventStore {
       for (const append of group) append.reject(this.translateAppendError(error, append.streamId, append.events));
       return;
     }
-    if (outcomes.some((outcome) => outcome.ok) && this.subscriptions.size > 0) {
-      for (const subscription of this.subscriptions) subscription.wake();
+    if (this.subscriptions.size > 0) {
+      const appendedTypes = new Set<string>();
+      for (let i = 0; i < group.length; i++) if (outcomes[i]!.ok) for (const event of group[i]!.events) appendedTypes.add(event.type);
+      if (appendedTypes.size > 0) for (const subscription of this.subscriptions) subscription.wakeFor(appendedTypes);
     }
     for (let i = 0; i < group.length; i++) {
       const outcome = outcomes[i]!;
@@ -404,7 +406,8 @@ export class SqliteEventStore implements EventStore {
     const pageSize = requirePositiveInteger('maxBatchSize', options.maxBatchSize ?? DEFAULT_PAGE_SIZE);
     const reader = options.eventTypes === undefined ? this.readAll : this.typeFilteredReader(options.eventTypes);
 
-    const subscription = new SqliteSubscription(this.host, reader, from, pageSize);
+    const types = options.eventTypes === undefined ? null : new Set(options.eventTypes);
+    const subscription = new SqliteSubscription(this.host, reader, types, from, pageSize);
     if (this.subscriptions.size === 0) this.startPolling();
     this.subscriptions.add(subscription);
     return subscription;
@@ -573,6 +576,8 @@ class SqliteSubscription implements EventSubscription {
   constructor(
     private readonly host: SubscriptionHost,
     private readonly readPage: PageReader,
+    /** The event types it delivers, or null for all of them. */
+    private readonly types: ReadonlySet<string> | null,
     from: bigint | null,
     private readonly pageSize: number,
   ) {
@@ -594,6 +599,26 @@ class SqliteSubscription implements EventSubscription {
 
   async close(): Promise<void> {
     this.end();
+  }
+
+  /*
+   * Woken by an append of this store instance. A subscription to other types would only read
+   * an empty page: every append that can hold its types wakes it, whether made here (with
+   * them among `appendedTypes`) or by another connection (through the poll), and it reads
+   * from the last event it delivered, so nothing it skips here is skipped for good.
+   */
+  wakeFor(appendedTypes: ReadonlySet<string>): void {
+    if (this.types !== null) {
+      let relevant = false;
+      for (const type of appendedTypes) {
+        if (this.types.has(type)) {
+          relevant = true;
+          break;
+        }
+      }
+      if (!relevant) return;
+    }
+    this.wake();
   }
 
   wake(): void {
