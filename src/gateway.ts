@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { openReadModelDatabase, ProjectionRunner, readModelProjections, type ReadModelDatabase } from '../projections';
+import { startBackgroundCheckpoints } from './sqlite/background-checkpoints';
 import { AuditQueries } from '../projections/audit';
 import { AuditService } from './app/audit/audit-service';
 import { openCredentialModule, type CredentialModule } from './app/credentials/credential-module';
@@ -130,6 +131,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   const rateLimits = openRateLimits(config.rateLimits, logger);
   const { limiters } = rateLimits;
   const readModels = openReadModelDatabase(join(config.dataDir, 'readmodels.db'));
+  const readModelCheckpoints = startBackgroundCheckpoints(readModels, logger);
   // Replicas on other machines must open the secrets this one seals, so with a shared log the
   // keys are shared too; otherwise they stay in this machine's keys.db.
   const openDataKeys = store instanceof EventStoreDbEventStore ? (table: string) => store.dataKeys(table) : undefined;
@@ -204,6 +206,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
         await runner.stop();
         await store.close();
         await tokenModule.close();
+        await readModelCheckpoints.stop();
         readModels.close();
         await rateLimits.close();
       })();

@@ -142,6 +142,41 @@ describe('SqliteEventStore specifics', () => {
     expect((error as Error).message).toContain('"a"');
   });
 
+  it('in one group, a single-event append that fails writes nothing, not even its stream, and fails alone', async () => {
+    const store = open();
+    const existing = event();
+    await store.append('taken', [existing], 'no_stream');
+    const good = [event(), event(), event()];
+    const outcomes = await Promise.allSettled([
+      store.append('good-0', [good[0]!], 'no_stream'),
+      // Its event id is in the log already: the insert fails after the revision check passed.
+      store.append('reused-id', [{ ...event(), id: existing.id }], 'no_stream'),
+      store.append('good-1', [good[1]!], 'no_stream'),
+      store.append('taken', [event()], 'no_stream'),
+      store.append('good-2', [good[2]!], 'no_stream'),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(await store.readStream('reused-id')).toEqual([]);
+    for (const [i, e] of good.entries()) expect((await store.readStream(`good-${i}`)).map((read) => read.id)).toEqual([e.id]);
+    // No revision was recorded for the failed stream: it can still be created.
+    const created = event();
+    await store.append('reused-id', [created], 'no_stream');
+    expect((await store.readStream('reused-id')).map((read) => read.revision)).toEqual([0]);
+  });
+
+  it('a type-filtered subscription receives its types appended after appends of other types', async () => {
+    const store = open();
+    const iterator = store.subscribe({ eventTypes: ['Wanted'] })[Symbol.asyncIterator]();
+    expect(await untilCaughtUp(iterator)).toEqual([]);
+    await store.append('other', [event('Other'), event('Other')], 'no_stream');
+    const wanted = event('Wanted');
+    await Promise.all([store.append('mixed', [event('Other')], 'no_stream'), store.append('wanted', [wanted], 'no_stream')]);
+    const next = await iterator.next();
+    expect(next.value).toMatchObject({ type: 'events' });
+    expect((next.value as { events: { id: string }[] }).events.map((e) => e.id)).toEqual([wanted.id]);
+    await iterator.return?.();
+  });
+
   it('rejects operations after close with EventStoreUnavailableError', async () => {
     const store = open();
     await store.close();

@@ -13,7 +13,12 @@ import { WrongExpectedRevisionError, type NewEvent, type RecordedEvent, type Sub
 import { SqliteEventStore } from '../../src/eventstore/sqlite';
 
 const repoRoot = path.resolve(__dirname, '../..');
-const SOURCES = ['src/eventstore/port.ts', 'src/eventstore/sqlite/sqlite-event-store.ts', 'src/eventstore/sqlite/index.ts'];
+const SOURCES = [
+  'src/eventstore/port.ts',
+  'src/eventstore/sqlite/sqlite-event-store.ts',
+  'src/eventstore/sqlite/index.ts',
+  'src/sqlite/background-checkpoints.ts',
+];
 const ARRIVAL_TIMEOUT_MS = 20_000;
 
 jest.setTimeout(90_000);

@@ -31,11 +31,23 @@ export interface PrincipalCacheOptions {
 
 const TOKEN_EVENTS: ReadonlySet<string> = new Set(TOKEN_EVENT_TYPES);
 
+/*
+ * Whether a token event can change what a held principal was decided on. The issue of a token
+ * with a generated secret cannot: the new token was no caller before, and its secret (178
+ * random bits) is no other bearer's. Every other token event can, the issue of a chosen
+ * secret included: verification refuses a secret that two credentials hold, both of them.
+ */
+function canChangePrincipals(event: RecordedEvent): boolean {
+  if (!TOKEN_EVENTS.has(event.type)) return false;
+  return event.type !== 'TokenIssued' || (event.data as { origin?: unknown }).origin !== 'generated';
+}
+
 /**
  * The principals bearer tokens authenticated as, per process, so that a caller sending many
  * requests has its token looked up once rather than on each. An entry stands only while
  * nothing it was decided on can have changed: every token event this process's feed applies
- * and every commit another process makes to the shared read models empties the cache before
+ * (but the issue of a generated secret, see `canChangePrincipals`) and every commit another
+ * process makes to the shared read models empties the cache before
  * the next request is answered, and an entry ends when its token expires or one of the
  * token's rotated-out secrets leaves its grace period. Refusals are never kept: they are
  * counted, recorded and limited by the full check each time. Keys are a SHA-256 of the bearer
@@ -55,7 +67,7 @@ export class PrincipalCache {
     this.maxEntries = options.maxEntries ?? 10_000;
     this.seenVersion = options.readModelVersion();
     this.detach = options.events.onEvents((events) => {
-      if (events.some((event) => TOKEN_EVENTS.has(event.type))) this.clear();
+      if (events.some(canChangePrincipals)) this.clear();
     });
   }
 

@@ -1,5 +1,5 @@
 import { conflict, KeyledgerError } from '../../domain/errors';
-import { decide, evolve, initialTokenState, tokenStreamId, type IssueToken, type SecretOrigin, type TokenEvent, type TokenKind, type TokenState } from '../../domain/tokens';
+import { decide, initialTokenState, tokenStreamId, type IssueToken, type SecretOrigin, type TokenEvent, type TokenKind } from '../../domain/tokens';
 import { secretInUse } from '../../domain/token-claims';
 import { randomBase62 } from '../../crypto/base62';
 import { isArgon2Hash, type SecretHasher } from '../../crypto/secret-hash';
@@ -103,9 +103,10 @@ export class TokenIssuer {
     const command: IssueToken = { type: 'IssueToken', ...token };
     const metadata = eventMetadata(ctx, actor, now);
     let claimed = false;
+    let events: TokenEvent[];
     try {
-      // Decided once on an empty stream first, so bad input is refused before anything is claimed.
-      decide(command, initialTokenState, now);
+      // Decided before anything is claimed, so bad input is refused first.
+      events = decide(command, initialTokenState, now);
       if (chosenSecret !== null && token.lookupTag !== null) {
         const { tenantId, tokenId, lookupTag, secretHash } = token;
         await this.secretClaims.claim({ tenantId, tokenId, lookupTag, secretHash }, chosenSecret, metadata);
@@ -123,14 +124,10 @@ export class TokenIssuer {
       throw error;
     }
     try {
-      await this.writer.execute<TokenState, TokenEvent>({
-        streamId: tokenStreamId(token.tokenId),
-        initial: initialTokenState,
-        evolve,
-        metadata,
-        retryOnConflict: false,
-        decide: (state) => decide(command, state, now),
-      });
+      // The stream is not loaded: its id was just made up (or claimed, or is the bootstrap
+      // token's), so it can only be empty, and were it not, the append expecting no stream
+      // would fail just as deciding on what it holds would.
+      await this.writer.append(tokenStreamId(token.tokenId), events, metadata, 'no_stream');
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError) {
         await onNotIssued();

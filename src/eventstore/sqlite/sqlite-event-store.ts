@@ -15,6 +15,7 @@ import {
   type SubscribeOptions,
   type SubscriptionMessage,
 } from '../port';
+import { startBackgroundCheckpoints, type BackgroundCheckpoints } from '../../sqlite/background-checkpoints';
 
 export interface SqliteEventStoreOptions {
   /**
@@ -241,12 +242,13 @@ export class SqliteEventStore implements EventStore {
       db.close();
       throw error;
     }
-    return new SqliteEventStore(db, pollIntervalMs);
+    return new SqliteEventStore(db, pollIntervalMs, startBackgroundCheckpoints(db));
   }
 
   private constructor(
     private readonly db: Database.Database,
     private readonly pollIntervalMs: number,
+    private readonly checkpoints: BackgroundCheckpoints,
   ) {
     this.selectStreamRevision = db.prepare<[string], number>('SELECT revision FROM streams WHERE stream_id = ?').pluck();
     this.insertEvent = db.prepare(
@@ -279,7 +281,7 @@ export class SqliteEventStore implements EventStore {
     this.selectHead = db.prepare<[], bigint | null>('SELECT max(position) FROM events').pluck().safeIntegers(true);
     this.selectDataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
 
-    this.appendOne = db.transaction(({ streamId, events, dataJson, metadataJson, expected }: PendingAppend, recordedAt: number): AppendResult => {
+    const write = ({ streamId, events, dataJson, metadataJson, expected }: PendingAppend, recordedAt: number): AppendResult => {
       const current = this.selectStreamRevision.get(streamId);
       if (expected !== 'any') {
         const ok =
@@ -293,23 +295,45 @@ export class SqliteEventStore implements EventStore {
         position = this.insertEvent.run(events[i]!.id, streamId, revision, events[i]!.type, recordedAt, dataJson[i]!, metadataJson[i]!)
           .lastInsertRowid as bigint;
       }
-      if (current === undefined) this.insertStream.run(streamId, revision);
-      else this.updateStream.run(revision, streamId);
+      if (events.length === 1) {
+        // The one insert either wrote the event or, failing, nothing (SQLite undoes a failed
+        // statement); a failure past it would leave the event without its stream's revision,
+        // so it ends the whole group's transaction instead of this append alone.
+        try {
+          this.writeStreamRevision(streamId, current, revision);
+        } catch (error) {
+          throw new GroupAborted(error);
+        }
+      } else this.writeStreamRevision(streamId, current, revision);
       return { nextExpectedRevision: revision, position };
-    });
+    };
+    this.appendOne = db.transaction(write);
 
-    // Called inside the group's transaction, `appendOne` runs in a savepoint of its own.
+    /*
+     * Called inside the group's transaction. An append of several events runs in a savepoint
+     * of its own (`appendOne`), so that a failure part-way undoes it alone. A single event
+     * needs none (see `write`): a savepoint costs two statements and a copy of every page the
+     * append touches that an earlier append of the group wrote, which for appends to the same
+     * table and indexes is most of them.
+     */
     this.appendGroup = db.transaction((group: readonly PendingAppend[], outcomes: AppendOutcome[], recordedAt: number): void => {
       for (let i = 0; i < group.length; i++) {
+        const append = group[i]!;
         try {
-          outcomes[i] = { ok: true, result: this.appendOne(group[i]!, recordedAt) };
+          outcomes[i] = { ok: true, result: append.events.length === 1 ? write(append, recordedAt) : this.appendOne(append, recordedAt) };
         } catch (error) {
+          if (error instanceof GroupAborted) throw error.reason;
           // An I/O error can make SQLite roll back the whole transaction: then nothing of the group stands.
           if (!this.db.inTransaction) throw error;
           outcomes[i] = { ok: false, error };
         }
       }
     }).immediate;
+  }
+
+  private writeStreamRevision(streamId: string, current: number | undefined, revision: number): void {
+    if (current === undefined) this.insertStream.run(streamId, revision);
+    else this.updateStream.run(revision, streamId);
   }
 
   /** Open subscriptions, for metrics and leak checks. */
@@ -373,8 +397,10 @@ export class SqliteEventStore implements EventStore {
       for (const append of group) append.reject(this.translateAppendError(error, append.streamId, append.events));
       return;
     }
-    if (outcomes.some((outcome) => outcome.ok) && this.subscriptions.size > 0) {
-      for (const subscription of this.subscriptions) subscription.wake();
+    if (this.subscriptions.size > 0) {
+      const appendedTypes = new Set<string>();
+      for (let i = 0; i < group.length; i++) if (outcomes[i]!.ok) for (const event of group[i]!.events) appendedTypes.add(event.type);
+      if (appendedTypes.size > 0) for (const subscription of this.subscriptions) subscription.wakeFor(appendedTypes);
     }
     for (let i = 0; i < group.length; i++) {
       const outcome = outcomes[i]!;
@@ -402,7 +428,8 @@ export class SqliteEventStore implements EventStore {
     const pageSize = requirePositiveInteger('maxBatchSize', options.maxBatchSize ?? DEFAULT_PAGE_SIZE);
     const reader = options.eventTypes === undefined ? this.readAll : this.typeFilteredReader(options.eventTypes);
 
-    const subscription = new SqliteSubscription(this.host, reader, from, pageSize);
+    const types = options.eventTypes === undefined ? null : new Set(options.eventTypes);
+    const subscription = new SqliteSubscription(this.host, reader, types, from, pageSize);
     if (this.subscriptions.size === 0) this.startPolling();
     this.subscriptions.add(subscription);
     return subscription;
@@ -420,6 +447,7 @@ export class SqliteEventStore implements EventStore {
     this.closed = true;
     for (const subscription of [...this.subscriptions]) subscription.end();
     this.stopPolling();
+    await this.checkpoints.stop();
     this.db.close();
   }
 
@@ -559,6 +587,13 @@ function migrate(db: Database.Database, filePath: string): void {
   }).immediate();
 }
 
+/** Thrown out of a group's transaction to roll all of it back, carrying the error that made it necessary. */
+class GroupAborted extends Error {
+  constructor(readonly reason: unknown) {
+    super('append group aborted');
+  }
+}
+
 class SqliteSubscription implements EventSubscription {
   private closed = false;
   /* Set by every wake-up and cleared just before a read, so an append that lands while the
@@ -570,6 +605,8 @@ class SqliteSubscription implements EventSubscription {
   constructor(
     private readonly host: SubscriptionHost,
     private readonly readPage: PageReader,
+    /** The event types it delivers, or null for all of them. */
+    private readonly types: ReadonlySet<string> | null,
     from: bigint | null,
     private readonly pageSize: number,
   ) {
@@ -591,6 +628,26 @@ class SqliteSubscription implements EventSubscription {
 
   async close(): Promise<void> {
     this.end();
+  }
+
+  /*
+   * Woken by an append of this store instance. A subscription to other types would only read
+   * an empty page: every append that can hold its types wakes it, whether made here (with
+   * them among `appendedTypes`) or by another connection (through the poll), and it reads
+   * from the last event it delivered, so nothing it skips here is skipped for good.
+   */
+  wakeFor(appendedTypes: ReadonlySet<string>): void {
+    if (this.types !== null) {
+      let relevant = false;
+      for (const type of appendedTypes) {
+        if (this.types.has(type)) {
+          relevant = true;
+          break;
+        }
+      }
+      if (!relevant) return;
+    }
+    this.wake();
   }
 
   wake(): void {
