@@ -25,6 +25,7 @@ export class VerificationCounter {
   private dropped = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  private lastHour = { start: Number.NaN, iso: '' };
 
   constructor(
     private readonly writer: Pick<EventWriter, 'appendUnawaited'>,
@@ -40,7 +41,7 @@ export class VerificationCounter {
   }
 
   count(tenantId: string, tokenId: string, code: string, at: Date = this.clock.now()): void {
-    const hour = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS).toISOString();
+    const hour = this.hourOf(at);
     const key = `${tenantId}\n${tokenId}\n${hour}\n${code}`;
     const current = this.pending.get(key);
     if (current === undefined && this.pending.size >= MAX_PENDING) {
@@ -49,6 +50,13 @@ export class VerificationCounter {
       return;
     }
     this.pending.set(key, (current ?? 0) + 1);
+  }
+
+  /** The UTC hour `at` falls in, as an ISO string; the last one is kept, as nearly every count falls in it. */
+  private hourOf(at: Date): string {
+    const start = Math.floor(at.getTime() / HOUR_MS) * HOUR_MS;
+    if (start !== this.lastHour.start) this.lastHour = { start, iso: new Date(start).toISOString() };
+    return this.lastHour.iso;
   }
 
   /** Appends what was counted; concurrent calls share one run. */
