@@ -16,35 +16,45 @@ declare global {
 
 export type { RequireCredentialOptions };
 
+/** Tags the accessor's getter with its WeakMap, so that each copy of this module finds the one in place. */
+const VERDICTS = Symbol.for('@keyledger/verifier/express#verdicts');
+
+type VerdictStore = WeakMap<object, Verdict | undefined>;
+type TaggedGetter = (() => Verdict | undefined) & { [VERDICTS]?: VerdictStore };
+
 /**
  * Makes `req.keyledger` an accessor of `http.IncomingMessage.prototype`, backed by a WeakMap,
  * instead of a property each request gets of its own. Express changes the prototype of every
  * request it handles, and V8 then stops sharing hidden classes between those requests: each
  * property added to one afterwards builds a hidden class for that request alone (a copy of its
- * 30-odd property descriptors, in the old generation). An own `keyledger` property cost one
- * more such copy per request: some 3 µs, and old-generation garbage. Through the accessor,
- * reading and assigning `req.keyledger` work as before and the request keeps its shape.
+ * 30-odd property descriptors, in the old generation), and no inline cache ever sees the same
+ * request shape twice. An own `keyledger` property cost one more such hidden class per request,
+ * some 3 µs and old-generation garbage. With the accessor, reading and assigning
+ * `req.keyledger` work as before, and the request keeps its shape.
  *
  * Installed once per process, by the first middleware created; every copy of this module
- * loaded in the process (the CommonJS and the ES module build) assigns through the one
- * installed first. A `keyledger` property defined there by anything else is left as it is,
- * and the verdict is assigned through it; a request that is no IncomingMessage gets it as an
- * own property, as before.
+ * loaded in the process (the CommonJS and the ES module build) shares the WeakMap of the one
+ * installed first. Null when something else defined `keyledger` there: the middleware then
+ * assigns the property as any code would.
  */
-function installVerdictAccessor(): void {
+function verdictStore(): VerdictStore | null {
   const prototype = IncomingMessage.prototype;
-  if (Object.getOwnPropertyDescriptor(prototype, 'keyledger') !== undefined) return;
-  const verdicts = new WeakMap<object, Verdict | undefined>();
+  const existing = Object.getOwnPropertyDescriptor(prototype, 'keyledger');
+  if (existing !== undefined) return (existing.get as TaggedGetter | undefined)?.[VERDICTS] ?? null;
+  const verdicts: VerdictStore = new WeakMap();
+  const get: TaggedGetter = function keyledger(this: object) {
+    return verdicts.get(this);
+  };
+  get[VERDICTS] = verdicts;
   Object.defineProperty(prototype, 'keyledger', {
     configurable: true,
     enumerable: false,
-    get(this: object) {
-      return verdicts.get(this);
-    },
+    get,
     set(this: object, verdict: Verdict | undefined) {
       verdicts.set(this, verdict);
     },
   });
+  return verdicts;
 }
 
 /**
@@ -52,11 +62,15 @@ function installVerdictAccessor(): void {
  * `next()`. With the credential's verdict cached, `next()` is called before it returns.
  */
 export function requireCredential(verifier: MiddlewareVerifier, options: RequireCredentialOptions = {}): RequestHandler {
-  installVerdictAccessor();
+  const verdicts = verdictStore();
   const verdictOf = verdictSource(verifier, options);
   const answer = (req: Request, res: Response, next: NextFunction, verdict: Verdict | null) => {
     if (verdict !== null && verdict.valid) {
-      req.keyledger = verdict;
+      // Straight into the WeakMap: `req.keyledger = verdict` would reach the same setter, but
+      // through a property lookup along the prototype chain that no cache can keep for an
+      // express request (see verdictStore).
+      if (verdicts !== null && req instanceof IncomingMessage) verdicts.set(req, verdict);
+      else req.keyledger = verdict;
       next();
       return;
     }
