@@ -161,6 +161,31 @@ describe('requireCredential middleware', () => {
     });
   });
 
+  it('express: req.keyledger reads and assigns as a property would, without becoming one of the request\'s own', async () => {
+    // Express sets a prototype on each request, after which V8 builds a hidden class for every
+    // property added to that one request: the verdict is kept off the request's own properties.
+    const app = express();
+    app.get('/orders', expressCredential(verifier, { requiredRoles: ROUTE_ROLES }), (req, res) => {
+      const seen = { own: Object.prototype.hasOwnProperty.call(req, 'keyledger'), listed: Object.keys(req).includes('keyledger'), tokenId: req.keyledger!.tokenId };
+      req.keyledger = { ...req.keyledger!, tokenId: 'assigned by the route' };
+      res.json({ ...seen, assigned: req.keyledger.tokenId, ownAfter: Object.prototype.hasOwnProperty.call(req, 'keyledger') });
+    });
+    app.get('/open', (req, res) => {
+      res.json({ keyledger: req.keyledger ?? null });
+    });
+    const server = createServer(app).listen(0, '127.0.0.1');
+    try {
+      const url = await listening(server);
+      const response = await fetch(`${url}/orders`, { headers: { authorization: `Bearer ${reader.secret}` } });
+      expect(await response.json()).toEqual({ own: false, listed: false, tokenId: reader.id, assigned: 'assigned by the route', ownAfter: false });
+      // Another request, and one on a route without the middleware, see no verdict of an earlier one.
+      expect(await (await fetch(`${url}/open`, { headers: { authorization: `Bearer ${reader.secret}` } })).json()).toEqual({ keyledger: null });
+      expect((await fetch(`${url}/orders`, { headers: { authorization: `Bearer ${roleless.secret}` } })).status).toBe(403);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('answers verifyNow as it is from the cache, and with a promise when keyledger must be asked', async () => {
     const token = await issueToken(gatewayUrl, ROOT_SECRET, { name: 'now', tenantId: 'acme', roles: ['orders:read'] });
     const asked = verifier.verifyNow(token.secret, { requiredRoles: ROUTE_ROLES });

@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bearerOf } from './bearer.js';
 import { refusalOf, verdictSource, type MiddlewareVerifier, type RequireCredentialOptions } from './refusal.js';
@@ -15,15 +16,61 @@ declare global {
 
 export type { RequireCredentialOptions };
 
+/** Tags the accessor's getter with its WeakMap, so that each copy of this module finds the one in place. */
+const VERDICTS = Symbol.for('@keyledger/verifier/express#verdicts');
+
+type VerdictStore = WeakMap<object, Verdict | undefined>;
+type TaggedGetter = (() => Verdict | undefined) & { [VERDICTS]?: VerdictStore };
+
+/**
+ * Makes `req.keyledger` an accessor of `http.IncomingMessage.prototype`, backed by a WeakMap,
+ * instead of a property each request gets of its own. Express changes the prototype of every
+ * request it handles, and V8 then stops sharing hidden classes between those requests: each
+ * property added to one afterwards builds a hidden class for that request alone (a copy of its
+ * 30-odd property descriptors, in the old generation), and no inline cache ever sees the same
+ * request shape twice. An own `keyledger` property cost one more such hidden class per request,
+ * some 3 µs and old-generation garbage. With the accessor, reading and assigning
+ * `req.keyledger` work as before, and the request keeps its shape.
+ *
+ * Installed once per process, by the first middleware created; every copy of this module
+ * loaded in the process (the CommonJS and the ES module build) shares the WeakMap of the one
+ * installed first. Null when something else defined `keyledger` there: the middleware then
+ * assigns the property as any code would.
+ */
+function verdictStore(): VerdictStore | null {
+  const prototype = IncomingMessage.prototype;
+  const existing = Object.getOwnPropertyDescriptor(prototype, 'keyledger');
+  if (existing !== undefined) return (existing.get as TaggedGetter | undefined)?.[VERDICTS] ?? null;
+  const verdicts: VerdictStore = new WeakMap();
+  const get: TaggedGetter = function keyledger(this: object) {
+    return verdicts.get(this);
+  };
+  get[VERDICTS] = verdicts;
+  Object.defineProperty(prototype, 'keyledger', {
+    configurable: true,
+    enumerable: false,
+    get,
+    set(this: object, verdict: Verdict | undefined) {
+      verdicts.set(this, verdict);
+    },
+  });
+  return verdicts;
+}
+
 /**
  * Express 4 and 5 middleware: 401, 403 or 503 as `refusalOf` says, else `req.keyledger` and
  * `next()`. With the credential's verdict cached, `next()` is called before it returns.
  */
 export function requireCredential(verifier: MiddlewareVerifier, options: RequireCredentialOptions = {}): RequestHandler {
+  const verdicts = verdictStore();
   const verdictOf = verdictSource(verifier, options);
   const answer = (req: Request, res: Response, next: NextFunction, verdict: Verdict | null) => {
     if (verdict !== null && verdict.valid) {
-      req.keyledger = verdict;
+      // Straight into the WeakMap: `req.keyledger = verdict` would reach the same setter, but
+      // through a property lookup along the prototype chain that no cache can keep for an
+      // express request (see verdictStore).
+      if (verdicts !== null && req instanceof IncomingMessage) verdicts.set(req, verdict);
+      else req.keyledger = verdict;
       next();
       return;
     }
