@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createVerifier, type Verifier } from '@keyledger/verifier';
@@ -173,14 +173,24 @@ describe('requireCredential middleware', () => {
     app.get('/open', (req, res) => {
       res.json({ keyledger: req.keyledger ?? null });
     });
+    // A sub-app gives the request its own prototype: the verdict set before it is still seen.
+    const orders = express();
+    orders.get('/mine', (req, res) => {
+      res.json({ tokenId: req.keyledger?.tokenId ?? null });
+    });
+    app.use('/sub', expressCredential(verifier, { requiredRoles: ROUTE_ROLES }), orders);
     const server = createServer(app).listen(0, '127.0.0.1');
     try {
       const url = await listening(server);
       const response = await fetch(`${url}/orders`, { headers: { authorization: `Bearer ${reader.secret}` } });
       expect(await response.json()).toEqual({ own: false, listed: false, tokenId: reader.id, assigned: 'assigned by the route', ownAfter: false });
+      // The accessor is express's (`express.request`), never Node's own prototype.
+      expect(Object.getOwnPropertyDescriptor(express.request, 'keyledger')?.get).toBeInstanceOf(Function);
+      expect(Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'keyledger')).toBeUndefined();
       // Another request, and one on a route without the middleware, see no verdict of an earlier one.
       expect(await (await fetch(`${url}/open`, { headers: { authorization: `Bearer ${reader.secret}` } })).json()).toEqual({ keyledger: null });
       expect((await fetch(`${url}/orders`, { headers: { authorization: `Bearer ${roleless.secret}` } })).status).toBe(403);
+      expect(await (await fetch(`${url}/sub/mine`, { headers: { authorization: `Bearer ${reader.secret}` } })).json()).toEqual({ tokenId: reader.id });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

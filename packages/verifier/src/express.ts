@@ -23,37 +23,55 @@ type VerdictStore = WeakMap<object, Verdict | undefined>;
 type TaggedGetter = (() => Verdict | undefined) & { [VERDICTS]?: VerdictStore };
 
 /**
- * Makes `req.keyledger` an accessor of `http.IncomingMessage.prototype`, backed by a WeakMap,
- * instead of a property each request gets of its own. Express changes the prototype of every
- * request it handles, and V8 then stops sharing hidden classes between those requests: each
- * property added to one afterwards builds a hidden class for that request alone (a copy of its
- * 30-odd property descriptors, in the old generation), and no inline cache ever sees the same
- * request shape twice. An own `keyledger` property cost one more such hidden class per request,
- * some 3 µs and old-generation garbage. With the accessor, reading and assigning
- * `req.keyledger` work as before, and the request keeps its shape.
+ * Makes `req.keyledger` an accessor of express's request prototype (`express.request`, which
+ * every app's `app.request` inherits from), backed by a WeakMap, instead of a property each
+ * request gets of its own. Express gives every request it handles its app's prototype
+ * (`Object.setPrototypeOf`), and V8 then stops sharing hidden classes between those requests:
+ * each property added to one afterwards builds a hidden class for that request alone (a copy
+ * of its 30-odd property descriptors, in the old generation), and no inline cache ever sees
+ * the same request shape twice. An own `keyledger` property cost one more such hidden class
+ * per request, some 3 µs and old-generation garbage. With the accessor, reading and assigning
+ * `req.keyledger` work as before, in sub-apps too, and the request keeps its shape.
  *
- * Installed once per process, by the first middleware created; every copy of this module
- * loaded in the process (the CommonJS and the ES module build) shares the WeakMap of the one
- * installed first. Null when something else defined `keyledger` there: the middleware then
- * assigns the property as any code would.
+ * Found from the first request of each app; every copy of this module loaded in the process
+ * (the CommonJS and the ES module build) shares the WeakMap of the accessor in place. Null,
+ * so that the middleware assigns the property as any code would, for a request that is not
+ * an express one (its prototype is Node's own) or when `keyledger` is already something
+ * else's. Node's `http.IncomingMessage.prototype` is never changed.
  */
-function verdictStore(): VerdictStore | null {
-  const prototype = IncomingMessage.prototype;
+function verdictStoreOf(req: object, known: WeakMap<object, VerdictStore | null>): VerdictStore | null {
+  const appPrototype = Object.getPrototypeOf(req) as object | null;
+  if (appPrototype === null || appPrototype === IncomingMessage.prototype) return null;
+  const found = known.get(appPrototype);
+  if (found !== undefined) return found;
+  // The prototype express's own request methods live on: the one whose prototype is Node's.
+  let prototype: object | null = appPrototype;
+  while (prototype !== null && Object.getPrototypeOf(prototype) !== IncomingMessage.prototype) prototype = Object.getPrototypeOf(prototype) as object | null;
+  if (prototype === null) {
+    known.set(appPrototype, null);
+    return null;
+  }
+  let verdicts: VerdictStore | null;
   const existing = Object.getOwnPropertyDescriptor(prototype, 'keyledger');
-  if (existing !== undefined) return (existing.get as TaggedGetter | undefined)?.[VERDICTS] ?? null;
-  const verdicts: VerdictStore = new WeakMap();
-  const get: TaggedGetter = function keyledger(this: object) {
-    return verdicts.get(this);
-  };
-  get[VERDICTS] = verdicts;
-  Object.defineProperty(prototype, 'keyledger', {
-    configurable: true,
-    enumerable: false,
-    get,
-    set(this: object, verdict: Verdict | undefined) {
-      verdicts.set(this, verdict);
-    },
-  });
+  if (existing !== undefined) {
+    verdicts = (existing.get as TaggedGetter | undefined)?.[VERDICTS] ?? null;
+  } else {
+    const store: VerdictStore = new WeakMap();
+    const get: TaggedGetter = function keyledger(this: object) {
+      return store.get(this);
+    };
+    get[VERDICTS] = store;
+    Object.defineProperty(prototype, 'keyledger', {
+      configurable: true,
+      enumerable: false,
+      get,
+      set(this: object, verdict: Verdict | undefined) {
+        store.set(this, verdict);
+      },
+    });
+    verdicts = store;
+  }
+  known.set(appPrototype, verdicts);
   return verdicts;
 }
 
@@ -62,14 +80,15 @@ function verdictStore(): VerdictStore | null {
  * `next()`. With the credential's verdict cached, `next()` is called before it returns.
  */
 export function requireCredential(verifier: MiddlewareVerifier, options: RequireCredentialOptions = {}): RequestHandler {
-  const verdicts = verdictStore();
+  const stores = new WeakMap<object, VerdictStore | null>();
   const verdictOf = verdictSource(verifier, options);
   const answer = (req: Request, res: Response, next: NextFunction, verdict: Verdict | null) => {
     if (verdict !== null && verdict.valid) {
       // Straight into the WeakMap: `req.keyledger = verdict` would reach the same setter, but
       // through a property lookup along the prototype chain that no cache can keep for an
-      // express request (see verdictStore).
-      if (verdicts !== null && req instanceof IncomingMessage) verdicts.set(req, verdict);
+      // express request (see verdictStoreOf).
+      const verdicts = verdictStoreOf(req, stores);
+      if (verdicts !== null) verdicts.set(req, verdict);
       else req.keyledger = verdict;
       next();
       return;
