@@ -45,7 +45,6 @@ export function readPlainJsonBody(req: Request, limitBytes: number, done: (error
     req.off('data', onData);
     req.off('end', onEnd);
     req.off('error', onAborted);
-    req.off('close', onAborted);
     done(error);
   };
   const onData = (chunk: Buffer) => chunks.push(chunk);
@@ -62,10 +61,10 @@ export function readPlainJsonBody(req: Request, limitBytes: number, done: (error
     }
     finish();
   };
+  // A client that goes away mid-body: Node destroys the request with an "aborted" error.
   const onAborted = () => finish(bodyError(400, 'request.aborted', 'the request was aborted'));
   req.on('data', onData);
-  req.once('end', onEnd);
-  req.once('error', onAborted);
-  req.once('close', onAborted);
+  req.on('end', onEnd);
+  req.on('error', onAborted);
   return true;
 }

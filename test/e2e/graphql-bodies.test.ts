@@ -56,6 +56,17 @@ describe('/graphql request bodies', () => {
     expect((await send(JSON.stringify({ pad: 'x'.repeat(3000) }))).status).toBe(413);
   });
 
+  it('answers at /graphql as a mounted path does: any case, with a trailing slash or query string, and nowhere else', async () => {
+    const at = async (path: string) =>
+      (await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${reader}` }, body: VIEWER })).status;
+    expect(await at('/graphql')).toBe(200);
+    expect(await at('/GraphQL')).toBe(200);
+    expect(await at('/graphql/')).toBe(200);
+    expect(await at('/graphql?x=1')).toBe(200);
+    expect(await at('/graphqlx')).toBe(404);
+    expect(await at('/api/graphql')).toBe(404);
+  });
+
   it('a client that goes away in the middle of its body leaves the gateway answering others', async () => {
     const { port } = new URL(gw.url);
     await new Promise<void>((resolve, reject) => {
