@@ -41,13 +41,21 @@ export async function startComparedGateway(
 }
 
 export interface Comparison {
+  /** The round whose ratio is the median of all rounds'. */
   measured: LoadResult;
   baseline: LoadResult;
+  /** measured ÷ baseline requests/s, round by round, in the order they ran. */
+  roundRatios: number[];
 }
+
+/** Rounds of one baseline and one measured phase each; full: 5 of 2 s (the 10 s of one phase before), quick: 3 of 1 s. */
+const comparisonRounds = (quick: boolean) => (quick ? { count: 3, seconds: 1 } : { count: 5, seconds: 2 });
 
 /**
  * Measures a gateway operation and, with identical autocannon settings, the bare Apollo
- * server (`startBareApollo`) answering `{ __typename }`. Both are warmed up first.
+ * server (`startBareApollo`) answering `{ __typename }`. Both are warmed up first, then loaded
+ * in alternating rounds (the order flips every round), so that a neighbour's load on a shared
+ * machine falls on both alike; the figure is the round with the median ratio.
  */
 export async function compareWithBareApollo(
   quick: boolean,
@@ -65,9 +73,22 @@ export async function compareWithBareApollo(
   const measuredLoad: Omit<LoadOptions, 'durationSeconds'> = { ...load, connections: LOAD_CONNECTIONS };
   await runLoad({ ...baselineLoad, durationSeconds: seconds.warmup });
   await runLoad({ ...measuredLoad, durationSeconds: seconds.warmup });
-  const baseline = await runLoad({ ...baselineLoad, durationSeconds: seconds.measure });
-  const measured = await runLoad({ ...measuredLoad, durationSeconds: seconds.measure });
-  return { measured, baseline };
+  const plan = comparisonRounds(quick);
+  const rounds: Array<{ measured: LoadResult; baseline: LoadResult; ratio: number }> = [];
+  for (let index = 0; index < plan.count; index++) {
+    let baseline: LoadResult;
+    let measured: LoadResult;
+    if (index % 2 === 0) {
+      baseline = await runLoad({ ...baselineLoad, durationSeconds: plan.seconds });
+      measured = await runLoad({ ...measuredLoad, durationSeconds: plan.seconds });
+    } else {
+      measured = await runLoad({ ...measuredLoad, durationSeconds: plan.seconds });
+      baseline = await runLoad({ ...baselineLoad, durationSeconds: plan.seconds });
+    }
+    rounds.push({ measured, baseline, ratio: measured.requestsPerSecond / baseline.requestsPerSecond });
+  }
+  const middle = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)];
+  return { measured: middle.measured, baseline: middle.baseline, roundRatios: rounds.map((entry) => entry.ratio) };
 }
 
 /** The facts printed beside a throughput figure. */
@@ -84,8 +105,10 @@ export function comparisonDetail(comparison: Comparison): Record<string, number 
           'baseline server CPU ms/req': round(baseline.serverCpuMsPerRequest, 3),
         }
       : {}),
+    'ratio per round': comparison.roundRatios.map((ratio) => ratio.toFixed(2)).join(' '),
     requests: measured.requests,
     connections: measured.connections,
-    seconds: measured.durationSeconds,
+    'seconds per phase': measured.durationSeconds,
+    rounds: comparison.roundRatios.length,
   };
 }
