@@ -8,7 +8,8 @@ import { authFailureLocked, type AuthFailureLimiter, type MutationLimiter } from
 import type { TrustProxy } from '../config';
 import type { Logger } from '../logger';
 import { clientAddressOf } from './client-address';
-import { bodyLimitBytes, readPlainJsonBody } from './json-body';
+import { byteLimit } from '../graphql/limits';
+import { readPlainJsonBody } from './json-body';
 import type { GatewayMetrics } from './metrics';
 import type { PreparedQueries, PreparedRequest } from '../graphql/prepared-queries';
 
@@ -202,7 +203,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   };
 
   const parseJson = express.json({ limit: options.bodyLimit });
-  const limitBytes = bodyLimitBytes(options.bodyLimit);
+  const limitBytes = byteLimit(options.bodyLimit);
   const apollo = expressMiddleware(options.apollo, {
     context: async ({ req, res }) => memoizedContext(req, res, options.authenticate),
   });

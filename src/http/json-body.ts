@@ -1,14 +1,5 @@
 import type { Request } from 'express';
 
-const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
-
-/** `256kb`, `1mb`, `1000` (bytes) as `KEYLEDGER_BODY_LIMIT` allows them, in bytes (1 kb = 1024 b, as express.json counts). */
-export function bodyLimitBytes(limit: string): number {
-  const match = /^(\d+)(kb|mb|b)?$/i.exec(limit);
-  if (!match) throw new Error(`invalid body limit ${limit}`);
-  return Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()];
-}
-
 const PLAIN_JSON = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
 const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*(.)/;
 
