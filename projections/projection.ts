@@ -27,14 +27,28 @@ export interface Projection {
   /** Create the read model's tables if missing. */
   migrate(db: Database): void;
   /**
-   * Indexes `migrate` creates that the handler never reads while applying events. A replay
-   * from an empty read model (a full rebuild, a new replica's first catch-up) drops them and
-   * has `migrate` create them again once it has caught up with the log: building an index
-   * once from the finished table is far cheaper than growing it an entry at a time.
+   * Indexes `migrate` creates that a replay from an empty read model (a full rebuild, a new
+   * replica's first catch-up) does without: `handler` never reads them, or `replayHandler`
+   * does the replay without them. The replay drops them and has `migrate` create them again
+   * once it has caught up with the log: building an index once from the finished table is
+   * far cheaper than growing it an entry at a time, at a random place each time.
    */
   readonly indexesBuiltAfterReplay?: readonly string[];
   /** Drop the read model's tables. */
   drop(db: Database): void;
   /** Prepare statements once per database connection. */
   handler(db: Database): ProjectionHandler;
+  /**
+   * A handler for a replay into empty read models (a rebuild, a new replica's first start),
+   * when replaying differs from applying: the runner creates it inside the transaction that
+   * found every read model empty and dropped `indexesBuiltAfterReplay`, and uses it only
+   * while no other connection writes to the database (it checks before each of its
+   * transactions, and otherwise calls `migrate` and goes on with `handler`). So it may keep
+   * what it has written in memory across batches (a row's rowid by its key, a chain head)
+   * instead of reading it back through an index, and write rows into staging tables of its
+   * own without indexes. `migrate` must fold a staging table into the read model and drop
+   * it: the runner calls `migrate` when the replay ends, and so does every process that
+   * opens the database after a replay was stopped or killed half-way.
+   */
+  replayHandler?(db: Database): ProjectionHandler;
 }

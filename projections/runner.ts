@@ -21,6 +21,8 @@ interface Waiter {
 interface Bound {
   projection: Projection;
   handler: ProjectionHandler;
+  /** What applies the next batch: `handler`, or the projection's replay handler during a replay from empty. */
+  active: ProjectionHandler;
   types: ReadonlySet<string>;
 }
 
@@ -50,6 +52,11 @@ export const REPLAY_CACHE_SIZE_KIB = 256 * 1024;
  */
 export const REPLAY_TRANSACTION_MS = 5_000;
 
+export interface ProjectionRunnerOptions {
+  /** How long replay batches share a transaction (default REPLAY_TRANSACTION_MS); 0 commits every batch. */
+  replayTransactionMs?: number;
+}
+
 /**
  * Feeds every projection from the event store. One subscription per process, from the
  * lowest checkpoint; each batch is applied to all projections and their checkpoints in one
@@ -59,6 +66,7 @@ export class ProjectionRunner {
   private readonly bound: Bound[];
   private readonly readCheckpoint: Statement<[string], { position: string | null }>;
   private readonly writeCheckpoint: Statement<[string | null, number, string]>;
+  private readonly dataVersion: Statement<[], number>;
   private readonly listeners = new Set<EventListener>();
   private readonly waiters = new Set<Waiter>();
   private subscription: EventSubscription | null = null;
@@ -74,21 +82,27 @@ export class ProjectionRunner {
   private cacheSizeBeforeReplay: number | null = null;
   /** When the runner opened the transaction its replay batches share (see REPLAY_TRANSACTION_MS), or null. */
   private replayTransactionSince: number | null = null;
+  /**
+   * `PRAGMA data_version` when the replay from empty began: it changes when another
+   * connection commits, and replay handlers rely on nobody else writing meanwhile.
+   */
+  private replayDataVersion: number | null = null;
 
   constructor(
     private readonly store: EventStore,
     private readonly db: ReadModelDatabase,
     projections: readonly Projection[],
     private readonly logger?: ProjectionRunnerLogger,
+    private readonly options: ProjectionRunnerOptions = {},
   ) {
     prepareProjections(db, projections, logger);
-    this.bound = projections.map((projection) => ({
-      projection,
-      handler: projection.handler(db),
-      types: new Set(projection.eventTypes),
-    }));
+    this.bound = projections.map((projection) => {
+      const handler = projection.handler(db);
+      return { projection, handler, active: handler, types: new Set(projection.eventTypes) };
+    });
     this.readCheckpoint = db.prepare('SELECT position FROM projection_checkpoints WHERE projection = ?');
     this.writeCheckpoint = db.prepare('UPDATE projection_checkpoints SET position = ?, version = ? WHERE projection = ?');
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
   /** True once the feed has caught up with the log and is live. */
@@ -109,16 +123,22 @@ export class ProjectionRunner {
 
   start(): void {
     if (this.loop) throw new Error('The projection runner is already running');
-    const from = this.lowestCheckpoint();
-    this.applied = from;
-    if (this.isEmpty()) {
-      this.replayingFromEmpty = true;
-      this.raiseCacheForReplay();
-      this.db.transaction(() => {
-        for (const { projection } of this.bound) {
-          for (const index of projection.indexesBuiltAfterReplay ?? []) this.db.exec(`DROP INDEX IF EXISTS "${index}"`);
+    // Decided under the write lock: another process may be applying the log to the same read models.
+    const from = this.db
+      .transaction(() => {
+        if (!this.isEmpty()) return this.lowestCheckpoint();
+        this.replayingFromEmpty = true;
+        for (const bound of this.bound) {
+          for (const index of bound.projection.indexesBuiltAfterReplay ?? []) this.db.exec(`DROP INDEX IF EXISTS "${index}"`);
+          bound.active = bound.projection.replayHandler?.(this.db) ?? bound.handler;
         }
-      }).immediate();
+        return null;
+      })
+      .immediate();
+    this.applied = from;
+    if (this.replayingFromEmpty) {
+      this.replayDataVersion = this.dataVersion.get()!;
+      this.raiseCacheForReplay();
     }
     this.subscription = this.store.subscribe({ fromPosition: from, maxBatchSize: MAX_BATCH_SIZE });
     this.loop = this.consume(this.subscription).catch((error: Error) => {
@@ -234,7 +254,7 @@ export class ProjectionRunner {
         await new Promise((resolve) => setTimeout(resolve, SQLITE_BUSY_RETRY_MS));
       }
     }
-    if (this.replayTransactionSince !== null && Date.now() - this.replayTransactionSince >= REPLAY_TRANSACTION_MS) {
+    if (this.replayTransactionSince !== null && Date.now() - this.replayTransactionSince >= (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS)) {
       this.commitReplayTransaction();
     }
     // Listeners run before a shared replay transaction commits; whatever they read in this
@@ -265,6 +285,26 @@ export class ProjectionRunner {
     if (!this.replayingFromEmpty || this.db.inTransaction) return;
     this.db.exec('BEGIN IMMEDIATE');
     this.replayTransactionSince = Date.now();
+    if (this.dataVersion.get() !== this.replayDataVersion) {
+      // Another process wrote to the read models since the replay began (it applied batches,
+      // or finished a replay of its own): what the replay handlers keep in memory may no
+      // longer be so. The read models are completed and indexed as they stand, in this
+      // transaction, and applied batch by batch from here on.
+      this.logger?.info({ position: this.applied?.toString() ?? null }, 'read models written by another process; replaying with every index in place');
+      this.endReplay();
+      this.commitReplayTransaction();
+      this.restoreCacheAfterReplay();
+    }
+  }
+
+  /** Creates what the replay left out (`migrate` folds staging tables and creates missing indexes); every batch after goes through `handler`. */
+  private endReplay(): void {
+    this.db.transaction(() => {
+      for (const { projection } of this.bound) projection.migrate(this.db);
+    }).immediate();
+    for (const bound of this.bound) bound.active = bound.handler;
+    this.replayingFromEmpty = false;
+    this.replayDataVersion = null;
   }
 
   private rollBackReplayTransaction(): void {
@@ -289,10 +329,7 @@ export class ProjectionRunner {
   private async buildReplayIndexes(): Promise<void> {
     for (;;) {
       try {
-        this.db.transaction(() => {
-          for (const { projection } of this.bound) projection.migrate(this.db);
-        }).immediate();
-        this.replayingFromEmpty = false;
+        this.endReplay();
         // Committed first: a smaller cache can only let go of pages that are no longer dirty.
         this.commitReplayTransaction();
         this.restoreCacheAfterReplay();
@@ -323,7 +360,7 @@ export class ProjectionRunner {
 
   private readonly applyEvents = (events: readonly RecordedEvent[]) => {
     const last = events[events.length - 1].position;
-    for (const { projection, handler, types } of this.bound) {
+    for (const { projection, active: handler, types } of this.bound) {
       const row = this.readCheckpoint.get(projection.name);
       const checkpoint = row?.position == null ? null : parsePosition(row.position);
       if (checkpoint !== null && checkpoint >= last) continue;

@@ -18,10 +18,13 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
   return {
     name: AUDIT_PROJECTION_NAME,
     // 3: each entry names its event's stream and revision, so the integrity check reads the tenant's events alone.
-    version: 3,
+    // 4: the unique event id index is named, so a replay builds it last.
+    version: 4,
     eventTypes: ALL_EVENT_TYPES,
-    // The handler reads only the chain head (audit_entries_by_chain) and event ids.
+    // The handler reads only the chain head (audit_entries_by_chain) and event ids; the replay handler neither.
     indexesBuiltAfterReplay: [
+      'audit_entries_by_event_id',
+      'audit_entries_by_chain',
       'audit_entries_by_resource',
       'audit_entries_by_actor',
       'audit_entries_by_type',
@@ -35,7 +38,7 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
       db.exec(`
         CREATE TABLE IF NOT EXISTS audit_entries (
           seq INTEGER PRIMARY KEY AUTOINCREMENT,
-          event_id TEXT NOT NULL UNIQUE,
+          event_id TEXT NOT NULL,
           position TEXT NOT NULL,
           stream_id TEXT NOT NULL,
           revision INTEGER NOT NULL,
@@ -49,6 +52,7 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
           entry TEXT NOT NULL,
           hash TEXT NOT NULL
         );
+        CREATE UNIQUE INDEX IF NOT EXISTS audit_entries_by_event_id ON audit_entries (event_id);
         CREATE INDEX IF NOT EXISTS audit_entries_by_chain ON audit_entries (chain, seq);
         CREATE INDEX IF NOT EXISTS audit_entries_by_resource ON audit_entries (chain, resource_type, resource_id, seq);
         CREATE INDEX IF NOT EXISTS audit_entries_by_actor ON audit_entries (chain, actor_id, seq);
@@ -77,65 +81,120 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
         );
         CREATE INDEX IF NOT EXISTS audit_signed_heads_by_tenant ON audit_signed_heads (tenant_id, seq);
       `);
+      // What a replay staged (see replayHandler), in key order: appended to the table's B-tree instead of inserted at random.
+      if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(FINGERPRINTS_STAGING) !== undefined) {
+        db.exec(`
+          INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq)
+          SELECT chain, fingerprint, seq FROM ${FINGERPRINTS_STAGING} ORDER BY chain, fingerprint, seq;
+          DROP TABLE ${FINGERPRINTS_STAGING};
+        `);
+      }
     },
 
     drop(db: Database) {
-      db.exec('DROP TABLE IF EXISTS audit_entries; DROP TABLE IF EXISTS audit_fingerprints; DROP TABLE IF EXISTS audit_signed_heads;');
+      db.exec(`
+        DROP TABLE IF EXISTS audit_entries; DROP TABLE IF EXISTS audit_fingerprints; DROP TABLE IF EXISTS audit_signed_heads;
+        DROP TABLE IF EXISTS ${FINGERPRINTS_STAGING};
+      `);
     },
 
     handler(db: Database): ProjectionHandler {
       const head = db.prepare<[string], { hash: string }>('SELECT hash FROM audit_entries WHERE chain = ? ORDER BY seq DESC LIMIT 1');
       // An event seen before is not inserted again: a second entry would fork the chain.
-      // Positional parameters: binding an object by name costs more than the insert itself on a replay.
-      const insert = db.prepare(`
-        INSERT INTO audit_entries
-          (event_id, position, stream_id, revision, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (event_id) DO NOTHING`);
-      const insertFingerprint = db.prepare('INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq) VALUES (?, ?, ?)');
-      const insertSignedHead = db.prepare(`
-        INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-      // Chain heads read or written during the current batch; forgotten after it (see endBatch).
-      const heads = new Map<string, string>();
-      return {
-        apply(event: RecordedEvent) {
-          const entry = toAuditEntry(event, fingerprints);
-          const chain = chainOf(entry);
-          const canonical = canonicalJson(entry);
-          const previous = heads.get(chain) ?? head.get(chain)?.hash ?? GENESIS_HASH;
-          const hash = chainHash(previous, canonical);
-          const result = insert.run(
-            entry.id,
-            entry.position,
-            event.streamId,
-            event.revision,
-            chain,
-            entry.occurredAt,
-            entry.eventType,
-            entry.resource.type,
-            entry.resource.id,
-            entry.actor.id,
-            entry.requestId,
-            canonical,
-            hash,
-          );
-          if (result.changes === 0) {
-            heads.set(chain, previous);
-            return;
-          }
-          heads.set(chain, hash);
-          for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
-          if (event.type === 'AuditHeadSigned') {
-            const data = event.data as AuditHeadSigned['data'];
-            const { signedAt, kid } = signedHeadClaims(data.jws);
-            insertSignedHead.run(event.id, data.tenantId, data.position, data.hash, data.entries, signedAt, kid, data.jws);
-          }
-        },
-        endBatch() {
-          heads.clear();
-        },
-      };
+      return entryWriter(db, fingerprints, {
+        insertEntry: insertEntrySql('ON CONFLICT (event_id) DO NOTHING'),
+        insertFingerprint: 'INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq) VALUES (?, ?, ?)',
+        headOf: (chain) => head.get(chain)?.hash ?? GENESIS_HASH,
+        // Chain heads read or written during a batch are forgotten after it (see ProjectionHandler.endBatch).
+        forgetHeadsAfterBatch: true,
+      });
+    },
+
+    /*
+     * A replay from empty appends every entry at the end of `audit_entries` with its unique
+     * event id index and chain index left to the end, keeps every chain's head in memory (the
+     * table held none when it began), and stages fingerprint rows for `migrate` to move into
+     * their table in key order. Event ids are unique in the log (the SQLite store's events.id
+     * is UNIQUE, and EventStoreDB events are written with ids of their own), so no entry is
+     * skipped; a log that repeated one would fail the index build at the end rather than
+     * differ from `handler`'s chain.
+     */
+    replayHandler(db: Database): ProjectionHandler {
+      db.exec(`CREATE TABLE IF NOT EXISTS ${FINGERPRINTS_STAGING} (chain TEXT NOT NULL, fingerprint TEXT NOT NULL, seq INTEGER NOT NULL)`);
+      return entryWriter(db, fingerprints, {
+        insertEntry: insertEntrySql(''),
+        insertFingerprint: `INSERT INTO ${FINGERPRINTS_STAGING} (chain, fingerprint, seq) VALUES (?, ?, ?)`,
+        headOf: () => GENESIS_HASH,
+        forgetHeadsAfterBatch: false,
+      });
+    },
+  };
+}
+
+/** Where a replay puts fingerprint rows until `migrate` moves them into `audit_fingerprints`. */
+const FINGERPRINTS_STAGING = 'audit_fingerprints_replay';
+
+// Positional parameters: binding an object by name costs more than the insert itself on a replay.
+function insertEntrySql(onConflict: string): string {
+  return `
+    INSERT INTO audit_entries
+      (event_id, position, stream_id, revision, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ${onConflict}`;
+}
+
+interface EntryWriterOptions {
+  insertEntry: string;
+  insertFingerprint: string;
+  /** The hash of the chain's last stored entry, or GENESIS_HASH. */
+  headOf(chain: string): string;
+  forgetHeadsAfterBatch: boolean;
+}
+
+/** Writes each event's entry, chained to its chain's head, with its fingerprints and (for AuditHeadSigned) the signed head. */
+function entryWriter(db: Database, fingerprints: AuditFingerprints, options: EntryWriterOptions): ProjectionHandler {
+  const insert = db.prepare(options.insertEntry);
+  const insertFingerprint = db.prepare(options.insertFingerprint);
+  const insertSignedHead = db.prepare(`
+    INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  const heads = new Map<string, string>();
+  return {
+    apply(event: RecordedEvent) {
+      const entry = toAuditEntry(event, fingerprints);
+      const chain = chainOf(entry);
+      const canonical = canonicalJson(entry);
+      const previous = heads.get(chain) ?? options.headOf(chain);
+      const hash = chainHash(previous, canonical);
+      const result = insert.run(
+        entry.id,
+        entry.position,
+        event.streamId,
+        event.revision,
+        chain,
+        entry.occurredAt,
+        entry.eventType,
+        entry.resource.type,
+        entry.resource.id,
+        entry.actor.id,
+        entry.requestId,
+        canonical,
+        hash,
+      );
+      if (result.changes === 0) {
+        heads.set(chain, previous);
+        return;
+      }
+      heads.set(chain, hash);
+      for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
+      if (event.type === 'AuditHeadSigned') {
+        const data = event.data as AuditHeadSigned['data'];
+        const { signedAt, kid } = signedHeadClaims(data.jws);
+        insertSignedHead.run(event.id, data.tenantId, data.position, data.hash, data.entries, signedAt, kid, data.jws);
+      }
+    },
+    endBatch() {
+      if (options.forgetHeadsAfterBatch) heads.clear();
     },
   };
 }

@@ -27,11 +27,15 @@ const UPDATABLE_COLUMNS = {
  */
 export const tokensProjection: Projection = {
   name: 'tokens',
-  // 3: usage controls (enabled, meta, external_id).
-  version: 3,
+  // 3: usage controls (enabled, meta, external_id). 4: the unique id and secret hash indexes are named, so a replay builds them last.
+  version: 4,
   eventTypes: ['TokenIssued', 'TokenUpdated', 'TokenRotated', 'TokenRevoked', 'TokenDisabled', 'TokenEnabled'],
-  // The handler finds rows by token id and secret hash, and a token's secrets through token_secrets_by_token.
+  // The handler finds rows by token id and secret hash, and a token's secrets through
+  // token_secrets_by_token; the replay handler keeps each token's rowids in memory instead.
   indexesBuiltAfterReplay: [
+    'tokens_by_id',
+    'tokens_by_secret_hash',
+    'token_secrets_by_token',
     'tokens_by_tenant',
     'tokens_by_owner',
     'tokens_by_code',
@@ -44,13 +48,13 @@ export const tokensProjection: Projection = {
     db.exec(`
       CREATE TABLE IF NOT EXISTS tokens (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
+        id TEXT NOT NULL,
         tenant_id TEXT NOT NULL,
         kind TEXT NOT NULL,
         name TEXT NOT NULL,
         roles TEXT NOT NULL,
         display TEXT NOT NULL,
-        secret_hash TEXT NOT NULL UNIQUE,
+        secret_hash TEXT NOT NULL,
         origin TEXT NOT NULL,
         code TEXT,
         bot_name TEXT,
@@ -68,6 +72,8 @@ export const tokensProjection: Projection = {
         meta TEXT,
         external_id TEXT
       );
+      CREATE UNIQUE INDEX IF NOT EXISTS tokens_by_id ON tokens (id);
+      CREATE UNIQUE INDEX IF NOT EXISTS tokens_by_secret_hash ON tokens (secret_hash);
       CREATE INDEX IF NOT EXISTS tokens_by_tenant ON tokens (tenant_id, seq);
       CREATE INDEX IF NOT EXISTS tokens_by_owner ON tokens (tenant_id, owner_id, seq) WHERE owner_id IS NOT NULL;
       CREATE INDEX IF NOT EXISTS tokens_by_code ON tokens (tenant_id, code COLLATE NOCASE) WHERE code IS NOT NULL;
@@ -84,10 +90,18 @@ export const tokensProjection: Projection = {
       CREATE INDEX IF NOT EXISTS token_secrets_by_token ON token_secrets (token_id, created_at);
       CREATE INDEX IF NOT EXISTS token_secrets_by_lookup_tag ON token_secrets (lookup_tag) WHERE lookup_tag IS NOT NULL;
     `);
+    // What a replay staged (see replayHandler), in key order: appended to the table's B-tree instead of inserted at random.
+    if (hasTable(db, SECRETS_STAGING)) {
+      db.exec(`
+        INSERT OR IGNORE INTO token_secrets (secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until)
+        SELECT secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until FROM ${SECRETS_STAGING} ORDER BY secret_hash;
+        DROP TABLE ${SECRETS_STAGING};
+      `);
+    }
   },
 
   drop(db: Database) {
-    db.exec('DROP TABLE IF EXISTS tokens; DROP TABLE IF EXISTS token_secrets;');
+    db.exec(`DROP TABLE IF EXISTS tokens; DROP TABLE IF EXISTS token_secrets; DROP TABLE IF EXISTS ${SECRETS_STAGING};`);
   },
 
   handler(db: Database): ProjectionHandler {
@@ -186,4 +200,144 @@ export const tokensProjection: Projection = {
       },
     };
   },
+
+  /*
+   * A replay inserts every token at the end of `tokens` (rowid order) with none of its
+   * random-key indexes in place, and every secret into an unindexed staging table, keeping
+   * each token's seq in memory to update its row; `migrate` then builds the indexes and moves
+   * the secrets over in key order. The secret a token was issued with is staged at its
+   * token's seq, and secrets from rotations at negative rowids remembered per token, so the
+   * common token costs one map entry. Same rows as `handler` gives: a second TokenIssued of
+   * an id is skipped as its ON CONFLICT skips it, and an event for an unknown id changes no
+   * token.
+   */
+  replayHandler(db: Database): ProjectionHandler {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${SECRETS_STAGING} (
+      secret_hash TEXT NOT NULL,
+      token_id TEXT NOT NULL,
+      lookup_tag TEXT,
+      sealed_secret TEXT,
+      created_at TEXT NOT NULL,
+      valid_until TEXT
+    )`);
+    const insert = db.prepare(`
+      INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, origin, code, bot_name, avatar_url, owner_id,
+                          integration_id, created_at, updated_at, expires_at,
+                          meta, external_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insertSecret = db.prepare(`
+      INSERT INTO ${SECRETS_STAGING} (rowid, secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until)
+      VALUES (?, ?, ?, ?, ?, ?, NULL)`);
+    const endSecret = db.prepare(`
+      UPDATE ${SECRETS_STAGING} SET valid_until = ?
+      WHERE rowid = ? AND secret_hash <> ? AND (valid_until IS NULL OR valid_until > ?)`);
+    const rotate = db.prepare(`
+      UPDATE tokens SET secret_hash = ?, display = ?, origin = ?, rotated_at = ?, updated_at = ?
+      WHERE seq = ?`);
+    const revoke = db.prepare(`
+      UPDATE tokens SET revoked_at = ?, revoke_reason = ?, updated_at = ?
+      WHERE seq = ? AND revoked_at IS NULL`);
+    const setEnabled = db.prepare(`UPDATE tokens SET enabled = ?, updated_at = ? WHERE seq = ?`);
+    const updates = new Map<string, Statement<[unknown, string, number]>>();
+    const updateColumn = (column: string) => {
+      let statement = updates.get(column);
+      if (!statement) {
+        statement = db.prepare(`UPDATE tokens SET ${column} = ?, updated_at = ? WHERE seq = ?`);
+        updates.set(column, statement);
+      }
+      return statement;
+    };
+    // Token id → its row's seq (also its issued secret's staging rowid).
+    const seqs = new Map<string, number>();
+    // Token id → staging rowids of the secrets rotations gave it.
+    const rotatedSecrets = new Map<string, number[]>();
+    let nextRotatedSecret = -1;
+    const stageSecret = (rowid: number, data: { secretHash: string; tokenId: string; lookupTag: string | null; sealedSecret?: unknown }, at: string) =>
+      insertSecret.run(rowid, data.secretHash, data.tokenId, data.lookupTag, data.sealedSecret ? JSON.stringify(data.sealedSecret) : null, at);
+    return {
+      apply(event: RecordedEvent) {
+        switch (event.type) {
+          case 'TokenIssued': {
+            const data = event.data as TokenIssued['data'];
+            if (seqs.has(data.tokenId)) return;
+            const seq = Number(
+              insert.run(
+                data.tokenId,
+                data.tenantId,
+                data.kind,
+                data.name,
+                JSON.stringify(data.roles),
+                data.display,
+                data.secretHash,
+                data.origin,
+                data.code ?? null,
+                data.botName ?? null,
+                data.avatarUrl ?? null,
+                data.ownerId ?? null,
+                data.integrationId ?? null,
+                data.issuedAt,
+                data.issuedAt,
+                data.expiresAt,
+                data.meta ? JSON.stringify(data.meta) : null,
+                data.externalId ?? null,
+              ).lastInsertRowid,
+            );
+            seqs.set(data.tokenId, seq);
+            stageSecret(seq, data, data.issuedAt);
+            return;
+          }
+          case 'TokenUpdated': {
+            const data = event.data as TokenUpdated['data'];
+            const seq = seqs.get(data.tokenId);
+            if (seq === undefined) return;
+            for (const [field, column] of Object.entries(UPDATABLE_COLUMNS)) {
+              const value = data.changes[field as keyof typeof UPDATABLE_COLUMNS];
+              if (value === undefined) continue;
+              updateColumn(column).run(value !== null && typeof value === 'object' ? JSON.stringify(value) : value, data.updatedAt, seq);
+            }
+            return;
+          }
+          case 'TokenRotated': {
+            const data = event.data as TokenRotated['data'];
+            const until = data.previousSecretsValidUntil;
+            const seq = seqs.get(data.tokenId);
+            let rotated = rotatedSecrets.get(data.tokenId);
+            if (seq !== undefined) endSecret.run(until, seq, data.secretHash, until);
+            for (const rowid of rotated ?? []) endSecret.run(until, rowid, data.secretHash, until);
+            const rowid = nextRotatedSecret--;
+            stageSecret(rowid, data, data.rotatedAt);
+            if (rotated === undefined) rotatedSecrets.set(data.tokenId, (rotated = []));
+            rotated.push(rowid);
+            if (seq !== undefined) rotate.run(data.secretHash, data.display, data.origin, data.rotatedAt, data.rotatedAt, seq);
+            return;
+          }
+          case 'TokenRevoked': {
+            const data = event.data as TokenRevoked['data'];
+            const seq = seqs.get(data.tokenId);
+            if (seq !== undefined) revoke.run(data.revokedAt, data.reason, data.revokedAt, seq);
+            return;
+          }
+          case 'TokenDisabled': {
+            const data = event.data as TokenDisabled['data'];
+            const seq = seqs.get(data.tokenId);
+            if (seq !== undefined) setEnabled.run(0, data.disabledAt, seq);
+            return;
+          }
+          case 'TokenEnabled': {
+            const data = event.data as TokenEnabled['data'];
+            const seq = seqs.get(data.tokenId);
+            if (seq !== undefined) setEnabled.run(1, data.enabledAt, seq);
+            return;
+          }
+        }
+      },
+    };
+  },
 };
+
+/** Where a replay puts each token's secrets until `migrate` moves them into `token_secrets` (see replayHandler). */
+const SECRETS_STAGING = 'token_secrets_replay';
+
+function hasTable(db: Database, name: string): boolean {
+  return db.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get('table', name) !== undefined;
+}

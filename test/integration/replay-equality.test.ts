@@ -55,7 +55,7 @@ describe('replaying a log of every event kind', () => {
   const temp = makeTempDir('keyledger-replay');
   afterAll(() => temp.remove());
 
-  it('gives the same rows and indexes from a first replay, from a rebuild, and from batches applied one by one', async () => {
+  it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one, and from replays interrupted or joined by another process', async () => {
     const data = await dataset('mixed', EVENTS, { root: join(temp.path, 'cache') });
     const store = SqliteEventStore.open(data.eventsPath);
     try {
@@ -88,8 +88,68 @@ describe('replaying a log of every event kind', () => {
       expect(indexesOf(rebuilt)).toEqual(liveIndexes);
       rebuilt.close();
       expect(differences(dumpReadModels(incremental), expected)).toEqual([]);
+
+      // A first replay stopped after its first batch leaves staging tables and missing
+      // indexes; the next start completes them (`migrate`) and applies the rest batch by batch.
+      const stopped = join(temp.path, 'stopped');
+      const halfway = openReadModelDatabase(join(stopped, 'readmodels.db'));
+      const first = new ProjectionRunner(store, halfway, await projectionsOf(data, store), QUIET, { replayTransactionMs: 0 });
+      let stopping: Promise<void> | null = null;
+      first.onEvents(() => {
+        stopping ??= first.stop();
+      });
+      first.start();
+      while (stopping === null) await new Promise((resolve) => setTimeout(resolve, 10));
+      await stopping;
+      expect(stagingTables(halfway).length).toBeGreaterThan(0);
+      expect(appliedAudit(halfway)).toBeLessThan(EVENTS + 1);
+      await catchUp(store, halfway, data);
+      expect(stagingTables(halfway)).toEqual([]);
+      expect(indexesOf(halfway)).toEqual(liveIndexes);
+      halfway.close();
+      expect(differences(dumpReadModels(stopped), expected)).toEqual([]);
+
+      // Another process starts on the same read models while a first replay is under way: it
+      // completes what the replay has committed and applies the rest; the replaying process
+      // sees that someone else wrote, and goes on with every index in place.
+      const shared = join(temp.path, 'shared');
+      const replaying = openReadModelDatabase(join(shared, 'readmodels.db'));
+      const other = openReadModelDatabase(join(shared, 'readmodels.db'));
+      const otherProjections = await projectionsOf(data, store);
+      const notes: string[] = [];
+      const noting = { ...QUIET, info: (_: object, message: string) => void notes.push(message) };
+      const replayer = new ProjectionRunner(store, replaying, await projectionsOf(data, store), noting, { replayTransactionMs: 0 });
+      let second: ProjectionRunner | null = null;
+      replayer.onEvents(() => {
+        if (second) return;
+        second = new ProjectionRunner(store, other, otherProjections, QUIET);
+        second.start();
+      });
+      replayer.start();
+      try {
+        while (!(await replayer.waitUntilCaughtUp(60_000)));
+        while (second === null) await new Promise((resolve) => setTimeout(resolve, 10));
+        while (!(await (second as ProjectionRunner).waitUntilCaughtUp(60_000)));
+      } finally {
+        await replayer.stop();
+        await (second as ProjectionRunner | null)?.stop();
+      }
+      expect(notes).toContain('read models written by another process; replaying with every index in place');
+      expect(stagingTables(replaying)).toEqual([]);
+      expect(indexesOf(replaying)).toEqual(liveIndexes);
+      replaying.close();
+      other.close();
+      expect(differences(dumpReadModels(shared), expected)).toEqual([]);
     } finally {
       await store.close();
     }
   });
 });
+
+function stagingTables(db: ReadModelDatabase): string[] {
+  return db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%_replay' ORDER BY name").all().map((row) => row.name);
+}
+
+function appliedAudit(db: ReadModelDatabase): number {
+  return db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM audit_entries').get()!.n;
+}
