@@ -16,6 +16,12 @@ export interface ProjectionHandler {
    * between two batches, and a failed batch is rolled back.
    */
   endBatch?(): void;
+  /**
+   * A replay handler that keeps rows in memory says, after a batch, when that memory has
+   * reached its bound: the runner then completes the read models (`migrate`) and applies
+   * the rest of the log through `handler`.
+   */
+  full?(): boolean;
 }
 
 /** One read model: its tables, the events it reads, and how it applies them. */

@@ -254,6 +254,12 @@ export class ProjectionRunner {
         await new Promise((resolve) => setTimeout(resolve, SQLITE_BUSY_RETRY_MS));
       }
     }
+    if (this.replayingFromEmpty && this.bound.some(({ active }) => active.full?.() === true)) {
+      this.logger?.info({ position: events[events.length - 1].position.toString() }, 'replay holds as many rows in memory as it may; replaying on with every index in place');
+      this.endReplay();
+      this.commitReplayTransaction();
+      this.restoreCacheAfterReplay();
+    }
     if (this.replayTransactionSince !== null && Date.now() - this.replayTransactionSince >= (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS)) {
       this.commitReplayTransaction();
     }

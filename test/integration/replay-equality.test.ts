@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { dataset, rebuildFromLog, type Dataset } from '../../bench/lib/store/dataset';
 import { openReadModelDatabase, prepareProjections, ProjectionRunner, readModelProjections, type ReadModelDatabase } from '../../projections';
+import { createTokensProjection } from '../../projections/tokens';
 import { openKeyRing } from '../../src/app/deployment-keys/open-key-ring';
 import { systemClock } from '../../src/app/clock';
 import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
@@ -55,7 +56,7 @@ describe('replaying a log of every event kind', () => {
   const temp = makeTempDir('keyledger-replay');
   afterAll(() => temp.remove());
 
-  it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one, and from replays interrupted or joined by another process', async () => {
+  it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one, and from replays interrupted, joined by another process, or bounded in memory', async () => {
     const data = await dataset('mixed', EVENTS, { root: join(temp.path, 'cache') });
     const store = SqliteEventStore.open(data.eventsPath);
     try {
@@ -140,6 +141,25 @@ describe('replaying a log of every event kind', () => {
       replaying.close();
       other.close();
       expect(differences(dumpReadModels(shared), expected)).toEqual([]);
+
+      // A replay that reaches its bound on tokens kept in memory builds the indexes there and goes on through them.
+      const bounded = join(temp.path, 'bounded');
+      const boundedDb = openReadModelDatabase(join(bounded, 'readmodels.db'));
+      const boundedNotes: string[] = [];
+      const fewTokens = (await projectionsOf(data, store)).map((projection) =>
+        projection.name === 'tokens' ? createTokensProjection({ replayTokensInMemory: 100 }) : projection,
+      );
+      const boundedRunner = new ProjectionRunner(store, boundedDb, fewTokens, { ...QUIET, info: (_: object, message: string) => void boundedNotes.push(message) });
+      boundedRunner.start();
+      try {
+        while (!(await boundedRunner.waitUntilCaughtUp(60_000)));
+      } finally {
+        await boundedRunner.stop();
+      }
+      expect(boundedNotes).toContain('replay holds as many rows in memory as it may; replaying on with every index in place');
+      expect(indexesOf(boundedDb)).toEqual(liveIndexes);
+      boundedDb.close();
+      expect(differences(dumpReadModels(bounded), expected)).toEqual([]);
     } finally {
       await store.close();
     }
