@@ -18,7 +18,8 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
   return {
     name: AUDIT_PROJECTION_NAME,
     // 3: each entry names its event's stream and revision, so the integrity check reads the tenant's events alone.
-    // 4: the unique event id index is named, so a replay builds it last.
+    // 4: the unique event id index is named, so a replay builds it last; the canonical entry has a
+    // table of its own (audit_entry_texts), so building or scanning an index does not read it.
     version: 4,
     eventTypes: ALL_EVENT_TYPES,
     // The handler reads only the chain head (audit_entries_by_chain) and event ids; the replay handler neither.
@@ -49,9 +50,18 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
           resource_id TEXT NOT NULL,
           actor_id TEXT NOT NULL,
           request_id TEXT,
-          entry TEXT NOT NULL,
           hash TEXT NOT NULL
         );
+        -- The canonical entries, by their entry's seq: read only with the entries they belong to.
+        CREATE TABLE IF NOT EXISTS audit_entry_texts (
+          seq INTEGER PRIMARY KEY,
+          entry TEXT NOT NULL
+        );
+        -- An entry with its canonical text, as queries read it (an entry without one reads as a null entry, which never verifies).
+        CREATE VIEW IF NOT EXISTS audit_records AS
+          SELECT e.seq, e.event_id, e.position, e.stream_id, e.revision, e.chain, e.occurred_at, e.event_type, e.resource_type,
+                 e.resource_id, e.actor_id, e.request_id, t.entry, e.hash
+          FROM audit_entries e LEFT JOIN audit_entry_texts t ON t.seq = e.seq;
         CREATE UNIQUE INDEX IF NOT EXISTS audit_entries_by_event_id ON audit_entries (event_id);
         CREATE INDEX IF NOT EXISTS audit_entries_by_chain ON audit_entries (chain, seq);
         CREATE INDEX IF NOT EXISTS audit_entries_by_resource ON audit_entries (chain, resource_type, resource_id, seq);
@@ -93,8 +103,9 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
 
     drop(db: Database) {
       db.exec(`
-        DROP TABLE IF EXISTS audit_entries; DROP TABLE IF EXISTS audit_fingerprints; DROP TABLE IF EXISTS audit_signed_heads;
-        DROP TABLE IF EXISTS ${FINGERPRINTS_STAGING};
+        DROP VIEW IF EXISTS audit_records;
+        DROP TABLE IF EXISTS audit_entries; DROP TABLE IF EXISTS audit_entry_texts; DROP TABLE IF EXISTS audit_fingerprints;
+        DROP TABLE IF EXISTS audit_signed_heads; DROP TABLE IF EXISTS ${FINGERPRINTS_STAGING};
       `);
     },
 
@@ -138,8 +149,8 @@ const FINGERPRINTS_STAGING = 'audit_fingerprints_replay';
 function insertEntrySql(onConflict: string): string {
   return `
     INSERT INTO audit_entries
-      (event_id, position, stream_id, revision, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, entry, hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      (event_id, position, stream_id, revision, chain, occurred_at, event_type, resource_type, resource_id, actor_id, request_id, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ${onConflict}`;
 }
 
@@ -154,6 +165,7 @@ interface EntryWriterOptions {
 /** Writes each event's entry, chained to its chain's head, with its fingerprints and (for AuditHeadSigned) the signed head. */
 function entryWriter(db: Database, fingerprints: AuditFingerprints, options: EntryWriterOptions): ProjectionHandler {
   const insert = db.prepare(options.insertEntry);
+  const insertText = db.prepare('INSERT INTO audit_entry_texts (seq, entry) VALUES (?, ?)');
   const insertFingerprint = db.prepare(options.insertFingerprint);
   const insertSignedHead = db.prepare(`
     INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
@@ -178,13 +190,13 @@ function entryWriter(db: Database, fingerprints: AuditFingerprints, options: Ent
         entry.resource.id,
         entry.actor.id,
         entry.requestId,
-        canonical,
         hash,
       );
       if (result.changes === 0) {
         heads.set(chain, previous);
         return;
       }
+      insertText.run(result.lastInsertRowid, canonical);
       heads.set(chain, hash);
       for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
       if (event.type === 'AuditHeadSigned') {

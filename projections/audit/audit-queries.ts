@@ -87,6 +87,7 @@ interface Row {
   resource_id: string;
   actor_id: string;
   request_id: string | null;
+  /** Null only if its row in audit_entry_texts was deleted, which verification reports. */
   entry: string;
   hash: string;
 }
@@ -132,7 +133,7 @@ export class AuditQueries {
           .get(chain, Math.min(firstSeq, lastSeq + 1))?.hash ?? GENESIS_HASH;
       const rows = db
         .prepare<[string, number, number], { entry: string; hash: string }>(
-          'SELECT entry, hash FROM audit_entries WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq',
+          'SELECT entry, hash FROM audit_records WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq',
         )
         .iterate(chain, firstSeq, lastSeq);
       return { previousHash, rows, close: () => db.close() };
@@ -201,34 +202,34 @@ export class AuditQueries {
      * not whole entries.
      */
     const rows = this.statement(
-      `SELECT * FROM audit_entries WHERE seq IN (SELECT seq FROM audit_entries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit) ORDER BY seq DESC`,
+      `SELECT * FROM audit_records WHERE seq IN (SELECT seq FROM audit_entries WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit) ORDER BY seq DESC`,
     ).all(params);
     return { records: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first };
   }
 
   /** A chain's entries in log order, one row at a time (constant memory for exports and checks). */
   *iterate(chain: string): IterableIterator<AuditRecord> {
-    const rows = this.db.prepare<[string], Row>('SELECT * FROM audit_entries WHERE chain = ? ORDER BY seq').iterate(chain);
+    const rows = this.db.prepare<[string], Row>('SELECT * FROM audit_records WHERE chain = ? ORDER BY seq').iterate(chain);
     for (const row of rows) yield toRecord(row);
   }
 
   /** A chain's entries after `afterSeq` in log order, a page at a time, so no statement stays open across awaits. */
   entriesAfter(chain: string, afterSeq: number, limit: number): AuditRecord[] {
     return this.db
-      .prepare<[string, number, number], Row>('SELECT * FROM audit_entries WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .prepare<[string, number, number], Row>('SELECT * FROM audit_records WHERE chain = ? AND seq > ? ORDER BY seq LIMIT ?')
       .all(chain, afterSeq, limit)
       .map(toRecord);
   }
 
   /** The last entry of a chain: the head a signature covers. */
   head(chain: string): AuditRecord | null {
-    const row = this.db.prepare<[string], Row>('SELECT * FROM audit_entries WHERE chain = ? ORDER BY seq DESC LIMIT 1').get(chain);
+    const row = this.db.prepare<[string], Row>('SELECT * FROM audit_records WHERE chain = ? ORDER BY seq DESC LIMIT 1').get(chain);
     return row ? toRecord(row) : null;
   }
 
   /** The entry of a chain with this event id. */
   entryOfEvent(chain: string, eventId: string): AuditRecord | null {
-    const row = this.db.prepare<[string, string], Row>('SELECT * FROM audit_entries WHERE chain = ? AND event_id = ?').get(chain, eventId);
+    const row = this.db.prepare<[string, string], Row>('SELECT * FROM audit_records WHERE chain = ? AND event_id = ?').get(chain, eventId);
     return row ? toRecord(row) : null;
   }
 
@@ -246,7 +247,7 @@ export class AuditQueries {
   /** A chain's entries after `afterSeq` and up to `upToSeq`, with their events' places in the log, a page at a time. */
   loggedEntries(chain: string, afterSeq: number, upToSeq: number, limit: number): LoggedEntry[] {
     return this.db
-      .prepare<[string, number, number, number], Row>('SELECT * FROM audit_entries WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
+      .prepare<[string, number, number, number], Row>('SELECT * FROM audit_records WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
       .all(chain, afterSeq, upToSeq, limit)
       .map((row) => ({ seq: row.seq, eventId: row.event_id, position: row.position, streamId: row.stream_id, revision: row.revision, entry: row.entry }));
   }
@@ -261,7 +262,7 @@ export class AuditQueries {
 
   /** The entry of a chain at a log position. */
   entryAt(chain: string, position: string): AuditRecord | null {
-    const row = this.db.prepare<[string, string], Row>('SELECT * FROM audit_entries WHERE chain = ? AND position = ?').get(chain, position);
+    const row = this.db.prepare<[string, string], Row>('SELECT * FROM audit_records WHERE chain = ? AND position = ?').get(chain, position);
     return row ? toRecord(row) : null;
   }
 
@@ -308,7 +309,7 @@ export class AuditQueries {
     let previous = GENESIS_HASH;
     let count = 0;
     const rows = this.db
-      .prepare<[string, number], Pick<Row, 'position' | 'entry' | 'hash'>>('SELECT position, entry, hash FROM audit_entries WHERE chain = ? AND seq <= ? ORDER BY seq')
+      .prepare<[string, number], Pick<Row, 'position' | 'entry' | 'hash'>>('SELECT position, entry, hash FROM audit_records WHERE chain = ? AND seq <= ? ORDER BY seq')
       .iterate(chain, upTo?.seq ?? Number.MAX_SAFE_INTEGER);
     for (const row of rows) {
       previous = chainHash(previous, row.entry);
@@ -334,7 +335,7 @@ export class AuditQueries {
     let previous = from.hash;
     let entries = 0;
     const rows = this.db
-      .prepare<[string, number, number], Row>('SELECT * FROM audit_entries WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq')
+      .prepare<[string, number, number], Row>('SELECT * FROM audit_records WHERE chain = ? AND seq > ? AND seq <= ? ORDER BY seq')
       .iterate(chain, from.seq, upToSeq);
     for (const row of rows) {
       entries++;
@@ -349,6 +350,7 @@ export class AuditQueries {
 }
 
 function rowBreak(row: Row, previous: string): string | null {
+  if (typeof row.entry !== 'string') return 'the stored entry is missing';
   let entry: AuditEntry;
   try {
     entry = JSON.parse(row.entry) as AuditEntry;

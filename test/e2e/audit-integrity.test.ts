@@ -56,7 +56,7 @@ describe('auditIntegrity: cost, checkpoint and limits', () => {
 
     const readModels = new Database(join(gw.dataDir, 'readmodels.db'));
     try {
-      const rows = readModels.prepare("SELECT seq, event_id, entry FROM audit_entries WHERE chain = 'rewritten' ORDER BY seq").all() as Array<{
+      const rows = readModels.prepare("SELECT seq, event_id, entry FROM audit_records WHERE chain = 'rewritten' ORDER BY seq").all() as Array<{
         seq: number;
         event_id: string;
         entry: string;
@@ -66,10 +66,12 @@ describe('auditIntegrity: cost, checkpoint and limits', () => {
       entry.changes.name = 'forged name';
       rows[edited].entry = canonicalJson(entry);
       let previous = GENESIS_HASH;
-      const update = readModels.prepare('UPDATE audit_entries SET entry = ?, hash = ? WHERE seq = ?');
+      const updateText = readModels.prepare('UPDATE audit_entry_texts SET entry = ? WHERE seq = ?');
+      const updateHash = readModels.prepare('UPDATE audit_entries SET hash = ? WHERE seq = ?');
       for (const row of rows) {
         previous = chainHash(previous, row.entry);
-        update.run(row.entry, previous, row.seq);
+        updateText.run(row.entry, row.seq);
+        updateHash.run(previous, row.seq);
       }
       // The stored chain is consistent with itself again; only the remembered hash tells.
       const report = await integrity(bearer);

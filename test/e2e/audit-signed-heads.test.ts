@@ -135,15 +135,15 @@ describe('periodic signing of audit chain heads', () => {
     try {
       const [oldest] = await signedHeads(auditorA).then((heads) => heads.slice(-1));
       const row = readModels
-        .prepare("SELECT seq, entry FROM audit_entries WHERE chain = 'tenant-a' AND event_type = 'TokenIssued' ORDER BY seq LIMIT 1")
+        .prepare("SELECT seq, entry FROM audit_records WHERE chain = 'tenant-a' AND event_type = 'TokenIssued' ORDER BY seq LIMIT 1")
         .get() as { seq: number; entry: string };
       expect(row.entry).toContain('auditor a');
-      readModels.prepare('UPDATE audit_entries SET entry = ? WHERE seq = ?').run(row.entry.replace('auditor a', 'auditor z'), row.seq);
+      readModels.prepare('UPDATE audit_entry_texts SET entry = ? WHERE seq = ?').run(row.entry.replace('auditor a', 'auditor z'), row.seq);
       const edited = (await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity;
       expect(edited.ok).toBe(false);
       expect(edited.brokenSignedHeads).toHaveLength(3);
       expect(edited.brokenSignedHeads[0]).toEqual({ position: oldest.position, hash: oldest.hash });
-      readModels.prepare('UPDATE audit_entries SET entry = ? WHERE seq = ?').run(row.entry, row.seq);
+      readModels.prepare('UPDATE audit_entry_texts SET entry = ? WHERE seq = ?').run(row.entry, row.seq);
     } finally {
       readModels.close();
     }

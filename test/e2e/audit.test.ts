@@ -409,16 +409,16 @@ describe('audit history', () => {
     expect(clean.entries).toBeGreaterThan(8);
 
     const readModels = new Database(join(gw.dataDir, 'readmodels.db'));
-    const row = readModels.prepare("SELECT seq, event_id, entry FROM audit_entries WHERE chain = 'tenant-a' AND event_type = 'TokenUpdated'").get() as {
+    const row = readModels.prepare("SELECT seq, event_id, entry FROM audit_records WHERE chain = 'tenant-a' AND event_type = 'TokenUpdated'").get() as {
       seq: number;
       event_id: string;
       entry: string;
     };
-    readModels.prepare('UPDATE audit_entries SET entry = ? WHERE seq = ?').run(row.entry.replace('ci bot 2', 'ci bot 3'), row.seq);
+    readModels.prepare('UPDATE audit_entry_texts SET entry = ? WHERE seq = ?').run(row.entry.replace('ci bot 2', 'ci bot 3'), row.seq);
     const edited = (await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity;
     expect(edited.ok).toBe(false);
     expect(edited.firstBreak.eventId).toBe(row.event_id);
-    readModels.prepare('UPDATE audit_entries SET entry = ? WHERE seq = ?').run(row.entry, row.seq);
+    readModels.prepare('UPDATE audit_entry_texts SET entry = ? WHERE seq = ?').run(row.entry, row.seq);
     readModels.close();
     expect((await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity.ok).toBe(true);
 

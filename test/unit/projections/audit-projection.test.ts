@@ -27,7 +27,7 @@ interface EntryRow {
 }
 
 const readEntries = (events: Parameters<typeof given>[1]) =>
-  given(projection, events).read((db) => db.prepare('SELECT chain, event_type, resource_type, resource_id, actor_id, request_id, entry, hash FROM audit_entries ORDER BY seq').all() as EntryRow[]);
+  given(projection, events).read((db) => db.prepare('SELECT chain, event_type, resource_type, resource_id, actor_id, request_id, entry, hash FROM audit_records ORDER BY seq').all() as EntryRow[]);
 
 describe('audit projection', () => {
   it('given token events of two tenants, then one entry each, in a chain per tenant', () => {
