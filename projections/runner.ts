@@ -335,10 +335,12 @@ export class ProjectionRunner {
   private async buildReplayIndexes(): Promise<void> {
     for (;;) {
       try {
-        this.endReplay();
-        // Committed first: a smaller cache can only let go of pages that are no longer dirty.
-        this.commitReplayTransaction();
+        // The replay's own cache goes first: the index builds' sorts then spill to temporary
+        // files instead of holding as much memory again beside it (dirty pages of the replay
+        // are written out to the WAL, as the commit would write them).
         this.restoreCacheAfterReplay();
+        this.endReplay();
+        this.commitReplayTransaction();
         return;
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_BUSY' || this.stopped) throw error;
