@@ -120,12 +120,7 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
 
     handler(db: Database): ProjectionHandler {
       // Positional parameters: binding an object by name costs more than the insert itself on a replay.
-      const insert = db.prepare(`
-        INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, origin, code, bot_name, avatar_url, owner_id,
-                            integration_id, created_at, updated_at, expires_at,
-                            meta, external_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (id) DO NOTHING`);
+      const insert = db.prepare(`${INSERT_TOKEN} ON CONFLICT (id) DO NOTHING`);
       const insertSecret = db.prepare(`
         INSERT INTO token_secrets (secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until)
         VALUES (?, ?, ?, ?, ?, NULL)
@@ -155,36 +150,13 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
           switch (event.type) {
             case 'TokenIssued': {
               const data = event.data as TokenIssued['data'];
-              insert.run(
-                data.tokenId,
-                data.tenantId,
-                data.kind,
-                data.name,
-                JSON.stringify(data.roles),
-                data.display,
-                data.secretHash,
-                data.origin,
-                data.code ?? null,
-                data.botName ?? null,
-                data.avatarUrl ?? null,
-                data.ownerId ?? null,
-                data.integrationId ?? null,
-                data.issuedAt,
-                data.issuedAt,
-                data.expiresAt,
-                data.meta ? JSON.stringify(data.meta) : null,
-                data.externalId ?? null,
-              );
+              insert.run(tokenRow(data));
               insertSecret.run(data.secretHash, data.tokenId, data.lookupTag, data.sealedSecret ? JSON.stringify(data.sealedSecret) : null, data.issuedAt);
               break;
             }
             case 'TokenUpdated': {
               const data = event.data as TokenUpdated['data'];
-              for (const [field, column] of Object.entries(UPDATABLE_COLUMNS)) {
-                const value = data.changes[field as keyof typeof UPDATABLE_COLUMNS];
-                if (value === undefined) continue;
-                updateColumn(column).run(value !== null && typeof value === 'object' ? JSON.stringify(value) : value, data.updatedAt, data.tokenId);
-              }
+              for (const [column, value] of changedColumns(data)) updateColumn(column).run(value, data.updatedAt, data.tokenId);
               break;
             }
             case 'TokenRotated': {
@@ -234,11 +206,7 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
         created_at TEXT NOT NULL,
         valid_until TEXT
       )`);
-      const insert = db.prepare(`
-        INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, origin, code, bot_name, avatar_url, owner_id,
-                            integration_id, created_at, updated_at, expires_at,
-                            meta, external_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      const insert = db.prepare(INSERT_TOKEN);
       const insertSecret = db.prepare(`
         INSERT INTO ${SECRETS_STAGING} (rowid, secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until)
         VALUES (?, ?, ?, ?, ?, ?, NULL)`);
@@ -274,28 +242,7 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
             case 'TokenIssued': {
               const data = event.data as TokenIssued['data'];
               if (seqs.has(data.tokenId)) return;
-              const seq = Number(
-                insert.run(
-                  data.tokenId,
-                  data.tenantId,
-                  data.kind,
-                  data.name,
-                  JSON.stringify(data.roles),
-                  data.display,
-                  data.secretHash,
-                  data.origin,
-                  data.code ?? null,
-                  data.botName ?? null,
-                  data.avatarUrl ?? null,
-                  data.ownerId ?? null,
-                  data.integrationId ?? null,
-                  data.issuedAt,
-                  data.issuedAt,
-                  data.expiresAt,
-                  data.meta ? JSON.stringify(data.meta) : null,
-                  data.externalId ?? null,
-                ).lastInsertRowid,
-              );
+              const seq = Number(insert.run(tokenRow(data)).lastInsertRowid);
               seqs.set(data.tokenId, seq);
               stageSecret(seq, data, data.issuedAt);
               return;
@@ -304,11 +251,7 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
               const data = event.data as TokenUpdated['data'];
               const seq = seqs.get(data.tokenId);
               if (seq === undefined) return;
-              for (const [field, column] of Object.entries(UPDATABLE_COLUMNS)) {
-                const value = data.changes[field as keyof typeof UPDATABLE_COLUMNS];
-                if (value === undefined) continue;
-                updateColumn(column).run(value !== null && typeof value === 'object' ? JSON.stringify(value) : value, data.updatedAt, seq);
-              }
+              for (const [column, value] of changedColumns(data)) updateColumn(column).run(value, data.updatedAt, seq);
               return;
             }
             case 'TokenRotated': {
@@ -352,6 +295,45 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
 }
 
 export const tokensProjection = createTokensProjection();
+
+const INSERT_TOKEN = `
+  INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, origin, code, bot_name, avatar_url, owner_id,
+                      integration_id, created_at, updated_at, expires_at, meta, external_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** INSERT_TOKEN's values for an issued token. */
+function tokenRow(data: TokenIssued['data']): unknown[] {
+  return [
+    data.tokenId,
+    data.tenantId,
+    data.kind,
+    data.name,
+    JSON.stringify(data.roles),
+    data.display,
+    data.secretHash,
+    data.origin,
+    data.code ?? null,
+    data.botName ?? null,
+    data.avatarUrl ?? null,
+    data.ownerId ?? null,
+    data.integrationId ?? null,
+    data.issuedAt,
+    data.issuedAt,
+    data.expiresAt,
+    data.meta ? JSON.stringify(data.meta) : null,
+    data.externalId ?? null,
+  ];
+}
+
+/** The columns a TokenUpdated sets, with their new values as stored. */
+function changedColumns(data: TokenUpdated['data']): Array<[string, unknown]> {
+  const changed: Array<[string, unknown]> = [];
+  for (const [field, column] of Object.entries(UPDATABLE_COLUMNS)) {
+    const value = data.changes[field as keyof typeof UPDATABLE_COLUMNS];
+    if (value !== undefined) changed.push([column, value !== null && typeof value === 'object' ? JSON.stringify(value) : value]);
+  }
+  return changed;
+}
 
 /** Where a replay puts each token's secrets until `migrate` moves them into `token_secrets` (see replayHandler). */
 const SECRETS_STAGING = 'token_secrets_replay';
