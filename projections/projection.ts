@@ -45,9 +45,10 @@ export interface Projection {
   /** Prepare statements once per database connection. */
   handler(db: Database): ProjectionHandler;
   /**
-   * A handler for a replay into empty read models (a rebuild, a new replica's first start),
-   * when replaying differs from applying: the runner creates it inside the transaction that
-   * found every read model empty and dropped `indexesBuiltAfterReplay`, and uses it only
+   * A handler for a replay into empty read models (a rebuild, a new replica's first start,
+   * or a read model an upgrade emptied), when replaying differs from applying: the runner
+   * creates it inside the transaction that found the read model empty (it had applied
+   * nothing) and dropped its `indexesBuiltAfterReplay`, and uses it only
    * while no other connection writes to the database (it checks before each of its
    * transactions, and otherwise calls `migrate` and goes on with `handler`). So it may keep
    * what it has written in memory across batches (a row's rowid by its key, a chain head)

@@ -76,7 +76,10 @@ export class ProjectionRunner {
   private applied: bigint | null = null;
   private lastCaughtUpAt: number | null = null;
   private failure: Error | null = null;
-  /** Replaying the log into empty read models: their query-only indexes are built once caught up. */
+  /**
+   * Replaying the log into read models that were empty when the runner started (every one,
+   * or those an upgrade emptied): their deferred indexes are built once caught up.
+   */
   private replayingFromEmpty = false;
   /** The connection's cache_size before a replay from empty raised it, to restore once caught up. */
   private cacheSizeBeforeReplay: number | null = null;
@@ -126,9 +129,13 @@ export class ProjectionRunner {
     // Decided under the write lock: another process may be applying the log to the same read models.
     const from = this.db
       .transaction(() => {
-        if (!this.isEmpty()) return this.lowestCheckpoint();
+        // Read models that have applied nothing: all of them on a first start or a rebuild, a
+        // few after an upgrade changed their version (prepareProjections emptied them).
+        const empty = this.bound.filter(({ projection }) => this.readCheckpoint.get(projection.name)?.position == null);
+        if (empty.length === 0) return this.lowestCheckpoint();
+        this.logger?.info({ projections: empty.map(({ projection }) => projection.name) }, 'replaying the log into empty read models');
         this.replayingFromEmpty = true;
-        for (const bound of this.bound) {
+        for (const bound of empty) {
           for (const index of bound.projection.indexesBuiltAfterReplay ?? []) this.db.exec(`DROP INDEX IF EXISTS "${index}"`);
           bound.active = bound.projection.replayHandler?.(this.db) ?? bound.handler;
         }
@@ -347,11 +354,6 @@ export class ProjectionRunner {
         await new Promise((resolve) => setTimeout(resolve, SQLITE_BUSY_RETRY_MS));
       }
     }
-  }
-
-  /** No read model has applied anything yet, so nothing reads their indexes before the first catch-up. */
-  private isEmpty(): boolean {
-    return this.bound.every(({ projection }) => this.readCheckpoint.get(projection.name)?.position == null);
   }
 
   /*

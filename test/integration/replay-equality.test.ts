@@ -56,7 +56,7 @@ describe('replaying a log of every event kind', () => {
   const temp = makeTempDir('keyledger-replay');
   afterAll(() => temp.remove());
 
-  it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one, and from replays interrupted, joined by another process, or bounded in memory', async () => {
+  it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one, and from replays interrupted, joined by another process, bounded in memory, or of the read models an upgrade emptied', async () => {
     const data = await dataset('mixed', EVENTS, { root: join(temp.path, 'cache') });
     const store = SqliteEventStore.open(data.eventsPath);
     try {
@@ -88,6 +88,27 @@ describe('replaying a log of every event kind', () => {
       expect(result.events).toBe(EVENTS + 1);
       expect(indexesOf(rebuilt)).toEqual(liveIndexes);
       rebuilt.close();
+      expect(differences(dumpReadModels(incremental), expected)).toEqual([]);
+
+      // An upgrade that changes two read models' versions: those two are dropped and replayed
+      // through their replay handlers, while the others (kept) skip what they applied already.
+      const upgraded = openReadModelDatabase(join(incremental, 'readmodels.db'));
+      upgraded.prepare("UPDATE projection_checkpoints SET version = version - 1 WHERE projection IN ('tokens', 'audit')").run();
+      const upgradeNotes: Array<{ message: string; fields: object }> = [];
+      const upgrading = new ProjectionRunner(store, upgraded, await projectionsOf(data, store), {
+        ...QUIET,
+        info: (fields: object, message: string) => void upgradeNotes.push({ message, fields }),
+      });
+      upgrading.start();
+      try {
+        while (!(await upgrading.waitUntilCaughtUp(60_000)));
+      } finally {
+        await upgrading.stop();
+      }
+      expect(upgradeNotes).toContainEqual({ message: 'replaying the log into empty read models', fields: { projections: ['tokens', 'audit'] } });
+      expect(stagingTables(upgraded)).toEqual([]);
+      expect(indexesOf(upgraded)).toEqual(liveIndexes);
+      upgraded.close();
       expect(differences(dumpReadModels(incremental), expected)).toEqual([]);
 
       // A first replay stopped after its first batch leaves staging tables and missing
