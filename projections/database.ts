@@ -4,6 +4,11 @@ import { dirname } from 'node:path';
 
 export type ReadModelDatabase = Database.Database;
 
+/** Whether the database holds a table of this name (a replay's staging table, for instance). */
+export function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
 /**
  * Opens the local read-model database. Several processes on one data directory may share
  * it: every projection transaction re-reads its checkpoint, so whichever process applies a

@@ -263,9 +263,7 @@ export class ProjectionRunner {
     }
     if (this.replayingFromEmpty && this.bound.some(({ active }) => active.full?.() === true)) {
       this.logger?.info({ position: events[events.length - 1].position.toString() }, 'replay holds as many rows in memory as it may; replaying on with every index in place');
-      this.endReplay();
-      this.commitReplayTransaction();
-      this.restoreCacheAfterReplay();
+      this.finishReplay();
     }
     if (this.replayTransactionSince !== null && Date.now() - this.replayTransactionSince >= (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS)) {
       this.commitReplayTransaction();
@@ -304,20 +302,26 @@ export class ProjectionRunner {
       // longer be so. The read models are completed and indexed as they stand, in this
       // transaction, and applied batch by batch from here on.
       this.logger?.info({ position: this.applied?.toString() ?? null }, 'read models written by another process; replaying with every index in place');
-      this.endReplay();
-      this.commitReplayTransaction();
-      this.restoreCacheAfterReplay();
+      this.finishReplay();
     }
   }
 
-  /** Creates what the replay left out (`migrate` folds staging tables and creates missing indexes); every batch after goes through `handler`. */
-  private endReplay(): void {
+  /**
+   * Ends a replay from empty: creates what it left out (`migrate` folds staging tables and
+   * creates missing indexes), commits its transaction, and sends every later batch through
+   * `handler`. The replay's own page cache goes first: the index builds' sorts then spill to
+   * temporary files instead of holding as much memory again beside it (dirty pages of the
+   * replay are written out to the WAL, as the commit would write them).
+   */
+  private finishReplay(): void {
+    this.restoreCacheAfterReplay();
     this.db.transaction(() => {
       for (const { projection } of this.bound) projection.migrate(this.db);
     }).immediate();
     for (const bound of this.bound) bound.active = bound.handler;
     this.replayingFromEmpty = false;
     this.replayDataVersion = null;
+    this.commitReplayTransaction();
   }
 
   private rollBackReplayTransaction(): void {
@@ -342,12 +346,7 @@ export class ProjectionRunner {
   private async buildReplayIndexes(): Promise<void> {
     for (;;) {
       try {
-        // The replay's own cache goes first: the index builds' sorts then spill to temporary
-        // files instead of holding as much memory again beside it (dirty pages of the replay
-        // are written out to the WAL, as the commit would write them).
-        this.restoreCacheAfterReplay();
-        this.endReplay();
-        this.commitReplayTransaction();
+        this.finishReplay();
         return;
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_BUSY' || this.stopped) throw error;

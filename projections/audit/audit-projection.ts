@@ -3,6 +3,7 @@ import type { AuditFingerprints } from '../../src/domain/audit/mappings';
 import type { AuditHeadSigned } from '../../src/domain/audit/events';
 import { ALL_EVENT_TYPES } from '../../src/domain/audit/event-types';
 import type { RecordedEvent } from '../../src/eventstore/port';
+import { hasTable } from '../database';
 import type { Projection, ProjectionHandler } from '../projection';
 import { canonicalJson, chainHash, chainOf, fingerprintsIn, GENESIS_HASH, toAuditEntry } from './audit-entry';
 
@@ -92,7 +93,7 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
         CREATE INDEX IF NOT EXISTS audit_signed_heads_by_tenant ON audit_signed_heads (tenant_id, seq);
       `);
       // What a replay staged (see replayHandler), in key order: appended to the table's B-tree instead of inserted at random.
-      if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(FINGERPRINTS_STAGING) !== undefined) {
+      if (hasTable(db, FINGERPRINTS_STAGING)) {
         db.exec(`
           INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq)
           SELECT chain, fingerprint, seq FROM ${FINGERPRINTS_STAGING} ORDER BY chain, fingerprint, seq;

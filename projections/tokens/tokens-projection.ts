@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { TokenDisabled, TokenEnabled, TokenIssued, TokenRevoked, TokenRotated, TokenUpdated } from '../../src/domain/tokens/events';
 import type { RecordedEvent } from '../../src/eventstore/port';
+import { hasTable } from '../database';
 import type { Projection, ProjectionHandler } from '../projection';
 
 /** Columns of `tokens` that `TokenUpdated` may change, by the event's field name. */
@@ -129,22 +130,7 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
       const endPreviousSecrets = db.prepare(`
         UPDATE token_secrets SET valid_until = ?
         WHERE token_id = ? AND secret_hash <> ? AND (valid_until IS NULL OR valid_until > ?)`);
-      const rotate = db.prepare(`
-        UPDATE tokens SET secret_hash = ?, display = ?, origin = ?, rotated_at = ?, updated_at = ?
-        WHERE id = ?`);
-      const revoke = db.prepare(`
-        UPDATE tokens SET revoked_at = ?, revoke_reason = ?, updated_at = ?
-        WHERE id = ? AND revoked_at IS NULL`);
-      const setEnabled = db.prepare(`UPDATE tokens SET enabled = ?, updated_at = ? WHERE id = ?`);
-      const updates = new Map<string, Statement<[unknown, string, string]>>();
-      const updateColumn = (column: string) => {
-        let statement = updates.get(column);
-        if (!statement) {
-          statement = db.prepare(`UPDATE tokens SET ${column} = ?, updated_at = ? WHERE id = ?`);
-          updates.set(column, statement);
-        }
-        return statement;
-      };
+      const { rotate, revoke, setEnabled, updateColumn } = tokenUpdates(db, 'id');
       return {
         apply(event: RecordedEvent) {
           switch (event.type) {
@@ -213,22 +199,7 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
       const endSecret = db.prepare(`
         UPDATE ${SECRETS_STAGING} SET valid_until = ?
         WHERE rowid = ? AND secret_hash <> ? AND (valid_until IS NULL OR valid_until > ?)`);
-      const rotate = db.prepare(`
-        UPDATE tokens SET secret_hash = ?, display = ?, origin = ?, rotated_at = ?, updated_at = ?
-        WHERE seq = ?`);
-      const revoke = db.prepare(`
-        UPDATE tokens SET revoked_at = ?, revoke_reason = ?, updated_at = ?
-        WHERE seq = ? AND revoked_at IS NULL`);
-      const setEnabled = db.prepare(`UPDATE tokens SET enabled = ?, updated_at = ? WHERE seq = ?`);
-      const updates = new Map<string, Statement<[unknown, string, number]>>();
-      const updateColumn = (column: string) => {
-        let statement = updates.get(column);
-        if (!statement) {
-          statement = db.prepare(`UPDATE tokens SET ${column} = ?, updated_at = ? WHERE seq = ?`);
-          updates.set(column, statement);
-        }
-        return statement;
-      };
+      const { rotate, revoke, setEnabled, updateColumn } = tokenUpdates(db, 'seq');
       // Token id → its row's seq (also its issued secret's staging rowid).
       const seqs = new Map<string, number>();
       // Token id → staging rowids of the secrets rotations gave it.
@@ -296,6 +267,28 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
 
 export const tokensProjection = createTokensProjection();
 
+/** The statements that change a token's row, which they find by `key`: its id, or (during a replay) its seq. */
+function tokenUpdates(db: Database, key: 'id' | 'seq') {
+  const updates = new Map<string, Statement<[unknown, string, string | number]>>();
+  return {
+    rotate: db.prepare<[string, string, string, string, string, string | number]>(`
+      UPDATE tokens SET secret_hash = ?, display = ?, origin = ?, rotated_at = ?, updated_at = ?
+      WHERE ${key} = ?`),
+    revoke: db.prepare<[string, string | null, string, string | number]>(`
+      UPDATE tokens SET revoked_at = ?, revoke_reason = ?, updated_at = ?
+      WHERE ${key} = ? AND revoked_at IS NULL`),
+    setEnabled: db.prepare<[number, string, string | number]>(`UPDATE tokens SET enabled = ?, updated_at = ? WHERE ${key} = ?`),
+    updateColumn(column: string) {
+      let statement = updates.get(column);
+      if (!statement) {
+        statement = db.prepare(`UPDATE tokens SET ${column} = ?, updated_at = ? WHERE ${key} = ?`);
+        updates.set(column, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 const INSERT_TOKEN = `
   INSERT INTO tokens (id, tenant_id, kind, name, roles, display, secret_hash, origin, code, bot_name, avatar_url, owner_id,
                       integration_id, created_at, updated_at, expires_at, meta, external_id)
@@ -337,7 +330,3 @@ function changedColumns(data: TokenUpdated['data']): Array<[string, unknown]> {
 
 /** Where a replay puts each token's secrets until `migrate` moves them into `token_secrets` (see replayHandler). */
 const SECRETS_STAGING = 'token_secrets_replay';
-
-function hasTable(db: Database, name: string): boolean {
-  return db.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get('table', name) !== undefined;
-}

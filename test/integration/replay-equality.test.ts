@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { dataset, rebuildFromLog, type Dataset } from '../../bench/lib/store/dataset';
-import { openReadModelDatabase, prepareProjections, ProjectionRunner, readModelProjections, type ReadModelDatabase } from '../../projections';
+import {
+  openReadModelDatabase,
+  prepareProjections,
+  ProjectionRunner,
+  readModelProjections,
+  type ProjectionRunnerLogger,
+  type ReadModelDatabase,
+} from '../../projections';
 import { createTokensProjection } from '../../projections/tokens';
 import { openKeyRing } from '../../src/app/deployment-keys/open-key-ring';
 import { systemClock } from '../../src/app/clock';
@@ -41,15 +48,28 @@ function differences(actual: Record<string, unknown[]>, expected: Record<string,
   return found;
 }
 
-/** Runs the projection runner over the whole log until it is caught up, as a gateway does, then stops it. */
-async function catchUp(store: SqliteEventStore, db: ReadModelDatabase, data: Dataset): Promise<void> {
-  const runner = new ProjectionRunner(store, db, await projectionsOf(data, store), QUIET);
+/** Starts a runner, lets it catch up with the whole log, as a gateway does, then stops it. */
+async function untilCaughtUp(runner: ProjectionRunner): Promise<void> {
   runner.start();
   try {
     while (!(await runner.waitUntilCaughtUp(60_000)));
   } finally {
     await runner.stop();
   }
+}
+
+async function catchUp(store: SqliteEventStore, db: ReadModelDatabase, data: Dataset): Promise<void> {
+  await untilCaughtUp(new ProjectionRunner(store, db, await projectionsOf(data, store), QUIET));
+}
+
+/** A quiet logger that keeps what the runner says at info level. */
+function noting(): { logger: ProjectionRunnerLogger; notes: Array<{ message: string; fields: object }>; messages(): string[] } {
+  const notes: Array<{ message: string; fields: object }> = [];
+  return {
+    logger: { ...QUIET, info: (fields: object, message: string) => void notes.push({ message, fields }) },
+    notes,
+    messages: () => notes.map(({ message }) => message),
+  };
 }
 
 describe('replaying a log of every event kind', () => {
@@ -74,42 +94,34 @@ describe('replaying a log of every event kind', () => {
       expect((expected.audit_entries as unknown[]).length).toBe(EVENTS + 1);
       expect((expected.tokens as unknown[]).length).toBeGreaterThan(1000);
 
+      /** Closes `db` and requires the same indexes and rows as the batch-by-batch build, and no staging table left. */
+      const expectSameAsIncremental = (db: ReadModelDatabase, dataDir: string) => {
+        expect(stagingTables(db)).toEqual([]);
+        expect(indexesOf(db)).toEqual(liveIndexes);
+        db.close();
+        expect(differences(dumpReadModels(dataDir), expected)).toEqual([]);
+      };
+
       // A new replica's first start: no read models, a replay that defers query indexes and shares its transaction across batches.
       const replica = join(temp.path, 'replica');
       const fresh = openReadModelDatabase(join(replica, 'readmodels.db'));
       await catchUp(store, fresh, data);
-      expect(indexesOf(fresh)).toEqual(liveIndexes);
-      fresh.close();
-      expect(differences(dumpReadModels(replica), expected)).toEqual([]);
+      expectSameAsIncremental(fresh, replica);
 
       // `keyledger rebuild` over the read models built batch by batch: dropped and replayed in one transaction.
       const rebuilt = openReadModelDatabase(join(incremental, 'readmodels.db'));
       const result = await rebuildFromLog(data, store, rebuilt);
       expect(result.events).toBe(EVENTS + 1);
-      expect(indexesOf(rebuilt)).toEqual(liveIndexes);
-      rebuilt.close();
-      expect(differences(dumpReadModels(incremental), expected)).toEqual([]);
+      expectSameAsIncremental(rebuilt, incremental);
 
       // An upgrade that changes two read models' versions: those two are dropped and replayed
       // through their replay handlers, while the others (kept) skip what they applied already.
       const upgraded = openReadModelDatabase(join(incremental, 'readmodels.db'));
       upgraded.prepare("UPDATE projection_checkpoints SET version = version - 1 WHERE projection IN ('tokens', 'audit')").run();
-      const upgradeNotes: Array<{ message: string; fields: object }> = [];
-      const upgrading = new ProjectionRunner(store, upgraded, await projectionsOf(data, store), {
-        ...QUIET,
-        info: (fields: object, message: string) => void upgradeNotes.push({ message, fields }),
-      });
-      upgrading.start();
-      try {
-        while (!(await upgrading.waitUntilCaughtUp(60_000)));
-      } finally {
-        await upgrading.stop();
-      }
-      expect(upgradeNotes).toContainEqual({ message: 'replaying the log into empty read models', fields: { projections: ['tokens', 'audit'] } });
-      expect(stagingTables(upgraded)).toEqual([]);
-      expect(indexesOf(upgraded)).toEqual(liveIndexes);
-      upgraded.close();
-      expect(differences(dumpReadModels(incremental), expected)).toEqual([]);
+      const upgrade = noting();
+      await untilCaughtUp(new ProjectionRunner(store, upgraded, await projectionsOf(data, store), upgrade.logger));
+      expect(upgrade.notes).toContainEqual({ message: 'replaying the log into empty read models', fields: { projections: ['tokens', 'audit'] } });
+      expectSameAsIncremental(upgraded, incremental);
 
       // A first replay stopped after its first batch leaves staging tables and missing
       // indexes; the next start completes them (`migrate`) and applies the rest batch by batch.
@@ -126,10 +138,7 @@ describe('replaying a log of every event kind', () => {
       expect(stagingTables(halfway).length).toBeGreaterThan(0);
       expect(appliedAudit(halfway)).toBeLessThan(EVENTS + 1);
       await catchUp(store, halfway, data);
-      expect(stagingTables(halfway)).toEqual([]);
-      expect(indexesOf(halfway)).toEqual(liveIndexes);
-      halfway.close();
-      expect(differences(dumpReadModels(stopped), expected)).toEqual([]);
+      expectSameAsIncremental(halfway, stopped);
 
       // Another process starts on the same read models while a first replay is under way: it
       // completes what the replay has committed and applies the rest; the replaying process
@@ -138,9 +147,8 @@ describe('replaying a log of every event kind', () => {
       const replaying = openReadModelDatabase(join(shared, 'readmodels.db'));
       const other = openReadModelDatabase(join(shared, 'readmodels.db'));
       const otherProjections = await projectionsOf(data, store);
-      const notes: string[] = [];
-      const noting = { ...QUIET, info: (_: object, message: string) => void notes.push(message) };
-      const replayer = new ProjectionRunner(store, replaying, await projectionsOf(data, store), noting, { replayTransactionMs: 0 });
+      const replay = noting();
+      const replayer = new ProjectionRunner(store, replaying, await projectionsOf(data, store), replay.logger, { replayTransactionMs: 0 });
       let second: ProjectionRunner | null = null;
       replayer.onEvents(() => {
         if (second) return;
@@ -156,31 +164,20 @@ describe('replaying a log of every event kind', () => {
         await replayer.stop();
         await (second as ProjectionRunner | null)?.stop();
       }
-      expect(notes).toContain('read models written by another process; replaying with every index in place');
-      expect(stagingTables(replaying)).toEqual([]);
-      expect(indexesOf(replaying)).toEqual(liveIndexes);
-      replaying.close();
+      expect(replay.messages()).toContain('read models written by another process; replaying with every index in place');
       other.close();
-      expect(differences(dumpReadModels(shared), expected)).toEqual([]);
+      expectSameAsIncremental(replaying, shared);
 
       // A replay that reaches its bound on tokens kept in memory builds the indexes there and goes on through them.
       const bounded = join(temp.path, 'bounded');
       const boundedDb = openReadModelDatabase(join(bounded, 'readmodels.db'));
-      const boundedNotes: string[] = [];
+      const bound = noting();
       const fewTokens = (await projectionsOf(data, store)).map((projection) =>
         projection.name === 'tokens' ? createTokensProjection({ replayTokensInMemory: 100 }) : projection,
       );
-      const boundedRunner = new ProjectionRunner(store, boundedDb, fewTokens, { ...QUIET, info: (_: object, message: string) => void boundedNotes.push(message) });
-      boundedRunner.start();
-      try {
-        while (!(await boundedRunner.waitUntilCaughtUp(60_000)));
-      } finally {
-        await boundedRunner.stop();
-      }
-      expect(boundedNotes).toContain('replay holds as many rows in memory as it may; replaying on with every index in place');
-      expect(indexesOf(boundedDb)).toEqual(liveIndexes);
-      boundedDb.close();
-      expect(differences(dumpReadModels(bounded), expected)).toEqual([]);
+      await untilCaughtUp(new ProjectionRunner(store, boundedDb, fewTokens, bound.logger));
+      expect(bound.messages()).toContain('replay holds as many rows in memory as it may; replaying on with every index in place');
+      expectSameAsIncremental(boundedDb, bounded);
     } finally {
       await store.close();
     }
