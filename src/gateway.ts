@@ -44,7 +44,7 @@ import { PreparedQueries } from './graphql/prepared-queries';
 import { depthLimitRule } from './graphql/depth-limit';
 import { oncePerOperationRule } from './graphql/once-per-operation';
 import { formatGraphQLError } from './graphql/errors';
-import { idempotencyExtensionsPlugin, IdempotentMutations } from './graphql/idempotency';
+import { idempotencyExtensionsOf, idempotencyExtensionsPlugin, IdempotentMutations } from './graphql/idempotency';
 import { offlineLandingPage } from './graphql/landing-page';
 import { noStorePlugins } from './graphql/no-store';
 import { MAX_QUERY_DEPTH } from './graphql/limits';
@@ -315,7 +315,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     hideSchemaSuggestions: config.production,
   });
   const costLimit = new OperationCostLimit(config.queryLimits.maxComplexity);
-  const preparedQueries = new PreparedQueries({ costLimit, formatError });
+  const preparedQueries = new PreparedQueries({ costLimit, formatError, extensionsOf: idempotencyExtensionsOf });
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: config.introspection,

@@ -105,15 +105,21 @@ export class IdempotentMutations {
   }
 }
 
+/** What the request's mutations add to its response's extensions: `{ idempotency }` once one ran under a key. */
+export function idempotencyExtensionsOf(contextValue: unknown): { idempotency: Record<string, IdempotencyNote> } | undefined {
+  const notes = typeof contextValue === 'object' && contextValue !== null ? notesByRequest.get(contextValue) : undefined;
+  return notes ? { idempotency: notes } : undefined;
+}
+
 /** Puts the notes of the request's mutations into `extensions.idempotency`. */
 export function idempotencyExtensionsPlugin(): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response, contextValue }) {
-          const notes = notesByRequest.get(contextValue);
-          if (!notes || response.body.kind !== 'single') return;
-          response.body.singleResult.extensions = { ...response.body.singleResult.extensions, idempotency: notes };
+          const added = idempotencyExtensionsOf(contextValue);
+          if (!added || response.body.kind !== 'single') return;
+          response.body.singleResult.extensions = { ...response.body.singleResult.extensions, ...added };
         },
       };
     },

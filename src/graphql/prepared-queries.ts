@@ -45,6 +45,11 @@ export interface PreparedQueriesOptions {
   costLimit: OperationCostLimit;
   /** The ApolloServer's `formatError`, so that an error reads the same whichever way its request went. */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+  /**
+   * Entries the server's plugins add to a response's `extensions` once the operation has run
+   * (`extensions.idempotency`), by the request's context; undefined adds none.
+   */
+  extensionsOf?(contextValue: unknown): Record<string, unknown> | undefined;
   /** Documents kept; the oldest is dropped first (it is learnt again from its next request). */
   maxDocuments?: number;
   /** Longer documents are always left to Apollo. */
@@ -57,20 +62,24 @@ const DEFAULT_MAX_QUERY_LENGTH = 20_000;
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * Queries whose documents Apollo has already accepted, executed again without Apollo's request
+ * Operations whose documents Apollo has already accepted, executed again without Apollo's request
  * pipeline. Apollo parses, validates and prices a document once and caches that work; what it
  * still does on every request (building a request context, calling each plugin's hooks, copying
  * headers into and out of its own maps, negotiating the response type) costs more than a
- * verification itself. A request for a known query skips that and goes straight to graphql-js's
- * `execute` with the cached document, the same schema, resolvers and context, and is answered
- * the way Apollo answers it: the same error formatting (`formatError`, codes, statuses), the same
- * headers (`Cache-Control: no-store`), the same JSON.
+ * verification itself, and about a tenth of an issue. A request for a known operation skips that
+ * and goes straight to graphql-js's `execute` with the cached document, the same schema,
+ * resolvers and context, and is answered the way Apollo answers it: the same error formatting
+ * (`formatError`, codes, statuses), the same headers (`Cache-Control: no-store`), the same
+ * extensions (`extensionsOf`), the same JSON.
  *
- * Only what is known to behave identically takes this path: a query operation (never a mutation
- * or a subscription) of a document Apollo accepted on an earlier request, whose cost the
- * variables cannot change and is within the limit, sent as a JSON POST without `extensions`
- * (persisted queries and the like stay with Apollo) and accepting `application/json`.
- * Everything else, and every first request of a document, goes through Apollo.
+ * Only what is known to behave identically takes this path: a query or mutation operation (never
+ * a subscription) of a document Apollo accepted on an earlier request, whose cost the variables
+ * cannot change and is within the limit, sent as a JSON POST without `extensions` (persisted
+ * queries and the like stay with Apollo) and accepting `application/json`. Everything else, and
+ * every first request of a document, goes through Apollo. What guards a mutation is unchanged:
+ * the rate limits, roles and idempotency keys are checked by its resolvers, which run either way,
+ * and a body only reaches here parsed as `application/json`, a type browsers preflight, which is
+ * what Apollo's CSRF prevention asks of a request.
  */
 export class PreparedQueries {
   private readonly documents = new Map<string, PreparedDocument>();
@@ -96,7 +105,7 @@ export class PreparedQueries {
         if (this.stopped || request.http?.method !== 'POST' || request.extensions !== undefined) return;
         return {
           willSendResponse: async ({ source, document, operation, schema, request: { operationName } }) => {
-            if (this.stopped || operation?.operation !== 'query' || !document || source.length > this.maxQueryLength) return;
+            if (this.stopped || (operation?.operation !== 'query' && operation?.operation !== 'mutation') || !document || source.length > this.maxQueryLength) return;
             if (!this.options.costLimit.admitsAnyVariables(document, operationName)) return;
             this.learn(source, schema, document, operationName, operation);
           },
@@ -149,10 +158,10 @@ export class PreparedQueries {
       variableValues: request.variables,
       operationName: request.operationName,
     });
-    return this.answer(result);
+    return this.answer(result, this.options.extensionsOf?.(contextValue));
   }
 
-  private answer(result: ExecutionResult): PreparedAnswer {
+  private answer(result: ExecutionResult, added: Record<string, unknown> | undefined): PreparedAnswer {
     let status: number | undefined;
     const headers = new Map<string, string>();
     let errors: GraphQLFormattedError[] | undefined;
@@ -166,7 +175,8 @@ export class PreparedQueries {
       // Variables that do not fit the operation: nothing ran (Apollo's status400ForVariableCoercionErrors).
       if (result.data === undefined && status === undefined) status = 400;
     }
-    const body = JSON.stringify({ errors, data: result.data, extensions: result.extensions }) + '\n';
+    const extensions = added ? { ...result.extensions, ...added } : result.extensions;
+    const body = JSON.stringify({ errors, data: result.data, extensions }) + '\n';
     return { status: status ?? 200, headers, body, failed: errors !== undefined };
   }
 

@@ -15,7 +15,7 @@ import type { PreparedQueries, PreparedRequest } from '../graphql/prepared-queri
 
 export interface HttpAppOptions {
   apollo: ApolloServer<RequestContext>;
-  /** Queries Apollo has already accepted, answered without its request pipeline. */
+  /** Queries and mutations Apollo has already accepted, answered without its request pipeline. */
   preparedQueries?: PreparedQueries;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -220,7 +220,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
    * /graphql as one handler rather than a chain of four: each handler the router passes a
    * request through costs a path match and a prefix trim, on the path every verification takes.
    * In order: held until start-up is done, refused when its address is locked out, the JSON
-   * body parsed, then a prepared query executed directly or Apollo.
+   * body parsed, then a prepared operation executed directly or Apollo.
    */
   const graphql = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const started = options.whenStarted(STARTUP_WAIT_MS);

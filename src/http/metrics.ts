@@ -45,7 +45,7 @@ export class GatewayMetrics {
     const metrics = this;
     new Counter({
       name: 'keyledger_graphql_prepared_requests_total',
-      help: 'GraphQL queries answered from a document accepted earlier, without the full Apollo request pipeline (also in keyledger_graphql_requests_total)',
+      help: 'GraphQL queries and mutations answered from a document accepted earlier, without the full Apollo request pipeline (also in keyledger_graphql_requests_total)',
       registers: [this.registry],
       collect() {
         this.inc(metrics.uncountedPrepared);
@@ -109,7 +109,7 @@ export class GatewayMetrics {
 
   /**
    * One answered operation, begun at `started` (`process.hrtime.bigint()`), which answered
-   * errors or not; `prepared` when it was a prepared query, executed without Apollo's pipeline.
+   * errors or not; `prepared` when it was a prepared operation, executed without Apollo's pipeline.
    */
   recordOperation(operation: OperationDefinitionNode | undefined, failed: boolean, started: bigint, prepared = false): void {
     if (prepared) this.uncountedPrepared += 1;

@@ -1,7 +1,7 @@
 import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
 
 /**
- * A query Apollo has accepted once is answered again without Apollo's request pipeline. The
+ * A query or mutation Apollo has accepted once is answered again without Apollo's request pipeline. The
  * first request of each case below goes through Apollo; the ones after it may be prepared.
  * Whichever way a request goes, the client must see the same status, headers and bytes.
  */
@@ -84,6 +84,12 @@ describe('prepared queries: answered without Apollo, byte for byte as Apollo ans
       () => ({ body: { query: `query A { viewer { id } } ${VERIFY}`, operationName: 'Verify', variables: { token: presented.secret } }, headers: bearer(reader) }),
     ],
     ['Accept: */*', () => ({ body: { query: VERIFY, variables: { token: presented.secret } }, headers: { ...bearer(reader), accept: '*/*' } })],
+    ['a mutation answering an error', () => ({ body: { query: 'mutation { revokeToken(input: {id: "tok_missing", reason: "x"}) { id } }' }, headers: bearer(writer) })],
+    [
+      'a mutation refused for its role',
+      () => ({ body: { query: 'mutation { revokeToken(input: {id: "tok_missing", reason: "x"}) { id } }' }, headers: bearer(reader) }),
+    ],
+    ['a mutation without a credential', () => ({ body: { query: 'mutation { revokeToken(input: {id: "tok_missing", reason: "x"}) { id } }' }, headers: {} })],
   ];
 
   it.each(sameAnswers)('%s: every repetition is prepared and answers the same as Apollo did', async (name, request) => {
@@ -115,7 +121,6 @@ describe('prepared queries: answered without Apollo, byte for byte as Apollo ans
   });
 
   const leftToApollo: Array<[string, () => { body: unknown; headers: Record<string, string> }]> = [
-    ['a mutation', () => ({ body: { query: 'mutation { revokeToken(input: {id: "tok_missing", reason: "x"}) { id } }' }, headers: bearer(writer) })],
     [
       'a query whose cost depends on its variables',
       () => ({ body: { query: 'query P($first: Int) { tokens(first: $first) { edges { node { id } } } }', variables: { first: 2 } }, headers: bearer(reader) }),
@@ -135,6 +140,63 @@ describe('prepared queries: answered without Apollo, byte for byte as Apollo ans
     const { responses, prepared } = await repeat(body, headers);
     expectAllAlike(responses);
     expect(prepared).toBe(0);
+  });
+
+  const ISSUE = 'mutation Issue($input: IssueTokenInput!, $key: String) { issueToken(input: $input, idempotencyKey: $key) { secret replayed token { id name roles status } } }';
+  const issueBody = (name: string, key?: string, note = 'issue') => ({ query: `${ISSUE}\n# ${note}`, variables: { input: { name, roles: ['deploy'] }, key } });
+
+  it('a mutation is prepared too: every issue writes and answers its own token, as the first did through Apollo', async () => {
+    const before = await preparedCount(gw.url);
+    const sent: Sent[] = [];
+    for (let i = 0; i < 3; i++) sent.push(await post(gw.url, issueBody(`prepared issue ${i}`), bearer(writer)));
+    expect((await preparedCount(gw.url)) - before).toBe(2);
+    const answers = sent.map((response) => JSON.parse(response.body));
+    for (const [i, response] of sent.entries()) {
+      expect(response.status).toBe(200);
+      expect(response.headers).toEqual(sent[0].headers);
+      expect(answers[i].errors).toBeUndefined();
+      expect(answers[i].data.issueToken).toMatchObject({ replayed: false, token: { name: `prepared issue ${i}`, roles: ['deploy'], status: 'ACTIVE' } });
+      expect(answers[i].data.issueToken.secret).toMatch(/^klt_/);
+    }
+    expect(new Set(answers.map((answer) => answer.data.issueToken.token.id)).size).toBe(3);
+    // Each answer's own write is in the read models already, and its secret authenticates.
+    for (const answer of answers) {
+      const verified = await post(gw.url, { query: VERIFY, variables: { token: answer.data.issueToken.secret } }, bearer(reader));
+      expect(JSON.parse(verified.body).data.verifyToken).toMatchObject({ valid: true, token: { id: answer.data.issueToken.token.id } });
+    }
+  });
+
+  it('a retry under an idempotency key is replayed with the same answer and extensions whichever way it goes', async () => {
+    const key = `prepared-retry-${Date.now()}`;
+    const executed = await post(gw.url, issueBody('retried issue', key, 'first'), bearer(writer));
+    expect(JSON.parse(executed.body).data.issueToken.replayed).toBe(false);
+    // A document of its own: its first request is Apollo's replay, the next two are prepared replays.
+    const { responses, prepared } = await repeat(issueBody('retried issue', key, 'retry'), bearer(writer));
+    expect(prepared).toBe(2);
+    expectAllAlike(responses);
+    const replay = JSON.parse(responses[0].body);
+    expect(replay.data.issueToken).toMatchObject({ secret: null, replayed: true, token: { id: JSON.parse(executed.body).data.issueToken.token.id } });
+    expect(replay.extensions.idempotency.issueToken).toMatchObject({ key, replayed: true });
+    // The same key with other arguments is a CONFLICT on both paths.
+    const conflicting = await repeat(issueBody('another name', key, 'conflict'), bearer(writer));
+    expectAllAlike(conflicting.responses);
+    expect(conflicting.prepared).toBe(2);
+    expect(JSON.parse(conflicting.responses[0].body).errors[0].extensions.code).toBe('CONFLICT');
+  });
+
+  it('a known mutation sent as a simple cross-site request is still refused by Apollo, and nothing is written', async () => {
+    const body = issueBody('cross-site issue', undefined, 'csrf');
+    await post(gw.url, { ...body, variables: { input: { name: 'same-site issue', roles: ['deploy'] } } }, bearer(writer));
+    const before = await preparedCount(gw.url);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const refused = await post(gw.url, JSON.stringify(body), { ...bearer(writer), 'content-type': type });
+      expect(refused.status).toBe(400);
+    }
+    expect((await preparedCount(gw.url)) - before).toBe(0);
+    const listed = await post(gw.url, { query: '{ tokens(first: 100) { edges { node { name } } } }' }, bearer(reader));
+    const names = JSON.parse(listed.body).data.tokens.edges.map((edge: { node: { name: string } }) => edge.node.name);
+    expect(names).toContain('same-site issue');
+    expect(names).not.toContain('cross-site issue');
   });
 
   it('a document Apollo refused is never prepared, and a malformed body is still refused as before', async () => {
@@ -171,5 +233,32 @@ describe('prepared queries: answered without Apollo, byte for byte as Apollo ans
     const before = await preparedCount(gw.url);
     expect(JSON.parse((await verify()).body).data.verifyToken).toMatchObject({ valid: false, code: 'REVOKED' });
     expect((await preparedCount(gw.url)) - before).toBe(1);
+  });
+});
+
+describe('prepared mutations: the mutation rate limit charges them as it charges Apollo\'s', () => {
+  let gw: TestGateway;
+  afterAll(async () => gw?.stop());
+
+  it('once the credential\'s budget is spent, prepared and Apollo-answered mutations are refused alike', async () => {
+    gw = await startTestGateway({
+      env: { KEYLEDGER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '0', KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_IP_PER_MINUTE: '0', KEYLEDGER_RATE_LIMIT_MUTATIONS_PER_MINUTE: '2' },
+    });
+    const { secret } = await issueToken(gw.url, ROOT_SECRET, { name: 'limited writer', tenantId: 'prep', roles: ['keyledger:tokens:write'] });
+    const revoke = (note: string) => ({ query: `mutation { revokeToken(input: {id: "tok_missing", reason: "x"}) { id } }\n# ${note}` });
+    const headers = { authorization: `Bearer ${secret}` };
+    const before = await preparedCount(gw.url);
+    // Two within the budget (Apollo, then prepared), then refused: prepared, then Apollo for a new text, then prepared.
+    const sent = [await post(gw.url, revoke('a'), headers), await post(gw.url, revoke('a'), headers)];
+    sent.push(await post(gw.url, revoke('a'), headers), await post(gw.url, revoke('b'), headers), await post(gw.url, revoke('b'), headers));
+    expect((await preparedCount(gw.url)) - before).toBe(3);
+    const codes = sent.map((response) => JSON.parse(response.body).errors[0].extensions.code);
+    expect(codes).toEqual(['NOT_FOUND', 'NOT_FOUND', 'RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    for (const refused of sent.slice(2)) {
+      expect(refused.status).toBe(sent[2].status);
+      expect(Object.keys(refused.headers).sort()).toEqual(Object.keys(sent[2].headers).sort());
+      expect(JSON.parse(refused.body).errors[0].extensions.retryAfter).toBeGreaterThan(0);
+      expect(JSON.parse(refused.body).data).toEqual(JSON.parse(sent[2].body).data);
+    }
   });
 });
