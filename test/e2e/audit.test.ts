@@ -419,6 +419,12 @@ describe('audit history', () => {
     expect(edited.ok).toBe(false);
     expect(edited.firstBreak.eventId).toBe(row.event_id);
     readModels.prepare('UPDATE audit_entry_texts SET entry = ? WHERE seq = ?').run(row.entry, row.seq);
+    // An entry whose canonical text is gone (the row of audit_entry_texts deleted) is a break too.
+    readModels.prepare('DELETE FROM audit_entry_texts WHERE seq = ?').run(row.seq);
+    const missing = (await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity;
+    expect(missing.ok).toBe(false);
+    expect(missing.firstBreak).toMatchObject({ eventId: row.event_id, reason: 'the stored entry is missing' });
+    readModels.prepare('INSERT INTO audit_entry_texts (seq, entry) VALUES (?, ?)').run(row.seq, row.entry);
     readModels.close();
     expect((await graphql(gw.url, INTEGRITY, {}, auditorA)).data!.auditIntegrity.ok).toBe(true);
 
