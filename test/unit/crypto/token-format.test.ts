@@ -88,6 +88,13 @@ describe('randomBase62', () => {
     expect(firstEight).toBeGreaterThan(7400);
     expect(firstEight).toBeLessThan(8600);
   });
+
+  it('draws fresh characters across many calls, past every refill of its random pool', () => {
+    // 5,000 ids of 22 characters take about 28 pools of 4,096 bytes.
+    const ids = Array.from({ length: 5_000 }, () => randomBase62(22));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.every((id) => isBase62(id) && !/^0+$/.test(id))).toBe(true);
+  });
 });
 
 describe('generateToken', () => {
