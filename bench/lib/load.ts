@@ -24,6 +24,8 @@ export interface LoadResult {
   durationSeconds: number;
   /** CPU time the server process spent per request during the phase; null when unknown. */
   serverCpuMsPerRequest: number | null;
+  /** Write system calls the server process made per request during the phase; null when unknown. */
+  serverWriteCallsPerRequest: number | null;
 }
 
 /** A load phase in which some response was not the one measured: its figures would describe an error path. */
@@ -39,6 +41,7 @@ export class LoadFailure extends Error {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let firstRefused: string | null = null;
   const cpuBefore = options.server?.cpuSeconds() ?? null;
+  const writesBefore = options.server?.writeCalls() ?? null;
   const result = await autocannon({
     url: `${options.url}/graphql`,
     connections: options.connections,
@@ -59,6 +62,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     },
   });
   const cpuAfter = options.server?.cpuSeconds() ?? null;
+  const writesAfter = options.server?.writeCalls() ?? null;
   const failed = { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, refusedBodies: result.mismatches };
   if (Object.values(failed).some((count) => count > 0) || result.requests.total === 0) {
     const counts = Object.entries(failed)
@@ -77,6 +81,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     durationSeconds: result.duration,
     serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null ? ((cpuAfter - cpuBefore) * 1000) / result.requests.total : null,
+    serverWriteCallsPerRequest: writesBefore !== null && writesAfter !== null ? (writesAfter - writesBefore) / result.requests.total : null,
   };
 }
 

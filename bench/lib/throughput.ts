@@ -105,6 +105,12 @@ export function comparisonDetail(comparison: Comparison): Record<string, number 
           'baseline server CPU ms/req': round(baseline.serverCpuMsPerRequest, 3),
         }
       : {}),
+    ...(measured.serverWriteCallsPerRequest !== null && baseline.serverWriteCallsPerRequest !== null
+      ? {
+          'server write calls/req': round(measured.serverWriteCallsPerRequest, 1),
+          'baseline server write calls/req': round(baseline.serverWriteCallsPerRequest, 1),
+        }
+      : {}),
     'ratio per round': comparison.roundRatios.map((ratio) => ratio.toFixed(2)).join(' '),
     requests: measured.requests,
     connections: measured.connections,

@@ -50,6 +50,21 @@ describe('a server process', () => {
     }
   });
 
+  it('reports the write system calls the process made: one at least for each answer it sent', async () => {
+    const server = await startServerProcess(script, {}, '/readyz');
+    try {
+      const before = server.writeCalls();
+      if (process.platform !== 'linux') {
+        expect(before).toBeNull();
+        return;
+      }
+      for (let i = 0; i < 5; i++) await fetch(`${server.url}/x`);
+      expect(server.writeCalls()! - before!).toBeGreaterThanOrEqual(5);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('rejects with what the process wrote when it exits before it is ready', async () => {
     await expect(startServerProcess(failing, {}, '/readyz')).rejects.toThrow(/exited \(3\) before it was ready:\s+no database here/);
   });
