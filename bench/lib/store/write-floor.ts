@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { openReadModelDatabase, REPLAY_CACHE_SIZE_KIB } from '../../../projections';
+import type { Figure } from '../../types';
+import { round } from '../stats';
+
+/**
+ * The least time SQLite alone takes to write a given set of read models, on this machine:
+ * every row of a finished read-model database copied into a new database with the same
+ * tables (`INSERT … SELECT`, no JavaScript per row), then every index built, then the
+ * commit, in one transaction with the replay's page cache and the read models' pragmas.
+ * Any replay that ends with those rows and indexes must at least write them, whatever it
+ * computes besides; a replay's time beside this one says how much of it is the writing.
+ */
+export interface WriteFloor {
+  seconds: number;
+  /** Copying the rows into tables without secondary indexes. */
+  rowsSeconds: number;
+  /** Building every index after the rows are in. */
+  indexSeconds: number;
+  commitSeconds: number;
+  /** Rows copied, over every table. */
+  rows: number;
+}
+
+interface SchemaObject {
+  type: 'table' | 'index' | 'view';
+  name: string;
+  sql: string;
+}
+
+/** Times SQLite writing the read models of `sourcePath` again, into a new database under `workDir`. */
+export function sqliteWriteFloor(sourcePath: string, workDir: string): WriteFloor {
+  const db = openReadModelDatabase(join(workDir, 'write-floor', 'readmodels.db'));
+  try {
+    db.pragma(`cache_size = ${-REPLAY_CACHE_SIZE_KIB}`);
+    db.prepare('ATTACH DATABASE ? AS source').run(sourcePath);
+    // SQLite's own tables (sqlite_sequence) follow from the inserts; automatic indexes (primary keys) come with their tables.
+    const schema = db
+      .prepare<[], SchemaObject>(
+        "SELECT type, name, sql FROM source.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+      )
+      .all();
+    const existing = new Set(db.prepare<[], { name: string }>('SELECT name FROM main.sqlite_master').all().map((row) => row.name));
+    const of = (type: SchemaObject['type']) => schema.filter((object) => object.type === type);
+    const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+    const started = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+    db.exec('BEGIN IMMEDIATE');
+    let rows = 0;
+    // Opening created the checkpoints table; every other table is created as the source has it.
+    for (const table of of('table')) {
+      if (!existing.has(table.name)) db.exec(table.sql);
+      rows += db.prepare(`INSERT INTO main.${quoted(table.name)} SELECT * FROM source.${quoted(table.name)}`).run().changes;
+    }
+    const rowsSeconds = elapsed();
+    for (const index of of('index')) if (!existing.has(index.name)) db.exec(index.sql);
+    for (const view of of('view')) if (!existing.has(view.name)) db.exec(view.sql);
+    const indexSeconds = elapsed() - rowsSeconds;
+    db.exec('COMMIT');
+    const seconds = elapsed();
+    if (rows === 0) throw new Error(`${sourcePath} holds no read-model rows`);
+    return { seconds, rowsSeconds, indexSeconds, commitSeconds: seconds - rowsSeconds - indexSeconds, rows };
+  } finally {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    db.close();
+  }
+}
+
+/**
+ * A replay's events/s beside the rate at which SQLite alone writes the read models that replay
+ * produced: half of it is the target, since the replay must also read, parse and compute.
+ */
+export function writeFloorFigure(name: string, events: number, seconds: number, written: WriteFloor): Figure {
+  return {
+    name,
+    value: events / seconds,
+    unit: 'events/s',
+    baseline: { name: 'SQLite alone: the same rows copied, indexed and committed', value: events / written.seconds },
+    target: { kind: 'ratio-at-least', ratio: 0.5 },
+    detail: {
+      'replay s': round(seconds),
+      'write floor s': round(written.seconds),
+      'rows s': round(written.rowsSeconds),
+      'indexes s': round(written.indexSeconds),
+      'commit s': round(written.commitSeconds),
+      rows: written.rows,
+    },
+  };
+}
