@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { openReadModelDatabase, REPLAY_CACHE_SIZE_KIB } from '../../../projections';
 import type { Figure } from '../../types';
@@ -26,6 +27,17 @@ export interface WriteFloor {
 
 const isAuditTable = (table: string) => table.startsWith('audit_');
 
+function readThrough(path: string): void {
+  if (!existsSync(path)) return;
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 interface SchemaObject {
   type: 'table' | 'index' | 'view';
   name: string;
@@ -35,6 +47,9 @@ interface SchemaObject {
 
 /** Times SQLite writing the read models of `sourcePath` again, into a new database under `workDir`. */
 export function sqliteWriteFloor(sourcePath: string, workDir: string): WriteFloor {
+  // Reading the source from disk is no part of writing: it is brought into the page cache first.
+  readThrough(sourcePath);
+  readThrough(`${sourcePath}-wal`);
   const db = openReadModelDatabase(join(workDir, 'write-floor', 'readmodels.db'));
   try {
     db.pragma(`cache_size = ${-REPLAY_CACHE_SIZE_KIB}`);
