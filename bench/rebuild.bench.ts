@@ -13,7 +13,7 @@ import type { Benchmark } from './types';
  * floor measured in the same run: reading the same rows from SQLite and parsing their JSON,
  * without applying them. Beside it, the rebuild against what SQLite alone takes to write the
  * read models it produced (rows, indexes, commit; see write-floor.ts): the part of a replay
- * no computation can remove, so whatever the first ratio lacks beyond it is not the code's.
+ * no code can remove, so the two ratios together tell the writing's share from the code's.
  */
 
 interface Floor {

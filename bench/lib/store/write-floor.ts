@@ -60,7 +60,8 @@ export function sqliteWriteFloor(sourcePath: string, workDir: string): WriteFloo
         "SELECT type, name, tbl_name AS \"table\", sql FROM source.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
       )
       .all();
-    const existing = new Set(db.prepare<[], { name: string }>('SELECT name FROM main.sqlite_master').all().map((row) => row.name));
+    // Opening created the checkpoints table; every other table, and every index and view, is created as the source has it.
+    const opened = new Set(db.prepare<[], string>("SELECT name FROM main.sqlite_master WHERE type = 'table'").pluck().all());
     const of = (type: SchemaObject['type']) => schema.filter((object) => object.type === type);
     const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -74,20 +75,19 @@ export function sqliteWriteFloor(sourcePath: string, workDir: string): WriteFloo
       write();
       if (isAuditTable(object.table)) auditSeconds += elapsed() - before;
     };
-    // Opening created the checkpoints table; every other table is created as the source has it.
     for (const table of of('table')) {
       timed(table, () => {
-        if (!existing.has(table.name)) db.exec(table.sql);
+        if (!opened.has(table.name)) db.exec(table.sql);
         rows += db.prepare(`INSERT INTO main.${quoted(table.name)} SELECT * FROM source.${quoted(table.name)}`).run().changes;
       });
     }
     const rowsSeconds = elapsed();
-    for (const index of of('index')) if (!existing.has(index.name)) timed(index, () => db.exec(index.sql));
-    for (const view of of('view')) if (!existing.has(view.name)) db.exec(view.sql);
+    if (rows === 0) throw new Error(`${sourcePath} holds no read-model rows`);
+    for (const index of of('index')) timed(index, () => db.exec(index.sql));
+    for (const view of of('view')) db.exec(view.sql);
     const indexSeconds = elapsed() - rowsSeconds;
     db.exec('COMMIT');
     const seconds = elapsed();
-    if (rows === 0) throw new Error(`${sourcePath} holds no read-model rows`);
     return { seconds, rowsSeconds, indexSeconds, commitSeconds: seconds - rowsSeconds - indexSeconds, rows, auditSeconds };
   } finally {
     if (db.inTransaction) db.exec('ROLLBACK');
