@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../crypto/time-ordered-uuid';
 import { KeyledgerError } from '../domain/errors';
 import {
   EventStoreUnavailableError,
@@ -88,7 +88,7 @@ export class EventWriter {
     const result = await this.guard(() =>
       this.store.append(
         streamId,
-        events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as Record<string, unknown>, metadata })),
+        events.map((event) => ({ id: timeOrderedUuid(), type: event.type, data: event.data as Record<string, unknown>, metadata })),
         expected,
       ),
     );
@@ -116,7 +116,7 @@ export class EventWriter {
     return this.guard(() =>
       this.store.append(
         streamId,
-        events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as Record<string, unknown>, metadata })),
+        events.map((event) => ({ id: timeOrderedUuid(), type: event.type, data: event.data as Record<string, unknown>, metadata })),
         expected,
       ),
     );

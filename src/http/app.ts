@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../crypto/time-ordered-uuid';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -146,7 +146,7 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   const requestIds = (req: Request, res: Response, next: NextFunction) => {
     res.locals.clientIp = addressOf(req);
     const incoming = req.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    const requestId = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : timeOrderedUuid();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     // Below the info level the line would be dropped anyway: no listener, no clock read.

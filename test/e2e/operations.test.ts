@@ -1,4 +1,4 @@
-import { graphql } from '../helpers/graphql-client';
+import { graphql, ISSUE_TOKEN } from '../helpers/graphql-client';
 import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
 
 describe('operational endpoints', () => {
@@ -51,6 +51,35 @@ describe('operational endpoints', () => {
     expect(echoed.headers.get('x-request-id')).toBe('req-123.abc');
     const replaced = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': 'bad id\twith "quotes"' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('makes up request ids and event ids as version 7 UUIDs, in time order', async () => {
+    const before = Date.now();
+    const response = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ROOT_SECRET}` },
+      body: JSON.stringify({ query: ISSUE_TOKEN, variables: { input: { name: 'ordered ids', tenantId: 'ids' } } }),
+    });
+    const after = Date.now();
+    const issued = (await response.json()) as { data: { issueToken: { token: { id: string } } } };
+    const requestId = response.headers.get('x-request-id')!;
+    const page = await graphql<{ auditLog: { edges: Array<{ node: { id: string; requestId: string; resource: { id: string } } }> } }>(
+      gw.url,
+      'query($r: String) { auditLog(tenantId: "ids", filter: { requestId: $r }) { edges { node { id requestId resource { id } } } } }',
+      { r: requestId },
+      ROOT_SECRET,
+    );
+    expect(page.errors).toBeUndefined();
+    const [entry] = page.data!.auditLog.edges.map((edge) => edge.node);
+    expect(entry.resource.id).toBe(issued.data.issueToken.token.id);
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const millisOf = (uuid: string) => parseInt(uuid.replace(/-/g, '').slice(0, 12), 16);
+    for (const id of [requestId, entry.id]) {
+      expect(id).toMatch(v7);
+      expect(millisOf(id)).toBeGreaterThanOrEqual(before);
+      expect(millisOf(id)).toBeLessThanOrEqual(after);
+    }
+    expect(millisOf(entry.id)).toBeGreaterThanOrEqual(millisOf(requestId));
   });
 
   it('answers unknown paths with a JSON 404', async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { openKeyRing } from '../../../src/app/deployment-keys/open-key-ring';
 import { AuditFingerprinter } from '../../../src/crypto/audit-fingerprint';
 import { systemClock } from '../../../src/app/clock';
 import { SecretHasher } from '../../../src/crypto/secret-hash';
+import { timeOrderedUuid } from '../../../src/crypto/time-ordered-uuid';
 import { BASE62_ALPHABET } from '../../../src/crypto/base62';
 import { displayOf, generateToken } from '../../../src/crypto/token-format';
 import type { AuthenticationFailed, PrivilegedTokenVerified } from '../../../src/domain/access/events';
@@ -46,7 +47,7 @@ import type { Actor, EventMetadata } from '../../../src/eventstore/port';
  */
 
 /** Bump whenever the generated events change. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 export const DATASET_CACHE_ROOT = join(tmpdir(), 'keyledger-bench');
 
@@ -262,7 +263,7 @@ class BulkWriter {
         const revision = (this.revisions.get(row.streamId) ?? -1) + 1;
         this.revisions.set(row.streamId, revision);
         this.insert.run(
-          randomUUID(),
+          timeOrderedUuid(Date.parse(row.metadata.occurredAt)),
           row.streamId,
           revision,
           row.type,
@@ -348,7 +349,7 @@ abstract class LogGenerator {
   protected metadata(actor: Actor, now: Date): EventMetadata {
     return {
       actor,
-      requestId: `req_${this.id(16)}`,
+      requestId: timeOrderedUuid(now.getTime()),
       occurredAt: now.toISOString(),
       ip: `10.${Math.floor(this.random() * 256)}.${Math.floor(this.random() * 256)}.${1 + Math.floor(this.random() * 254)}`,
       userAgent: this.pick(USER_AGENTS),

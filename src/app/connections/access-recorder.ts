@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../../crypto/time-ordered-uuid';
 import { KeyledgerError } from '../../domain/errors';
 import type { AccessEvent } from '../../domain/access/events';
 import { accessStreamId, type ConnectionUsed } from '../../domain/connections/events';
@@ -64,7 +64,7 @@ export class ConnectionAccessRecorder {
     if (this.queue.length >= this.maxPending) {
       throw new KeyledgerError('UNAVAILABLE', 'Uses of connections cannot be recorded right now, so none is allowed; retry shortly');
     }
-    this.queue.push({ event: { id: randomUUID(), type: 'ConnectionUsed', data, metadata }, attempts: 0 });
+    this.queue.push({ event: { id: timeOrderedUuid(), type: 'ConnectionUsed', data, metadata }, attempts: 0 });
   }
 
   /**
@@ -78,7 +78,7 @@ export class ConnectionAccessRecorder {
       if (this.dropped === 1 || this.dropped % 1000 === 0) this.logger.warn({ dropped: this.dropped }, 'access records dropped: the backlog is full');
       return false;
     }
-    this.queue.push({ event: { id: randomUUID(), type, data, metadata }, attempts: 0 });
+    this.queue.push({ event: { id: timeOrderedUuid(), type, data, metadata }, attempts: 0 });
     return true;
   }
 

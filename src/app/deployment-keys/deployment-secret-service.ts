@@ -16,6 +16,7 @@ import type { Logger } from '../../logger';
 import type { Clock } from '../clock';
 import { eventMetadata, SYSTEM_ACTOR } from '../request-context';
 import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../../crypto/time-ordered-uuid';
 
 const CONTEXT = 'keyledger/deployment-secret/v1';
 const MAX_ATTEMPTS = 5;
@@ -122,7 +123,7 @@ export class DeploymentSecretService {
     const metadata = eventMetadata({ requestId: `deployment-keys-${randomUUID()}` }, SYSTEM_ACTOR, now);
     await this.store.append(
       DEPLOYMENT_KEYS_STREAM,
-      events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data as unknown as Record<string, unknown>, metadata })),
+      events.map((event) => ({ id: timeOrderedUuid(), type: event.type, data: event.data as unknown as Record<string, unknown>, metadata })),
       expected,
     );
     return events;

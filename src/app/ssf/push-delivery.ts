@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { timeOrderedUuid } from '../../crypto/time-ordered-uuid';
 import {
   DELIVERY_PUSH,
   deliveryStateOf,
@@ -148,7 +149,7 @@ export class PushDelivery {
     const append = async (event: SsfDeliveryEvent): Promise<boolean> => {
       try {
         const metadata = { actor: SYSTEM_ACTOR, requestId: `ssf-delivery-${randomUUID()}`, occurredAt: clock.now().toISOString() };
-        revision = (await store.append(deliveryStream, [{ id: randomUUID(), type: event.type, data: event.data as never, metadata }], revision)).nextExpectedRevision;
+        revision = (await store.append(deliveryStream, [{ id: timeOrderedUuid(), type: event.type, data: event.data as never, metadata }], revision)).nextExpectedRevision;
         return true;
       } catch (error) {
         // Another replica took the stream over: it delivers from the recorded position.
