@@ -611,6 +611,52 @@ export function describeEventStoreConformance(adapterName: string, target: () =>
         expect(live.recordedAt).toBeInstanceOf(Date);
       });
 
+      it('delivers live appends exactly as a read returns them: groups of concurrent appends, some failing, between appends of another instance', async () => {
+        await store.append(streamName('seed'), [newEvent('Seed')], 'no_stream');
+        const p = probe(store, { fromPosition: null });
+        await p.waitForCaughtUp();
+        const peer = await openPeer();
+        const streams = [streamName('g0'), streamName('g1'), streamName('g2')];
+        const revisions = new Map<string, number | 'no_stream'>(streams.map((s) => [s, 'no_stream']));
+        const written: string[] = [];
+        for (let round = 0; round < 6; round++) {
+          // One turn's appends through this instance: several streams, a multi-event append, and one that fails its check.
+          const appends = streams.map((s, i) => {
+            // Data as a command may hand it over: a Date and an undefined member, which the log keeps as JSON keeps them.
+            const events =
+              i === 1
+                ? [newEvent(`Round${round}`, { at: new Date(round), gone: undefined, text: 'ünï' }), ...newEvents(2, `Round${round}`)]
+                : newEvents(1, `Round${round}`);
+            return store.append(s, events, revisions.get(s)!).then((result) => {
+              revisions.set(s, result.nextExpectedRevision);
+              written.push(...events.map((e) => e.id));
+            });
+          });
+          const refused = store.append(streams[0]!, [newEvent('Refused')], 99).then(
+            () => {
+              throw new Error('an append expecting revision 99 succeeded');
+            },
+            (error: unknown) => expect(error).toBeInstanceOf(WrongExpectedRevisionError),
+          );
+          await Promise.all([...appends, refused]);
+          if (round % 2 === 1) {
+            const other = newEvents(2, `Peer${round}`);
+            await peer.append(streamName(`peer${round}`), other, 'no_stream');
+            written.push(...other.map((e) => e.id));
+          }
+        }
+        await p.waitForIds(written);
+
+        const live = p.events.slice(1);
+        expect(new Set(live.map((e) => e.id))).toEqual(new Set(written));
+        assertStrictlyIncreasing(p.events.map((e) => e.position));
+        // A second subscription from the start reads them all back from the store.
+        const fromStore = probe(store, { fromPosition: null });
+        await fromStore.waitForCaughtUp();
+        expect(p.events).toEqual(fromStore.catchUpEvents);
+        expect(p.error).toBeUndefined();
+      });
+
       it('on an empty store reports caughtUp at null, then delivers live appends', async () => {
         const p = probe(store);
         await p.waitForCaughtUp();

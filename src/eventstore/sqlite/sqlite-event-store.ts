@@ -103,16 +103,50 @@ interface PendingAppend {
 type AppendOutcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
 function decodeRow(row: EventRow): RecordedEvent {
+  return recordedEvent(row.id, row.type, row.stream_id, Number(row.revision), row.position, row.data, row.metadata, Number(row.recorded_at));
+}
+
+/** An event as subscriptions and reads deliver it, from the columns it is stored in. */
+function recordedEvent(
+  id: string,
+  type: string,
+  streamId: string,
+  revision: number,
+  position: bigint,
+  dataJson: string,
+  metadataJson: string,
+  recordedAt: number,
+): RecordedEvent {
   return {
-    id: row.id,
-    type: row.type,
-    streamId: row.stream_id,
-    revision: Number(row.revision),
-    position: row.position,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    metadata: JSON.parse(row.metadata) as RecordedEvent['metadata'],
-    recordedAt: new Date(Number(row.recorded_at)),
+    id,
+    type,
+    streamId,
+    revision,
+    position,
+    data: JSON.parse(dataJson) as Record<string, unknown>,
+    metadata: JSON.parse(metadataJson) as RecordedEvent['metadata'],
+    recordedAt: new Date(recordedAt),
   };
+}
+
+/** The events a committed append wrote, as a read of them would return them. */
+function appendedEvents(append: PendingAppend, result: AppendResult, recordedAt: number, into: RecordedEvent[]): void {
+  const count = append.events.length;
+  for (let i = 0; i < count; i++) {
+    const back = count - 1 - i;
+    into.push(
+      recordedEvent(
+        append.events[i]!.id,
+        append.events[i]!.type,
+        append.streamId,
+        result.nextExpectedRevision - back,
+        result.position - BigInt(back),
+        append.dataJson[i]!,
+        append.metadataJson[i]!,
+        recordedAt,
+      ),
+    );
+  }
 }
 
 /*
@@ -397,17 +431,37 @@ export class SqliteEventStore implements EventStore {
       for (const append of group) append.reject(this.translateAppendError(error, append.streamId, append.events));
       return;
     }
-    if (this.subscriptions.size > 0) {
-      const appendedTypes = new Set<string>();
-      for (let i = 0; i < group.length; i++) if (outcomes[i]!.ok) for (const event of group[i]!.events) appendedTypes.add(event.type);
-      if (appendedTypes.size > 0) for (const subscription of this.subscriptions) subscription.wakeFor(appendedTypes);
-    }
+    if (this.subscriptions.size > 0) this.notifySubscriptions(group, outcomes, recordedAt);
     for (let i = 0; i < group.length; i++) {
       const outcome = outcomes[i]!;
       if (outcome.ok) group[i]!.resolve(outcome.result);
       else group[i]!.reject(this.translateAppendError(outcome.error, group[i]!.streamId, group[i]!.events));
     }
   };
+
+  /*
+   * A subscription to every event is handed what the group wrote (its own copy), so that it
+   * need not read back and decode the events it is about to deliver; it still reads the
+   * database whenever they do not follow on from the last event it delivered. A subscription
+   * to some types is woken if the group wrote one of them.
+   */
+  private notifySubscriptions(group: readonly PendingAppend[], outcomes: readonly AppendOutcome[], recordedAt: number): void {
+    const appendedTypes = new Set<string>();
+    for (let i = 0; i < group.length; i++) if (outcomes[i]!.ok) for (const event of group[i]!.events) appendedTypes.add(event.type);
+    if (appendedTypes.size === 0) return;
+    for (const subscription of this.subscriptions) {
+      if (!subscription.takesAppends) {
+        subscription.wakeFor(appendedTypes);
+        continue;
+      }
+      const events: RecordedEvent[] = [];
+      for (let i = 0; i < group.length; i++) {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) appendedEvents(group[i]!, outcome.result, recordedAt, events);
+      }
+      subscription.offer(events);
+    }
+  }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
@@ -601,6 +655,8 @@ class SqliteSubscription implements EventSubscription {
   private signalled = true;
   private resume: (() => void) | null = null;
   private readonly generator: AsyncGenerator<SubscriptionMessage, void, undefined>;
+  /** Events this store instance appended since the last delivery (see `offer`), or null once more than a page was offered. */
+  private offered: RecordedEvent[] | null = [];
 
   constructor(
     private readonly host: SubscriptionHost,
@@ -650,6 +706,35 @@ class SqliteSubscription implements EventSubscription {
     this.wake();
   }
 
+  /** Whether appends of this store instance are handed to it (`offer`): only to a subscription to every event. */
+  get takesAppends(): boolean {
+    return this.types === null && !this.closed;
+  }
+
+  /** Events this store instance has just committed, in position order; wakes the subscription. */
+  offer(events: readonly RecordedEvent[]): void {
+    if (this.offered !== null) {
+      if (this.offered.length + events.length > this.pageSize) this.offered = null;
+      else for (const event of events) this.offered.push(event);
+    }
+    this.wake();
+  }
+
+  /*
+   * What was offered, if it follows on from `last` without a gap: then it is exactly what a
+   * read from `last` would return, unless another connection committed after it, which the
+   * poll's wake-up reads next. Otherwise (another connection committed in between, more than
+   * a page was offered, or nothing has been delivered yet) the database is read. Either way
+   * the offered events are dropped, as the read returns them too.
+   */
+  private takeOffered(last: bigint | null): RecordedEvent[] | null {
+    const offered = this.offered;
+    this.offered = [];
+    if (offered === null || offered.length === 0 || last === null || offered[0]!.position !== last + 1n) return null;
+    for (let i = 1; i < offered.length; i++) if (offered[i]!.position !== offered[i - 1]!.position + 1n) return null;
+    return offered;
+  }
+
   wake(): void {
     this.signalled = true;
     const resume = this.resume;
@@ -672,7 +757,7 @@ class SqliteSubscription implements EventSubscription {
     try {
       while (!this.closed) {
         this.signalled = false;
-        const events = this.readPage(last, this.pageSize);
+        const events = this.takeOffered(last) ?? this.readPage(last, this.pageSize);
         if (events.length > 0) {
           last = events[events.length - 1]!.position;
           yield { type: 'events', events };
