@@ -82,6 +82,26 @@ describe('operational endpoints', () => {
     expect(millisOf(entry.id)).toBeGreaterThanOrEqual(millisOf(requestId));
   });
 
+  it('makes up token ids that sort by issue time, each with a random part of its own', async () => {
+    const base62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const millisOf = (id: string) => [...id.slice(4, 12)].reduce((sum, char) => sum * 62 + base62.indexOf(char), 0);
+    const issued: Array<{ id: string; before: number; after: number }> = [];
+    for (let i = 0; i < 6; i++) {
+      const before = Date.now();
+      const { id } = await issueToken(gw.url, ROOT_SECRET, { name: `sorted ${i}`, tenantId: 'ids' });
+      issued.push({ id, before, after: Date.now() });
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const ids = issued.map((token) => token.id);
+    for (const { id, before, after } of issued) {
+      expect(id).toMatch(/^tok_[0-9A-Za-z]{22}$/);
+      expect(millisOf(id)).toBeGreaterThanOrEqual(before);
+      expect(millisOf(id)).toBeLessThanOrEqual(after);
+    }
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids.map((id) => id.slice(12))).size).toBe(ids.length);
+  });
+
   it('answers unknown paths with a JSON 404', async () => {
     const response = await fetch(`${gw.url}/nope`);
     expect(response.status).toBe(404);

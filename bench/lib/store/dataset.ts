@@ -11,6 +11,7 @@ import { SecretHasher } from '../../../src/crypto/secret-hash';
 import { timeOrderedUuid } from '../../../src/crypto/time-ordered-uuid';
 import { BASE62_ALPHABET } from '../../../src/crypto/base62';
 import { displayOf, generateToken } from '../../../src/crypto/token-format';
+import { newTokenId } from '../../../src/app/tokens/token-issuer';
 import type { AuthenticationFailed, PrivilegedTokenVerified } from '../../../src/domain/access/events';
 import {
   accessStreamId,
@@ -359,7 +360,7 @@ abstract class LogGenerator {
   /** A generated API token through the token decider, with its real lookup hash. */
   protected issueToken(tenantId: string, actor: Actor, now: Date): TokenState {
     const secret = generateToken('klt');
-    const tokenId = `tok_${this.id(22)}`;
+    const tokenId = newTokenId(now.getTime());
     const [event] = decideToken(
       {
         type: 'IssueToken',

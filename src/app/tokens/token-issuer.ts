@@ -1,7 +1,7 @@
 import { conflict, KeyledgerError } from '../../domain/errors';
 import { decide, initialTokenState, tokenStreamId, type IssueToken, type SecretOrigin, type TokenEvent, type TokenKind } from '../../domain/tokens';
 import { secretInUse } from '../../domain/token-claims';
-import { randomBase62 } from '../../crypto/base62';
+import { encodeBase62, randomBase62 } from '../../crypto/base62';
 import { isArgon2Hash, type SecretHasher } from '../../crypto/secret-hash';
 import { displayOf } from '../../crypto/token-format';
 import { WrongExpectedRevisionError, type Actor, type EventMetadata } from '../../eventstore/port';
@@ -22,8 +22,17 @@ export const TOKEN_PREFIXES: Record<TokenKind, string> = {
 
 export type NewToken = Omit<IssueToken, 'type' | 'roles'> & { roles: readonly string[] };
 
-export function newTokenId(): string {
-  return `tok_${randomBase62(22)}`;
+/**
+ * A new token id: `tok_`, the time in milliseconds as 8 base62 characters, then 14 random
+ * ones (83 bits). Ids so made sort by when they were made, so the indexes keyed by them (the
+ * tokens by id, their secrets and audit entries by token, the log's streams) grow at their
+ * end, on a page the previous issue wrote already, instead of on a page of their own anywhere
+ * in each index: a token issue writes some five pages fewer. An id is no secret and grants
+ * nothing; what it tells beyond the token is when it was issued, as `createdAt` does to
+ * whoever may read the token (and as the ObjectIds of the systems keyledger replaces do).
+ */
+export function newTokenId(now: number = Date.now()): string {
+  return `tok_${encodeBase62(now, 8)}${randomBase62(14)}`;
 }
 
 /**
