@@ -29,7 +29,7 @@ export type NewToken = Omit<IssueToken, 'type' | 'roles'> & { roles: readonly st
  * end, on a page the previous issue wrote already, instead of on a page of their own anywhere
  * in each index: a token issue writes some five pages fewer. An id is no secret and grants
  * nothing; what it tells beyond the token is when it was issued, as `createdAt` does to
- * whoever may read the token (and as the ObjectIds of the systems keyledger replaces do).
+ * whoever may read the token.
  */
 export function newTokenId(now: number = Date.now()): string {
   return `tok_${encodeBase62(now, 8)}${randomBase62(14)}`;
