@@ -32,7 +32,7 @@ export type NewToken = Omit<IssueToken, 'type' | 'roles'> & { roles: readonly st
  * whoever may read the token.
  */
 export function newTokenId(now: number = Date.now()): string {
-  return `tok_${encodeBase62(now, 8)}${randomBase62(14)}`;
+  return `tok_${encodeBase62(Math.max(0, Math.floor(now)), 8)}${randomBase62(14)}`;
 }
 
 /**
