@@ -12,8 +12,16 @@ import { randomUUID } from 'node:crypto';
  * in memory. EventStoreDB takes any UUID as an event id.
  */
 export function timeOrderedUuid(now: number = Date.now()): string {
+  const millis = Math.max(0, Math.floor(now));
+  // Every request without an x-request-id makes one: the time part is formatted once per millisecond.
+  if (millis !== prefixMillis) {
+    const time = millis.toString(16).padStart(12, '0').slice(-12);
+    prefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
+    prefixMillis = millis;
+  }
   // randomUUID() is xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx (V the variant): its first 12 hex digits give way to the time, its version to 7.
-  const random = randomUUID();
-  const time = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12);
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
+  return prefix + randomUUID().slice(15);
 }
+
+let prefixMillis = -1;
+let prefix = '';
