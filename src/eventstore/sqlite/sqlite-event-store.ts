@@ -708,7 +708,7 @@ class SqliteSubscription implements EventSubscription {
 
   /** Whether appends of this store instance are handed to it (`offer`): only to a subscription to every event. */
   get takesAppends(): boolean {
-    return this.types === null && !this.closed;
+    return this.types === null;
   }
 
   /** Events this store instance has just committed, in position order; wakes the subscription. */
