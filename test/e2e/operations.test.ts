@@ -1,3 +1,4 @@
+import { BASE62_ALPHABET } from '../../src/crypto/base62';
 import { graphql, ISSUE_TOKEN } from '../helpers/graphql-client';
 import { issueToken, ROOT_SECRET, startTestGateway, type TestGateway } from '../helpers/gateway';
 
@@ -83,8 +84,7 @@ describe('operational endpoints', () => {
   });
 
   it('makes up token ids that sort by issue time, each with a random part of its own', async () => {
-    const base62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-    const millisOf = (id: string) => [...id.slice(4, 12)].reduce((sum, char) => sum * 62 + base62.indexOf(char), 0);
+    const millisOf = (id: string) => [...id.slice(4, 12)].reduce((sum, char) => sum * 62 + BASE62_ALPHABET.indexOf(char), 0);
     const issued: Array<{ id: string; before: number; after: number }> = [];
     for (let i = 0; i < 6; i++) {
       const before = Date.now();
