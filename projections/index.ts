@@ -1,5 +1,5 @@
 import type { AuditFingerprints } from '../src/domain/audit/mappings';
-import { auditProjection } from './audit';
+import { auditProjection, type AuditReplaySource } from './audit';
 import type { Projection } from './projection';
 import { connectionsProjection } from './connections';
 import { partnersProjection } from './partners';
@@ -18,10 +18,12 @@ export const allProjections: readonly Projection[] = [
 
 /**
  * Every read model of a running deployment: the audit history needs the deployment's
- * audit key to fingerprint secrets, so it exists only once the key ring is open.
+ * audit key to fingerprint secrets, so it exists only once the key ring is open. With an
+ * `auditReplay` source (see `auditReplaySource`), a replay from empty computes the audit
+ * entries on a worker thread beside it.
  */
-export function readModelProjections(fingerprints: AuditFingerprints): readonly Projection[] {
-  return [...allProjections, auditProjection(fingerprints)];
+export function readModelProjections(fingerprints: AuditFingerprints, auditReplay?: AuditReplaySource): readonly Projection[] {
+  return [...allProjections, auditProjection(fingerprints, auditReplay)];
 }
 
 export * from './projection';

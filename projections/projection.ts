@@ -9,6 +9,11 @@ export interface ProjectionHandler {
    */
   apply(event: RecordedEvent): void;
   /**
+   * Called with each batch before it is applied, outside its transaction: a handler whose
+   * work for the batch is done elsewhere (on another thread) waits here for it.
+   */
+  prepare?(events: readonly RecordedEvent[]): Promise<void> | void;
+  /**
    * Called after each batch, still inside the runner's transaction, whether the batch was
    * applied or failed. A handler may keep what it read from its tables (a chain head, a hot
    * row) in memory while a batch is applied, since the runner holds the write lock
@@ -22,6 +27,8 @@ export interface ProjectionHandler {
    * the rest of the log through `handler`.
    */
   full?(): boolean;
+  /** Called once the runner no longer uses the handler: it releases what it holds beyond the database (a thread). */
+  close?(): void;
 }
 
 /** One read model: its tables, the events it reads, and how it applies them. */

@@ -152,6 +152,7 @@ export class ProjectionRunner {
       this.failure = error;
       // The failed batch may be half applied in it: the next start replays from the last commit.
       this.rollBackReplayTransaction();
+      this.closeReplayHandlers();
       this.logger?.error({ err: error }, 'projection feed failed');
       this.settleAllWaiters(false);
     });
@@ -161,6 +162,7 @@ export class ProjectionRunner {
     this.stopped = true;
     await this.subscription?.close();
     await this.loop;
+    this.closeReplayHandlers();
     this.commitReplayTransaction();
     this.restoreCacheAfterReplay();
     this.settleAllWaiters(false);
@@ -248,6 +250,7 @@ export class ProjectionRunner {
 
   private async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
     if (events.length === 0) return;
+    for (const { active } of this.bound) await active.prepare?.(events);
     for (;;) {
       try {
         this.openReplayTransaction();
@@ -311,17 +314,27 @@ export class ProjectionRunner {
    * creates missing indexes), commits its transaction, and sends every later batch through
    * `handler`. The replay's own page cache goes first: the index builds' sorts then spill to
    * temporary files instead of holding as much memory again beside it (dirty pages of the
-   * replay are written out to the WAL, as the commit would write them).
+   * replay are written out to the WAL, as the commit would write them). A replay handler is
+   * let go first, so that what it holds beyond the database is freed before the index builds.
    */
   private finishReplay(): void {
+    this.closeReplayHandlers();
     this.restoreCacheAfterReplay();
     this.db.transaction(() => {
       for (const { projection } of this.bound) projection.migrate(this.db);
     }).immediate();
-    for (const bound of this.bound) bound.active = bound.handler;
     this.replayingFromEmpty = false;
     this.replayDataVersion = null;
     this.commitReplayTransaction();
+  }
+
+  /** Sends every later batch through `handler`, and lets the replay handlers go. */
+  private closeReplayHandlers(): void {
+    for (const bound of this.bound) {
+      if (bound.active === bound.handler) continue;
+      bound.active.close?.();
+      bound.active = bound.handler;
+    }
   }
 
   private rollBackReplayTransaction(): void {

@@ -6,7 +6,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { openReadModelDatabase, ProjectionRunner, readModelProjections, type ReadModelDatabase } from '../projections';
 import { startBackgroundCheckpoints } from './sqlite/background-checkpoints';
-import { AuditQueries } from '../projections/audit';
+import { AuditQueries, auditReplaySource } from '../projections/audit';
 import { AuditService } from './app/audit/audit-service';
 import { openCredentialModule, type CredentialModule } from './app/credentials/credential-module';
 import { readModelVersionOf } from './app/credentials/secret-lookup-cache';
@@ -136,7 +136,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   // keys are shared too; otherwise they stay in this machine's keys.db.
   const openDataKeys = store instanceof EventStoreDbEventStore ? (table: string) => store.dataKeys(table) : undefined;
   const fingerprinter = new AuditFingerprinter(keys.auditKey, keys.lookupPepper);
-  const runner = new ProjectionRunner(store, readModels, readModelProjections(fingerprinter), logger);
+  const runner = new ProjectionRunner(store, readModels, readModelProjections(fingerprinter, auditReplaySource(store, keys, logger)), logger);
   const writer = new EventWriter(store, runner, config.readYourWritesTimeoutMs, logger);
   const connections = openConnectionModule({ dataDir: config.dataDir, keys, store, readModels, writer, clock, logger, openDataKeys });
   const tokenModule = openTokenModule({ dataDir: config.dataDir, keys, readModels, writer, clock, logger, openDataKeys, limiters });

@@ -79,3 +79,44 @@ export function chainOf(entry: Pick<AuditEntry, 'tenantId' | 'eventType'>): stri
   if (entry.eventType === 'AuditHeadSigned') return DEPLOYMENT_CHAIN;
   return entry.tenantId ?? DEPLOYMENT_CHAIN;
 }
+
+/** An entry as the audit tables store it: its columns, its canonical text, its chain hash and its fingerprints. */
+export interface StoredEntry {
+  eventId: string;
+  position: string;
+  streamId: string;
+  revision: number;
+  chain: string;
+  occurredAt: string;
+  eventType: string;
+  resourceType: string;
+  resourceId: string;
+  actorId: string;
+  requestId: string | null;
+  canonical: string;
+  hash: string;
+  fingerprints: string[];
+}
+
+/** The stored entry of `event`, chained to `headOf(chain)`: the hash of its chain's last entry, or GENESIS_HASH. */
+export function storedEntry(event: RecordedEvent, fingerprints: AuditFingerprints, headOf: (chain: string) => string): StoredEntry {
+  const entry = toAuditEntry(event, fingerprints);
+  const chain = chainOf(entry);
+  const canonical = canonicalJson(entry);
+  return {
+    eventId: entry.id,
+    position: entry.position,
+    streamId: event.streamId,
+    revision: event.revision,
+    chain,
+    occurredAt: entry.occurredAt,
+    eventType: entry.eventType,
+    resourceType: entry.resource.type,
+    resourceId: entry.resource.id,
+    actorId: entry.actor.id,
+    requestId: entry.requestId,
+    canonical,
+    hash: chainHash(headOf(chain), canonical),
+    fingerprints: [...fingerprintsIn(entry.changes)],
+  };
+}

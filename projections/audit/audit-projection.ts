@@ -5,7 +5,8 @@ import { ALL_EVENT_TYPES } from '../../src/domain/audit/event-types';
 import type { RecordedEvent } from '../../src/eventstore/port';
 import { hasTable } from '../database';
 import type { Projection, ProjectionHandler } from '../projection';
-import { canonicalJson, chainHash, chainOf, fingerprintsIn, GENESIS_HASH, toAuditEntry } from './audit-entry';
+import { AuditEntriesAhead, type AuditReplaySource } from './audit-entries-ahead';
+import { GENESIS_HASH, storedEntry } from './audit-entry';
 
 export const AUDIT_PROJECTION_NAME = 'audit';
 
@@ -13,9 +14,10 @@ export const AUDIT_PROJECTION_NAME = 'audit';
  * The `audit` read model: one redacted entry per event, in log order, each chained to the
  * previous entry of its tenant by `hash`. The canonical entry is stored as written and the
  * queried columns beside it; fingerprints get a table of their own so a leaked secret's
- * fingerprint is one indexed lookup.
+ * fingerprint is one indexed lookup. With a `replaySource`, a replay from empty computes its
+ * entries ahead of itself on a worker thread (see AuditEntriesAhead).
  */
-export function auditProjection(fingerprints: AuditFingerprints): Projection {
+export function auditProjection(fingerprints: AuditFingerprints, replaySource?: AuditReplaySource): Projection {
   return {
     name: AUDIT_PROJECTION_NAME,
     // 3: each entry names its event's stream and revision, so the integrity check reads the tenant's events alone.
@@ -138,6 +140,7 @@ export function auditProjection(fingerprints: AuditFingerprints): Projection {
         insertFingerprint: `INSERT INTO ${FINGERPRINTS_STAGING} (chain, fingerprint, seq) VALUES (?, ?, ?)`,
         headOf: () => GENESIS_HASH,
         forgetHeadsAfterBatch: false,
+        ahead: replaySource ? AuditEntriesAhead.start(replaySource, ALL_EVENT_TYPES) : null,
       });
     },
   };
@@ -161,6 +164,8 @@ interface EntryWriterOptions {
   /** The hash of the chain's last stored entry, or GENESIS_HASH. */
   headOf(chain: string): string;
   forgetHeadsAfterBatch: boolean;
+  /** Entries computed ahead of the replay, or null. */
+  ahead?: AuditEntriesAhead | null;
 }
 
 /** Writes each event's entry, chained to its chain's head, with its fingerprints and (for AuditHeadSigned) the signed head. */
@@ -172,34 +177,34 @@ function entryWriter(db: Database, fingerprints: AuditFingerprints, options: Ent
     INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const heads = new Map<string, string>();
+  const headOf = (chain: string) => heads.get(chain) ?? options.headOf(chain);
+  const ahead = options.ahead ?? null;
   return {
+    prepare: ahead === null ? undefined : (events) => ahead.prepare(events),
     apply(event: RecordedEvent) {
-      const entry = toAuditEntry(event, fingerprints);
-      const chain = chainOf(entry);
-      const canonical = canonicalJson(entry);
-      const previous = heads.get(chain) ?? options.headOf(chain);
-      const hash = chainHash(previous, canonical);
+      const entry = ahead?.take(event) ?? storedEntry(event, fingerprints, headOf);
+      const { chain } = entry;
       const result = insert.run(
-        entry.id,
+        entry.eventId,
         entry.position,
-        event.streamId,
-        event.revision,
+        entry.streamId,
+        entry.revision,
         chain,
         entry.occurredAt,
         entry.eventType,
-        entry.resource.type,
-        entry.resource.id,
-        entry.actor.id,
+        entry.resourceType,
+        entry.resourceId,
+        entry.actorId,
         entry.requestId,
-        hash,
+        entry.hash,
       );
       if (result.changes === 0) {
-        heads.set(chain, previous);
+        heads.set(chain, headOf(chain));
         return;
       }
-      insertText.run(result.lastInsertRowid, canonical);
-      heads.set(chain, hash);
-      for (const fingerprint of fingerprintsIn(entry.changes)) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
+      insertText.run(result.lastInsertRowid, entry.canonical);
+      heads.set(chain, entry.hash);
+      for (const fingerprint of entry.fingerprints) insertFingerprint.run(chain, fingerprint, result.lastInsertRowid);
       if (event.type === 'AuditHeadSigned') {
         const data = event.data as AuditHeadSigned['data'];
         const { signedAt, kid } = signedHeadClaims(data.jws);
@@ -208,6 +213,9 @@ function entryWriter(db: Database, fingerprints: AuditFingerprints, options: Ent
     },
     endBatch() {
       if (options.forgetHeadsAfterBatch) heads.clear();
+    },
+    close() {
+      ahead?.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { JSONWebKeySet } from 'jose';
 import { dirname, resolve } from 'node:path';
 import { openReadModelDatabase, readModelProjections, rebuildReadModels } from '../../projections';
+import { auditReplaySource } from '../../projections/audit';
 import { systemClock } from '../app/clock';
 import { loadMasterKeys, openKeyRing } from '../app/deployment-keys/open-key-ring';
 import { AuditFingerprinter } from '../crypto/audit-fingerprint';
@@ -80,7 +81,7 @@ async function run(argv: string[]): Promise<number> {
       try {
         // The audit history fingerprints secrets under the audit key, which the log's deployment secret yields.
         const keys = await openKeyRing(store, masterKeys, { clock: systemClock, logger });
-        const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+        const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), auditReplaySource(store, keys, logger));
         const result = await rebuildReadModels(store, db, projections, logger);
         process.stdout.write(
           `rebuilt ${projections.length} read model(s) from ${result.events} event(s) in ${result.seconds.toFixed(2)} s\n`,

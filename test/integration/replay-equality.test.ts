@@ -1,13 +1,17 @@
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataset, rebuildFromLog, type Dataset } from '../../bench/lib/store/dataset';
+import Database from 'better-sqlite3';
+import { dataset, type Dataset } from '../../bench/lib/store/dataset';
 import {
   openReadModelDatabase,
   prepareProjections,
   ProjectionRunner,
   readModelProjections,
+  rebuildReadModels,
   type ProjectionRunnerLogger,
   type ReadModelDatabase,
 } from '../../projections';
+import type { AuditReplaySource } from '../../projections/audit';
 import { createTokensProjection } from '../../projections/tokens';
 import { openKeyRing } from '../../src/app/deployment-keys/open-key-ring';
 import { systemClock } from '../../src/app/clock';
@@ -27,9 +31,18 @@ function indexesOf(db: ReadModelDatabase): string[] {
   return db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").all().map((row) => row.sql);
 }
 
-async function projectionsOf(data: Dataset, store: SqliteEventStore) {
+/**
+ * The compiled worker that computes a replay's audit entries (the test setup builds dist/): run
+ * from their sources, the projections would find no script beside them and compute every entry
+ * on the replay's own thread, as a log other than a SQLite file does.
+ */
+const AUDIT_WORKER = join(__dirname, '../../dist/projections/audit/audit-entries-worker.js');
+
+/** The gateway's read models; a replay from empty computes its audit entries on the worker, from the log at `eventsPath`. */
+async function projectionsOf(data: Dataset, store: SqliteEventStore, eventsPath = data.eventsPath) {
   const keys = await openKeyRing(store, { current: Buffer.from(data.masterKey, 'base64'), previous: null }, { clock: systemClock, logger: QUIET });
-  return readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+  const replay: AuditReplaySource = { eventsPath, auditKey: keys.auditKey, lookupPepper: keys.lookupPepper, workerScript: AUDIT_WORKER };
+  return readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), replay);
 }
 
 /** Per table, the row count or the first row where two dumps differ: short enough to read when they do. */
@@ -77,6 +90,7 @@ describe('replaying a log of every event kind', () => {
   afterAll(() => temp.remove());
 
   it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one, and from replays interrupted, joined by another process, bounded in memory, or of the read models an upgrade emptied', async () => {
+    expect(existsSync(AUDIT_WORKER)).toBe(true);
     const data = await dataset('mixed', EVENTS, { root: join(temp.path, 'cache') });
     const store = SqliteEventStore.open(data.eventsPath);
     try {
@@ -110,7 +124,7 @@ describe('replaying a log of every event kind', () => {
 
       // `keyledger rebuild` over the read models built batch by batch: dropped and replayed in one transaction.
       const rebuilt = openReadModelDatabase(join(incremental, 'readmodels.db'));
-      const result = await rebuildFromLog(data, store, rebuilt);
+      const result = await rebuildReadModels(store, rebuilt, await projectionsOf(data, store), QUIET);
       expect(result.events).toBe(EVENTS + 1);
       expectSameAsIncremental(rebuilt, incremental);
 
@@ -178,6 +192,37 @@ describe('replaying a log of every event kind', () => {
       await untilCaughtUp(new ProjectionRunner(store, boundedDb, fewTokens, bound.logger));
       expect(bound.messages()).toContain('replay holds as many rows in memory as it may; replaying on with every index in place');
       expectSameAsIncremental(boundedDb, bounded);
+
+      // The worker reads another log than the replay (a copy of this one with a single event
+      // changed, same id and position, or a log of other events, or none at all): the entries
+      // that do not match are the replay's own work; those that do are the worker's.
+      const changedLog = join(temp.path, 'changed-events.db');
+      copyFileSync(data.eventsPath, changedLog);
+      const changing = new Database(changedLog);
+      const changedEvent = changing
+        .prepare<[], { id: string }>("SELECT id FROM events WHERE type = 'TokenIssued' ORDER BY position LIMIT 1 OFFSET 100")
+        .get()!;
+      changing.prepare("UPDATE events SET metadata = json_set(metadata, '$.requestId', 'req-from-the-other-log') WHERE id = ?").run(changedEvent.id);
+      changing.close();
+      const fromChanged = join(temp.path, 'from-changed-log');
+      const fromChangedDb = openReadModelDatabase(join(fromChanged, 'readmodels.db'));
+      await untilCaughtUp(new ProjectionRunner(store, fromChangedDb, await projectionsOf(data, store, changedLog), QUIET));
+      fromChangedDb.close();
+      // The changed entry (and the hashes of its chain after it) came from the worker.
+      const taken = differences(dumpReadModels(fromChanged), expected);
+      expect(taken.map((difference) => difference.split(' ')[0]).sort()).toEqual(['audit_entries', 'audit_entry_texts']);
+      for (const difference of taken) expect(difference).toMatch(/^[a-z_]+ row \d+: .*req-from-the-other-log.*, expected /);
+
+      const otherData = await dataset('tokens', 3_000, { root: join(temp.path, 'cache') });
+      for (const [name, eventsPath] of [
+        ['other-log', otherData.eventsPath],
+        ['no-log', join(temp.path, 'missing', 'events.db')],
+      ]) {
+        const dir = join(temp.path, name);
+        const db = openReadModelDatabase(join(dir, 'readmodels.db'));
+        await untilCaughtUp(new ProjectionRunner(store, db, await projectionsOf(data, store, eventsPath), QUIET));
+        expectSameAsIncremental(db, dir);
+      }
     } finally {
       await store.close();
     }

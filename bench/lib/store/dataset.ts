@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openReadModelDatabase, readModelProjections, rebuildReadModels, type ReadModelDatabase, type RebuildResult } from '../../../projections';
+import { auditReplaySource } from '../../../projections/audit';
 import { openKeyRing } from '../../../src/app/deployment-keys/open-key-ring';
 import { AuditFingerprinter } from '../../../src/crypto/audit-fingerprint';
 import { systemClock } from '../../../src/app/clock';
@@ -148,7 +149,7 @@ export async function rebuildFromLog(
   db: ReadModelDatabase,
 ): Promise<RebuildResult & { readModels: number }> {
   const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
-  const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+  const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), auditReplaySource(store, keys));
   return { ...(await rebuildReadModels(store, db, projections, QUIET)), readModels: projections.length };
 }
 

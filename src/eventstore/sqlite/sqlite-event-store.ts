@@ -230,6 +230,34 @@ function validateExpectedRevision(expected: ExpectedRevision): void {
  * Subscriptions report `caughtUp` with the position of the last event they delivered (or the
  * position they started from), which for a type-filtered subscription may be below the head.
  */
+/**
+ * Reads a SQLite log in position order, on a read-only connection of its own, and decodes each
+ * event exactly as the store's reads and subscriptions deliver it: for work done beside the
+ * store, on another thread, that must see the very events the store delivers.
+ */
+export class SqliteLogReader {
+  private readonly selectPage: Statement<[bigint, number], EventRow>;
+
+  static open(filePath: string): SqliteLogReader {
+    return new SqliteLogReader(new Database(filePath, { readonly: true, fileMustExist: true }));
+  }
+
+  private constructor(private readonly db: Database.Database) {
+    this.selectPage = db
+      .prepare<[bigint, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+      .safeIntegers(true);
+  }
+
+  /** Up to `limit` events after `after` (null: from the start of the log), in position order. */
+  page(after: bigint | null, limit: number): RecordedEvent[] {
+    return this.selectPage.all(after ?? 0n, limit).map(decodeRow);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
 export class SqliteEventStore implements EventStore {
   readonly name = 'sqlite';
 
@@ -373,6 +401,11 @@ export class SqliteEventStore implements EventStore {
   /** Open subscriptions, for metrics and leak checks. */
   get subscriptionCount(): number {
     return this.subscriptions.size;
+  }
+
+  /** The log's file, or null for a store in memory. */
+  get filePath(): string | null {
+    return this.db.memory ? null : this.db.name;
   }
 
   async append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {

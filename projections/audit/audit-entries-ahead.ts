@@ -1,0 +1,244 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EventStore, RecordedEvent } from '../../src/eventstore/port';
+import { SqliteEventStore } from '../../src/eventstore/sqlite';
+import type { StoredEntry } from './audit-entry';
+
+/**
+ * What a replay of the audit history needs to compute its entries beside the replay, on a
+ * worker thread: the SQLite log it replays (the worker reads it on a connection of its own)
+ * and the keys the entries' fingerprints are made with.
+ */
+export interface AuditReplaySource {
+  eventsPath: string;
+  auditKey: Buffer;
+  lookupPepper: Buffer;
+  /** The worker's compiled script: by default the one built beside this module. */
+  workerScript?: string;
+  /** Told when the worker fails or its entries do not match the replay's events. */
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+/** The source for a replay from `store`, when the worker can read its log: a SQLite log in a file. */
+export function auditReplaySource(
+  store: EventStore,
+  keys: { auditKey: Buffer; lookupPepper: Buffer },
+  logger?: AuditReplaySource['logger'],
+): AuditReplaySource | undefined {
+  const eventsPath = store instanceof SqliteEventStore ? store.filePath : null;
+  return eventsPath === null ? undefined : { eventsPath, auditKey: keys.auditKey, lookupPepper: keys.lookupPepper, logger };
+}
+
+/** What the worker is started with. */
+export interface AuditWorkerData {
+  eventsPath: string;
+  auditKey: Uint8Array;
+  lookupPepper: Uint8Array;
+  /** The event types the audit projection applies: the worker computes entries for these alone. */
+  eventTypes: readonly string[];
+  /** [0]: chunks the replay has used up; [1]: 1 once the replay no longer wants any. */
+  progress: Int32Array;
+  chunkEvents: number;
+  windowChunks: number;
+}
+
+/** A chunk of entries from the worker: the positions of its entries, their fields (ENTRY_FIELDS each), the last position it read. */
+export interface AuditWorkerChunk {
+  positions: BigInt64Array;
+  fields: unknown[];
+  last: bigint;
+}
+
+export type AuditWorkerMessage = { chunk: AuditWorkerChunk } | { end: true };
+
+/** Events of the log per chunk the worker sends. */
+const CHUNK_EVENTS = 500;
+/**
+ * Chunks the worker may compute ahead of the replay, which bounds the memory they hold. A
+ * replay waits for the entries of a whole batch before applying it, so a batch must fit in
+ * the window with a chunk to spare, or the two would wait for each other (see prepare).
+ */
+const WINDOW_CHUNKS = 24;
+const MAX_BATCH_EVENTS = (WINDOW_CHUNKS - 1) * CHUNK_EVENTS;
+
+/**
+ * The worker's heap: what it keeps beyond the chunk it computes is a chain head per tenant. Its
+ * young generation is smaller than a thread's default so the worker adds little to a replay's
+ * peak memory; a worker that ran out of heap would end, and the replay compute its entries.
+ */
+const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
+
+const ENTRY_FIELDS = 13;
+
+/** Appends an entry's fields to a chunk (its position travels in the chunk's positions). */
+export function encodeEntry(entry: StoredEntry, into: unknown[]): void {
+  into.push(
+    entry.eventId,
+    entry.streamId,
+    entry.revision,
+    entry.chain,
+    entry.occurredAt,
+    entry.eventType,
+    entry.resourceType,
+    entry.resourceId,
+    entry.actorId,
+    entry.requestId,
+    entry.canonical,
+    entry.hash,
+    entry.fingerprints.length === 0 ? null : entry.fingerprints,
+  );
+}
+
+function decodeEntry(fields: unknown[], index: number, position: bigint): StoredEntry {
+  const at = index * ENTRY_FIELDS;
+  return {
+    eventId: fields[at] as string,
+    position: position.toString(10),
+    streamId: fields[at + 1] as string,
+    revision: fields[at + 2] as number,
+    chain: fields[at + 3] as string,
+    occurredAt: fields[at + 4] as string,
+    eventType: fields[at + 5] as string,
+    resourceType: fields[at + 6] as string,
+    resourceId: fields[at + 7] as string,
+    actorId: fields[at + 8] as string,
+    requestId: fields[at + 9] as string | null,
+    canonical: fields[at + 10] as string,
+    hash: fields[at + 11] as string,
+    fingerprints: (fields[at + 12] as string[] | null) ?? [],
+  };
+}
+
+/**
+ * Audit entries of a replay from empty, computed ahead of it on a worker thread: the redaction,
+ * the fingerprints, the canonical text and the chain hash of every event, which are most of the
+ * replay's work for the audit history, while the replay's own thread writes the read models.
+ * The worker reads the same log from its start in the same order and chains from empty heads,
+ * as the replay does, so each entry is the one the replay would compute; the replay still
+ * checks every entry's event id and position against the event it applies. Whatever the
+ * worker does not deliver (it failed, it reached the end of the log before the replay did, an
+ * entry does not match) the replay computes itself, from the chain heads it has kept.
+ */
+export class AuditEntriesAhead {
+  private readonly worker: Worker;
+  private readonly progress = new Int32Array(new SharedArrayBuffer(8));
+  private readonly chunks: AuditWorkerChunk[] = [];
+  /** Entries of chunks[0] already taken. */
+  private taken = 0;
+  /** Last log position the worker has read, or -1. */
+  private received = -1n;
+  /** The worker sends no more. */
+  private ended = false;
+  private waiting: { position: bigint; resolve: () => void } | null = null;
+  private readonly logger: AuditReplaySource['logger'];
+
+  /** Starts the worker, or returns null when there is no compiled worker script (the code runs from its sources). */
+  static start(source: AuditReplaySource, eventTypes: readonly string[]): AuditEntriesAhead | null {
+    const script = source.workerScript ?? join(__dirname, 'audit-entries-worker.js');
+    return existsSync(script) ? new AuditEntriesAhead(script, source, eventTypes) : null;
+  }
+
+  private constructor(script: string, source: AuditReplaySource, eventTypes: readonly string[]) {
+    this.logger = source.logger;
+    const workerData: AuditWorkerData = {
+      eventsPath: source.eventsPath,
+      auditKey: source.auditKey,
+      lookupPepper: source.lookupPepper,
+      eventTypes,
+      progress: this.progress,
+      chunkEvents: CHUNK_EVENTS,
+      windowChunks: WINDOW_CHUNKS,
+    };
+    this.worker = new Worker(script, { workerData, resourceLimits: WORKER_HEAP_LIMITS });
+    // The process's exit does not wait for it: close() ends it.
+    this.worker.unref();
+    this.worker.on('message', (message: AuditWorkerMessage) => {
+      if ('end' in message) this.finish();
+      else this.receive(message.chunk);
+    });
+    // A worker that failed sends nothing more; the replay computes the rest of the entries itself.
+    this.worker.on('error', (error) => {
+      this.logger?.warn({ err: error }, 'the audit entries worker failed; the replay computes the rest itself');
+      this.finish();
+    });
+    this.worker.on('exit', () => this.finish());
+  }
+
+  /** Resolves once the worker has sent the entries of every event of `events`, or will send no more. */
+  prepare(events: readonly RecordedEvent[]): Promise<void> | void {
+    if (this.ended || events.length === 0) return;
+    if (events.length > MAX_BATCH_EVENTS) {
+      this.close();
+      return;
+    }
+    const position = events[events.length - 1].position;
+    if (this.received >= position) return;
+    return new Promise((resolve) => {
+      this.waiting = { position, resolve };
+    });
+  }
+
+  /** The entry computed for `event`, or undefined: the replay computes it itself. */
+  take(event: RecordedEvent): StoredEntry | undefined {
+    for (;;) {
+      const chunk = this.chunks[0];
+      if (chunk === undefined) return undefined;
+      const position = chunk.positions[this.taken];
+      // Entries of events the replay has applied without them (it could not wait for them) are passed over.
+      if (position < event.position) {
+        this.advance(chunk);
+        continue;
+      }
+      if (position > event.position || chunk.fields[this.taken * ENTRY_FIELDS] !== event.id) {
+        // Not the log the replay reads: nothing more from the worker is used.
+        this.logger?.warn({ position: event.position.toString() }, 'the audit entries worker read other events than the replay; the replay computes the rest itself');
+        this.close();
+        return undefined;
+      }
+      const entry = decodeEntry(chunk.fields, this.taken, position);
+      this.advance(chunk);
+      return entry;
+    }
+  }
+
+  /** Ends the worker; the replay computes every later entry itself. */
+  close(): void {
+    this.chunks.length = 0;
+    Atomics.store(this.progress, 1, 1);
+    Atomics.notify(this.progress, 0);
+    this.finish();
+    void this.worker.terminate().catch(() => undefined);
+  }
+
+  private advance(chunk: AuditWorkerChunk): void {
+    if (++this.taken < chunk.positions.length) return;
+    this.chunks.shift();
+    this.taken = 0;
+    this.consumed();
+  }
+
+  private consumed(): void {
+    Atomics.add(this.progress, 0, 1);
+    Atomics.notify(this.progress, 0);
+  }
+
+  private receive(chunk: AuditWorkerChunk): void {
+    if (this.ended) return;
+    this.received = chunk.last;
+    if (chunk.positions.length > 0) this.chunks.push(chunk);
+    else this.consumed();
+    if (this.waiting !== null && this.received >= this.waiting.position) this.wake();
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.resolve();
+  }
+}

@@ -1,0 +1,58 @@
+/*
+ * The worker thread of AuditEntriesAhead: reads the SQLite log from its start and computes
+ * every audit entry a replay from empty writes, chained from empty heads, sending them in
+ * chunks and staying at most `windowChunks` chunks ahead of what the replay has used.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
+import { SqliteLogReader } from '../../src/eventstore/sqlite';
+import type { AuditWorkerData, AuditWorkerMessage } from './audit-entries-ahead';
+import { encodeEntry } from './audit-entries-ahead';
+import { GENESIS_HASH, storedEntry } from './audit-entry';
+
+const data = workerData as AuditWorkerData;
+const port = parentPort!;
+const progress = data.progress;
+const buffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const fingerprints = new AuditFingerprinter(buffer(data.auditKey), buffer(data.lookupPepper));
+const types = new Set(data.eventTypes);
+const heads = new Map<string, string>();
+const headOf = (chain: string) => heads.get(chain) ?? GENESIS_HASH;
+
+/** Waits until the replay has room for another chunk; false once it wants none. */
+function waitForRoom(sent: number): boolean {
+  for (;;) {
+    if (Atomics.load(progress, 1) !== 0) return false;
+    const used = Atomics.load(progress, 0);
+    if (sent - used < data.windowChunks) return true;
+    Atomics.wait(progress, 0, used, 1_000);
+  }
+}
+
+const reader = SqliteLogReader.open(data.eventsPath);
+try {
+  let after: bigint | null = null;
+  let sent = 0;
+  // Room is waited for before a chunk is computed, so that a finished chunk is sent at once
+  // instead of outliving the worker's young generation while it waits.
+  while (waitForRoom(sent)) {
+    const events = reader.page(after, data.chunkEvents);
+    if (events.length === 0) break;
+    after = events[events.length - 1].position;
+    const positions: bigint[] = [];
+    const fields: unknown[] = [];
+    for (const event of events) {
+      if (!types.has(event.type)) continue;
+      const entry = storedEntry(event, fingerprints, headOf);
+      heads.set(entry.chain, entry.hash);
+      positions.push(event.position);
+      encodeEntry(entry, fields);
+    }
+    const chunk = { positions: BigInt64Array.from(positions), fields, last: after };
+    port.postMessage({ chunk } satisfies AuditWorkerMessage, [chunk.positions.buffer]);
+    sent++;
+  }
+  if (Atomics.load(progress, 1) === 0) port.postMessage({ end: true } satisfies AuditWorkerMessage);
+} finally {
+  reader.close();
+}
