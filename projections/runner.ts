@@ -177,10 +177,12 @@ export class ProjectionRunner {
     this.db.pragma(`cache_size = ${-REPLAY_CACHE_SIZE_KIB}`);
   }
 
-  private restoreCacheAfterReplay(): void {
-    if (this.cacheSizeBeforeReplay === null || !this.db.open) return;
+  /** True if the cache was the replay's until now. */
+  private restoreCacheAfterReplay(): boolean {
+    if (this.cacheSizeBeforeReplay === null || !this.db.open) return false;
     this.db.pragma(`cache_size = ${this.cacheSizeBeforeReplay}`);
     this.cacheSizeBeforeReplay = null;
+    return true;
   }
 
   /**
@@ -310,22 +312,22 @@ export class ProjectionRunner {
   }
 
   /**
-   * Ends a replay from empty: creates what it left out (`migrate` folds staging tables and
-   * creates missing indexes), commits its transaction, and sends every later batch through
-   * `handler`. The replay's own page cache goes first: the index builds' sorts then spill to
-   * temporary files instead of holding as much memory again beside it (dirty pages of the
-   * replay are written out to the WAL, as the commit would write them). A replay handler is
-   * let go first, so that what it holds beyond the database is freed before the index builds.
+   * Ends a replay from empty: sends every later batch through `handler`, creates what the
+   * replay left out (`migrate` folds staging tables and creates missing indexes) and commits
+   * its transaction. The replay's page cache stays until the commit: the pages the replay
+   * dirtied are written once, by the commit, instead of being spilled to the WAL first to make
+   * room; once they are written, the cache goes back to the connection's own size and SQLite
+   * frees what it held beyond it.
    */
   private finishReplay(): void {
     this.closeReplayHandlers();
-    this.restoreCacheAfterReplay();
     this.db.transaction(() => {
       for (const { projection } of this.bound) projection.migrate(this.db);
     }).immediate();
     this.replayingFromEmpty = false;
     this.replayDataVersion = null;
     this.commitReplayTransaction();
+    if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
   }
 
   /** Sends every later batch through `handler`, and lets the replay handlers go. */
