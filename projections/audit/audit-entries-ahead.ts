@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/port';
 import { SqliteEventStore } from '../../src/eventstore/sqlite';
-import type { StoredEntry } from './audit-entry';
+import type { EntryColumns, StoredEntry } from './audit-entry';
 
 /**
  * What a replay of the audit history needs to compute its entries beside the replay, on a
@@ -43,7 +43,7 @@ export interface AuditWorkerData {
   windowChunks: number;
 }
 
-/** A chunk of entries from the worker: the positions of its entries, their fields (ENTRY_FIELDS each), the last position it read. */
+/** A chunk of entries from the worker: the positions of its entries, their fields (see encodeEntry), the last position it read. */
 export interface AuditWorkerChunk {
   positions: BigInt64Array;
   fields: unknown[];
@@ -69,44 +69,23 @@ const MAX_BATCH_EVENTS = (WINDOW_CHUNKS - 1) * CHUNK_EVENTS;
  */
 const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
 
-const ENTRY_FIELDS = 13;
+/** Values per entry in a chunk's fields: its row, its canonical text, its fingerprints (or null). */
+const ENTRY_FIELDS = 3;
 
-/** Appends an entry's fields to a chunk (its position travels in the chunk's positions). */
+/** Appends an entry to a chunk's fields (its position also travels in the chunk's positions). */
 export function encodeEntry(entry: StoredEntry, into: unknown[]): void {
-  into.push(
-    entry.eventId,
-    entry.streamId,
-    entry.revision,
-    entry.chain,
-    entry.occurredAt,
-    entry.eventType,
-    entry.resourceType,
-    entry.resourceId,
-    entry.actorId,
-    entry.requestId,
-    entry.canonical,
-    entry.hash,
-    entry.fingerprints.length === 0 ? null : entry.fingerprints,
-  );
+  into.push(entry.columns, entry.canonical, entry.fingerprints.length === 0 ? null : entry.fingerprints);
 }
 
-function decodeEntry(fields: unknown[], index: number, position: bigint): StoredEntry {
+function decodeEntry(fields: unknown[], index: number): StoredEntry {
   const at = index * ENTRY_FIELDS;
+  const columns = fields[at] as EntryColumns;
   return {
-    eventId: fields[at] as string,
-    position: position.toString(10),
-    streamId: fields[at + 1] as string,
-    revision: fields[at + 2] as number,
-    chain: fields[at + 3] as string,
-    occurredAt: fields[at + 4] as string,
-    eventType: fields[at + 5] as string,
-    resourceType: fields[at + 6] as string,
-    resourceId: fields[at + 7] as string,
-    actorId: fields[at + 8] as string,
-    requestId: fields[at + 9] as string | null,
-    canonical: fields[at + 10] as string,
-    hash: fields[at + 11] as string,
-    fingerprints: (fields[at + 12] as string[] | null) ?? [],
+    columns,
+    chain: columns[4],
+    hash: columns[11],
+    canonical: fields[at + 1] as string,
+    fingerprints: (fields[at + 2] as string[] | null) ?? [],
   };
 }
 
@@ -190,13 +169,13 @@ export class AuditEntriesAhead {
         this.advance(chunk);
         continue;
       }
-      if (position > event.position || chunk.fields[this.taken * ENTRY_FIELDS] !== event.id) {
+      if (position > event.position || (chunk.fields[this.taken * ENTRY_FIELDS] as EntryColumns)[0] !== event.id) {
         // Not the log the replay reads: nothing more from the worker is used.
         this.logger?.warn({ position: event.position.toString() }, 'the audit entries worker read other events than the replay; the replay computes the rest itself');
         this.close();
         return undefined;
       }
-      const entry = decodeEntry(chunk.fields, this.taken, position);
+      const entry = decodeEntry(chunk.fields, this.taken);
       this.advance(chunk);
       return entry;
     }

@@ -80,21 +80,19 @@ export function chainOf(entry: Pick<AuditEntry, 'tenantId' | 'eventType'>): stri
   return entry.tenantId ?? DEPLOYMENT_CHAIN;
 }
 
-/** An entry as the audit tables store it: its columns, its canonical text, its chain hash and its fingerprints. */
+/**
+ * An entry's row of `audit_entries`, in the insert's column order: event_id, position,
+ * stream_id, revision, chain, occurred_at, event_type, resource_type, resource_id, actor_id,
+ * request_id, hash.
+ */
+export type EntryColumns = [string, string, string, number, string, string, string, string, string, string, string | null, string];
+
+/** An entry as the audit tables store it: its row, its canonical text and its fingerprints. */
 export interface StoredEntry {
-  eventId: string;
-  position: string;
-  streamId: string;
-  revision: number;
+  columns: EntryColumns;
   chain: string;
-  occurredAt: string;
-  eventType: string;
-  resourceType: string;
-  resourceId: string;
-  actorId: string;
-  requestId: string | null;
-  canonical: string;
   hash: string;
+  canonical: string;
   fingerprints: string[];
 }
 
@@ -103,20 +101,25 @@ export function storedEntry(event: RecordedEvent, fingerprints: AuditFingerprint
   const entry = toAuditEntry(event, fingerprints);
   const chain = chainOf(entry);
   const canonical = canonicalJson(entry);
+  const hash = chainHash(headOf(chain), canonical);
   return {
-    eventId: entry.id,
-    position: entry.position,
-    streamId: event.streamId,
-    revision: event.revision,
+    columns: [
+      entry.id,
+      entry.position,
+      event.streamId,
+      event.revision,
+      chain,
+      entry.occurredAt,
+      entry.eventType,
+      entry.resource.type,
+      entry.resource.id,
+      entry.actor.id,
+      entry.requestId,
+      hash,
+    ],
     chain,
-    occurredAt: entry.occurredAt,
-    eventType: entry.eventType,
-    resourceType: entry.resource.type,
-    resourceId: entry.resource.id,
-    actorId: entry.actor.id,
-    requestId: entry.requestId,
+    hash,
     canonical,
-    hash: chainHash(headOf(chain), canonical),
     fingerprints: [...fingerprintsIn(entry.changes)],
   };
 }

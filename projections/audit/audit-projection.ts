@@ -184,20 +184,7 @@ function entryWriter(db: Database, fingerprints: AuditFingerprints, options: Ent
     apply(event: RecordedEvent) {
       const entry = ahead?.take(event) ?? storedEntry(event, fingerprints, headOf);
       const { chain } = entry;
-      const result = insert.run(
-        entry.eventId,
-        entry.position,
-        entry.streamId,
-        entry.revision,
-        chain,
-        entry.occurredAt,
-        entry.eventType,
-        entry.resourceType,
-        entry.resourceId,
-        entry.actorId,
-        entry.requestId,
-        entry.hash,
-      );
+      const result = insert.run(entry.columns);
       if (result.changes === 0) {
         heads.set(chain, headOf(chain));
         return;
