@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/port';
 import { SqliteEventStore } from '../../src/eventstore/sqlite';
-import type { EntryColumns, StoredEntry } from './audit-entry';
+import { CHAIN_HASH_LENGTH, storedEntryOf, type StoredEntry } from './audit-entry';
 
 /**
  * What a replay of the audit history needs to compute its entries beside the replay, on a
@@ -43,10 +43,23 @@ export interface AuditWorkerData {
   windowChunks: number;
 }
 
-/** A chunk of entries from the worker: the positions of its entries, their fields (see encodeEntry), the last position it read. */
+/**
+ * A chunk of entries from the worker, packed so that passing it to the replay's thread costs
+ * little there: a few strings and typed arrays instead of an object per entry, which the
+ * replay's heap would copy in and collect again. Each entry's row is read from its event on
+ * the replay's thread (see storedEntryOf); the worker sends what the event alone does not say.
+ */
 export interface AuditWorkerChunk {
-  positions: BigInt64Array;
-  fields: unknown[];
+  /** Per entry, the position of its event. */
+  positions: BigInt64Array<ArrayBuffer>;
+  /** Per entry, its event's id, its chain hash (CHAIN_HASH_LENGTH characters) and its canonical text, one after another. */
+  text: string;
+  /** Per entry, where its event id ends in `text`, then where its canonical text ends. */
+  bounds: Uint32Array<ArrayBuffer>;
+  /** Per entry, how many of `fingerprints` are its, in order. */
+  fingerprintCounts: Uint16Array<ArrayBuffer>;
+  fingerprints: string[];
+  /** The last position the worker read for this chunk. */
   last: bigint;
 }
 
@@ -69,24 +82,37 @@ const MAX_BATCH_EVENTS = (WINDOW_CHUNKS - 1) * CHUNK_EVENTS;
  */
 const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
 
-/** Values per entry in a chunk's fields: its row, its canonical text, its fingerprints (or null). */
-const ENTRY_FIELDS = 3;
+/** Builds a chunk on the worker, entry by entry. */
+export class ChunkWriter {
+  private readonly positions: bigint[] = [];
+  private readonly parts: string[] = [];
+  private readonly bounds: number[] = [];
+  private readonly counts: number[] = [];
+  private readonly fingerprints: string[] = [];
+  private length = 0;
 
-/** Appends an entry to a chunk's fields (its position also travels in the chunk's positions). */
-export function encodeEntry(entry: StoredEntry, into: unknown[]): void {
-  into.push(entry.columns, entry.canonical, entry.fingerprints.length === 0 ? null : entry.fingerprints);
-}
+  add(event: RecordedEvent, hash: string, canonical: string, fingerprints: readonly string[]): void {
+    if (hash.length !== CHAIN_HASH_LENGTH) throw new Error('chain hash of unexpected length');
+    this.positions.push(event.position);
+    this.parts.push(event.id, hash, canonical);
+    this.length += event.id.length;
+    this.bounds.push(this.length);
+    this.length += hash.length + canonical.length;
+    this.bounds.push(this.length);
+    this.counts.push(fingerprints.length);
+    this.fingerprints.push(...fingerprints);
+  }
 
-function decodeEntry(fields: unknown[], index: number): StoredEntry {
-  const at = index * ENTRY_FIELDS;
-  const columns = fields[at] as EntryColumns;
-  return {
-    columns,
-    chain: columns[4],
-    hash: columns[11],
-    canonical: fields[at + 1] as string,
-    fingerprints: (fields[at + 2] as string[] | null) ?? [],
-  };
+  finish(last: bigint): AuditWorkerChunk {
+    return {
+      positions: BigInt64Array.from(this.positions),
+      text: this.parts.join(''),
+      bounds: Uint32Array.from(this.bounds),
+      fingerprintCounts: Uint16Array.from(this.counts),
+      fingerprints: this.fingerprints,
+      last,
+    };
+  }
 }
 
 /**
@@ -103,8 +129,9 @@ export class AuditEntriesAhead {
   private readonly worker: Worker;
   private readonly progress = new Int32Array(new SharedArrayBuffer(8));
   private readonly chunks: AuditWorkerChunk[] = [];
-  /** Entries of chunks[0] already taken. */
+  /** Entries of chunks[0] already taken, and their fingerprints. */
   private taken = 0;
+  private fingerprintsTaken = 0;
   /** Last log position the worker has read, or -1. */
   private received = -1n;
   /** The worker sends no more. */
@@ -169,13 +196,18 @@ export class AuditEntriesAhead {
         this.advance(chunk);
         continue;
       }
-      if (position > event.position || (chunk.fields[this.taken * ENTRY_FIELDS] as EntryColumns)[0] !== event.id) {
+      const idStart = this.taken === 0 ? 0 : chunk.bounds[2 * this.taken - 1];
+      const idEnd = chunk.bounds[2 * this.taken];
+      if (position > event.position || idEnd - idStart !== event.id.length || !chunk.text.startsWith(event.id, idStart)) {
         // Not the log the replay reads: nothing more from the worker is used.
         this.logger?.warn({ position: event.position.toString() }, 'the audit entries worker read other events than the replay; the replay computes the rest itself');
         this.close();
         return undefined;
       }
-      const entry = decodeEntry(chunk.fields, this.taken);
+      const hashEnd = idEnd + CHAIN_HASH_LENGTH;
+      const count = chunk.fingerprintCounts[this.taken];
+      const fingerprints = count === 0 ? [] : chunk.fingerprints.slice(this.fingerprintsTaken, this.fingerprintsTaken + count);
+      const entry = storedEntryOf(event, chunk.text.slice(idEnd, hashEnd), chunk.text.slice(hashEnd, chunk.bounds[2 * this.taken + 1]), fingerprints);
       this.advance(chunk);
       return entry;
     }
@@ -191,9 +223,11 @@ export class AuditEntriesAhead {
   }
 
   private advance(chunk: AuditWorkerChunk): void {
+    this.fingerprintsTaken += chunk.fingerprintCounts[this.taken];
     if (++this.taken < chunk.positions.length) return;
     this.chunks.shift();
     this.taken = 0;
+    this.fingerprintsTaken = 0;
     this.consumed();
   }
 

@@ -6,9 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
 import { SqliteLogReader } from '../../src/eventstore/sqlite';
-import type { AuditWorkerData, AuditWorkerMessage } from './audit-entries-ahead';
-import { encodeEntry } from './audit-entries-ahead';
-import { GENESIS_HASH, storedEntry } from './audit-entry';
+import { ChunkWriter, type AuditWorkerData, type AuditWorkerMessage } from './audit-entries-ahead';
+import { chainHash, entryText, GENESIS_HASH } from './audit-entry';
 
 const data = workerData as AuditWorkerData;
 const port = parentPort!;
@@ -39,17 +38,16 @@ try {
     const events = reader.page(after, data.chunkEvents);
     if (events.length === 0) break;
     after = events[events.length - 1].position;
-    const positions: bigint[] = [];
-    const fields: unknown[] = [];
+    const chunk = new ChunkWriter();
     for (const event of events) {
       if (!types.has(event.type)) continue;
-      const entry = storedEntry(event, fingerprints, headOf);
-      heads.set(entry.chain, entry.hash);
-      positions.push(event.position);
-      encodeEntry(entry, fields);
+      const text = entryText(event, fingerprints);
+      const hash = chainHash(headOf(text.chain), text.canonical);
+      heads.set(text.chain, hash);
+      chunk.add(event, hash, text.canonical, text.fingerprints);
     }
-    const chunk = { positions: BigInt64Array.from(positions), fields, last: after };
-    port.postMessage({ chunk } satisfies AuditWorkerMessage, [chunk.positions.buffer]);
+    const message = chunk.finish(after);
+    port.postMessage({ chunk: message } satisfies AuditWorkerMessage, [message.positions.buffer, message.bounds.buffer, message.fingerprintCounts.buffer]);
     sent++;
   }
   if (Atomics.load(progress, 1) === 0) port.postMessage({ end: true } satisfies AuditWorkerMessage);

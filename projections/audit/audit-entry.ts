@@ -23,8 +23,11 @@ export interface AuditEntry {
   changes: Record<string, unknown>;
 }
 
+/** Characters of a chain hash: SHA-256 in hex. */
+export const CHAIN_HASH_LENGTH = 64;
+
 /** The hash a chain starts from. */
-export const GENESIS_HASH = '0'.repeat(64);
+export const GENESIS_HASH = '0'.repeat(CHAIN_HASH_LENGTH);
 
 /** Chain of the events that belong to no tenant (signing keys, the deployment secret). */
 export const DEPLOYMENT_CHAIN = '';
@@ -34,8 +37,7 @@ export function isAuditedEventType(type: string): type is KeyledgerEventType {
 }
 
 export function toAuditEntry(event: RecordedEvent, fingerprints: AuditFingerprints): AuditEntry {
-  if (!isAuditedEventType(event.type)) throw new Error(`No audit mapping for event type ${event.type}`);
-  const mapping = AUDIT_MAPPINGS[event.type];
+  const mapping = mappingOf(event);
   const data = event.data as Record<string, unknown>;
   const metadata = event.metadata;
   // Keys in code-unit order, so the canonical form needs no sorted copy (see canonicalJson).
@@ -47,12 +49,26 @@ export function toAuditEntry(event: RecordedEvent, fingerprints: AuditFingerprin
     ip: typeof metadata.ip === 'string' ? metadata.ip : null,
     occurredAt: metadata.occurredAt,
     position: formatPosition(event.position),
-    requestId: metadata.requestId ?? null,
+    requestId: requestIdOf(event),
     resource: mapping.resource(data),
     subTenantId: typeof data.subTenantId === 'string' ? data.subTenantId : null,
-    tenantId: typeof data.tenantId === 'string' ? data.tenantId : null,
+    tenantId: tenantIdOf(event),
     userAgent: typeof metadata.userAgent === 'string' ? metadata.userAgent : null,
   };
+}
+
+function mappingOf(event: RecordedEvent): (typeof AUDIT_MAPPINGS)[KeyledgerEventType] {
+  if (!isAuditedEventType(event.type)) throw new Error(`No audit mapping for event type ${event.type}`);
+  return AUDIT_MAPPINGS[event.type];
+}
+
+function tenantIdOf(event: RecordedEvent): string | null {
+  const { tenantId } = event.data as Record<string, unknown>;
+  return typeof tenantId === 'string' ? tenantId : null;
+}
+
+function requestIdOf(event: RecordedEvent): string | null {
+  return event.metadata.requestId ?? null;
 }
 
 /** Every fingerprint an entry holds, so a leaked secret's fingerprint finds its entries. */
@@ -96,30 +112,49 @@ export interface StoredEntry {
   fingerprints: string[];
 }
 
-/** The stored entry of `event`, chained to `headOf(chain)`: the hash of its chain's last entry, or GENESIS_HASH. */
-export function storedEntry(event: RecordedEvent, fingerprints: AuditFingerprints, headOf: (chain: string) => string): StoredEntry {
-  const entry = toAuditEntry(event, fingerprints);
-  const chain = chainOf(entry);
-  const canonical = canonicalJson(entry);
-  const hash = chainHash(headOf(chain), canonical);
+/** The chain `event`'s entry belongs to (see chainOf). */
+export function chainOfEvent(event: RecordedEvent): string {
+  return chainOf({ eventType: event.type, tenantId: tenantIdOf(event) });
+}
+
+/**
+ * The stored entry of `event`, given its chain hash, canonical text and fingerprints. Its row
+ * is read from the event as toAuditEntry reads it, so an entry computed elsewhere (on the
+ * replay's worker thread) needs only those three besides the event.
+ */
+export function storedEntryOf(event: RecordedEvent, hash: string, canonical: string, fingerprints: string[]): StoredEntry {
+  const resource = mappingOf(event).resource(event.data as Record<string, unknown>);
+  const chain = chainOfEvent(event);
   return {
     columns: [
-      entry.id,
-      entry.position,
+      event.id,
+      formatPosition(event.position),
       event.streamId,
       event.revision,
       chain,
-      entry.occurredAt,
-      entry.eventType,
-      entry.resource.type,
-      entry.resource.id,
-      entry.actor.id,
-      entry.requestId,
+      event.metadata.occurredAt,
+      event.type,
+      resource.type,
+      resource.id,
+      event.metadata.actor.id,
+      requestIdOf(event),
       hash,
     ],
     chain,
     hash,
     canonical,
-    fingerprints: [...fingerprintsIn(entry.changes)],
+    fingerprints,
   };
+}
+
+/** The canonical text, chain and fingerprints of `event`'s entry: what its chain hash needs, and its fingerprint rows. */
+export function entryText(event: RecordedEvent, fingerprints: AuditFingerprints): { chain: string; canonical: string; fingerprints: string[] } {
+  const entry = toAuditEntry(event, fingerprints);
+  return { chain: chainOf(entry), canonical: canonicalJson(entry), fingerprints: [...fingerprintsIn(entry.changes)] };
+}
+
+/** The stored entry of `event`, chained to `headOf(chain)`: the hash of its chain's last entry, or GENESIS_HASH. */
+export function storedEntry(event: RecordedEvent, fingerprints: AuditFingerprints, headOf: (chain: string) => string): StoredEntry {
+  const text = entryText(event, fingerprints);
+  return storedEntryOf(event, chainHash(headOf(text.chain), text.canonical), text.canonical, text.fingerprints);
 }
