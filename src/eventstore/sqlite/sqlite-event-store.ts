@@ -70,16 +70,8 @@ CREATE INDEX IF NOT EXISTS events_type_position ON events (type, position);
 
 const EVENT_COLUMNS = 'position, id, stream_id, revision, type, recorded_at, data, metadata';
 
-interface EventRow {
-  position: bigint;
-  id: string;
-  stream_id: string;
-  revision: bigint;
-  type: string;
-  recorded_at: bigint;
-  data: string;
-  metadata: string;
-}
+/** A row of EVENT_COLUMNS, read as an array: no object with named keys per row for a replay to build and collect. */
+type EventRow = [position: bigint, id: string, streamId: string, revision: bigint, type: string, recordedAt: bigint, data: string, metadata: string];
 
 type Statement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
@@ -103,7 +95,7 @@ interface PendingAppend {
 type AppendOutcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
 function decodeRow(row: EventRow): RecordedEvent {
-  return recordedEvent(row.id, row.type, row.stream_id, Number(row.revision), row.position, row.data, row.metadata, Number(row.recorded_at));
+  return recordedEvent(row[1], row[4], row[2], Number(row[3]), row[0], row[6], row[7], Number(row[5]));
 }
 
 /** An event as subscriptions and reads deliver it, from the columns it is stored in. */
@@ -245,7 +237,8 @@ export class SqliteLogReader {
   private constructor(private readonly db: Database.Database) {
     this.selectPage = db
       .prepare<[bigint, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
-      .safeIntegers(true);
+      .safeIntegers(true)
+      .raw(true);
   }
 
   /** Up to `limit` events after `after` (null: from the start of the log), in position order. */
@@ -325,21 +318,25 @@ export class SqliteEventStore implements EventStore {
       .prepare<[string, number, number], EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
       )
-      .safeIntegers(true);
+      .safeIntegers(true)
+      .raw(true);
     // Every command loads its stream whole; a bound LIMIT makes that lookup several times slower.
     this.selectWholeStream = db
       .prepare<[string, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision`)
-      .safeIntegers(true);
+      .safeIntegers(true)
+      .raw(true);
     this.selectPage = db
       .prepare<[bigint, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
-      .safeIntegers(true);
+      .safeIntegers(true)
+      .raw(true);
     this.selectPageByTypeList = db
       .prepare<[bigint, string, number], EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events
           WHERE position > ? AND type IN (SELECT value FROM json_each(?))
           ORDER BY position LIMIT ?`,
       )
-      .safeIntegers(true);
+      .safeIntegers(true)
+      .raw(true);
     this.selectHead = db.prepare<[], bigint | null>('SELECT max(position) FROM events').pluck().safeIntegers(true);
     this.selectDataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
 
@@ -586,7 +583,8 @@ export class SqliteEventStore implements EventStore {
             WHERE position IN (${branches.join(' UNION ALL ')} ORDER BY 1 LIMIT @limit)
             ORDER BY position`,
         )
-        .safeIntegers(true);
+        .safeIntegers(true)
+        .raw(true);
       this.pageByTypeCount.set(typeCount, statement);
     }
     return statement;
