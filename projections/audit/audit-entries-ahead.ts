@@ -45,15 +45,16 @@ export interface AuditWorkerData {
 
 /**
  * A chunk of entries from the worker, packed so that passing it to the replay's thread costs
- * little there: a few strings and typed arrays instead of an object per entry, which the
- * replay's heap would copy in and collect again. Each entry's row is read from its event on
- * the replay's thread (see storedEntryOf); the worker sends what the event alone does not say.
+ * little there: its texts in one transferred buffer and its numbers in typed arrays, instead
+ * of an object per entry or one long string, which the replay's heap would have to copy in and
+ * collect again. Each entry's row is read from its event on the replay's thread (see
+ * storedEntryOf); the worker sends what the event alone does not say.
  */
 export interface AuditWorkerChunk {
   /** Per entry, the position of its event. */
   positions: BigInt64Array<ArrayBuffer>;
-  /** Per entry, its event's id, its chain hash (CHAIN_HASH_LENGTH characters) and its canonical text, one after another. */
-  text: string;
+  /** Per entry, in UTF-8, its event's id, its chain hash (CHAIN_HASH_LENGTH bytes) and its canonical text, one after another. */
+  text: Uint8Array<ArrayBuffer>;
   /** Per entry, where its event id ends in `text`, then where its canonical text ends. */
   bounds: Uint32Array<ArrayBuffer>;
   /** Per entry, how many of `fingerprints` are its, in order. */
@@ -61,6 +62,11 @@ export interface AuditWorkerChunk {
   fingerprints: string[];
   /** The last position the worker read for this chunk. */
   last: bigint;
+}
+
+/** The buffers a chunk's message transfers instead of copying. */
+export function chunkTransfers(chunk: AuditWorkerChunk): ArrayBuffer[] {
+  return [chunk.positions.buffer, chunk.text.buffer, chunk.bounds.buffer, chunk.fingerprintCounts.buffer];
 }
 
 export type AuditWorkerMessage = { chunk: AuditWorkerChunk } | { end: true };
@@ -84,36 +90,61 @@ const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb
 
 /** Builds a chunk on the worker, entry by entry. */
 export class ChunkWriter {
-  private readonly positions: bigint[] = [];
-  private readonly parts: string[] = [];
-  private readonly bounds: number[] = [];
-  private readonly counts: number[] = [];
+  private readonly positions: BigInt64Array<ArrayBuffer>;
+  private readonly bounds: Uint32Array<ArrayBuffer>;
+  private readonly counts: Uint16Array<ArrayBuffer>;
   private readonly fingerprints: string[] = [];
-  private length = 0;
+  // Not from Buffer's shared pool: its memory is transferred to the replay's thread.
+  private text = Buffer.allocUnsafeSlow(CHUNK_TEXT_BYTES);
+  private entries = 0;
+  private bytes = 0;
+
+  constructor(capacity: number) {
+    this.positions = new BigInt64Array(capacity);
+    this.bounds = new Uint32Array(2 * capacity);
+    this.counts = new Uint16Array(capacity);
+  }
 
   add(event: RecordedEvent, hash: string, canonical: string, fingerprints: readonly string[]): void {
     if (hash.length !== CHAIN_HASH_LENGTH) throw new Error('chain hash of unexpected length');
-    this.positions.push(event.position);
-    this.parts.push(event.id, hash, canonical);
-    this.length += event.id.length;
-    this.bounds.push(this.length);
-    this.length += hash.length + canonical.length;
-    this.bounds.push(this.length);
-    this.counts.push(fingerprints.length);
-    this.fingerprints.push(...fingerprints);
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    this.reserve(3 * (event.id.length + hash.length + canonical.length));
+    const at = this.entries++;
+    this.positions[at] = event.position;
+    this.bytes += this.text.write(event.id, this.bytes, 'utf8');
+    this.bounds[2 * at] = this.bytes;
+    this.bytes += this.text.write(hash, this.bytes, 'latin1');
+    this.bytes += this.text.write(canonical, this.bytes, 'utf8');
+    this.bounds[2 * at + 1] = this.bytes;
+    this.counts[at] = fingerprints.length;
+    for (const fingerprint of fingerprints) this.fingerprints.push(fingerprint);
   }
 
   finish(last: bigint): AuditWorkerChunk {
+    const n = this.entries;
     return {
-      positions: BigInt64Array.from(this.positions),
-      text: this.parts.join(''),
-      bounds: Uint32Array.from(this.bounds),
-      fingerprintCounts: Uint16Array.from(this.counts),
+      positions: this.positions.slice(0, n),
+      text: new Uint8Array(this.text.buffer, this.text.byteOffset, this.bytes),
+      bounds: this.bounds.slice(0, 2 * n),
+      fingerprintCounts: this.counts.slice(0, n),
       fingerprints: this.fingerprints,
       last,
     };
   }
+
+  private reserve(bytes: number): void {
+    if (this.bytes + bytes <= this.text.length) return;
+    const larger = Buffer.allocUnsafeSlow(Math.max(2 * this.text.length, this.bytes + bytes));
+    this.text.copy(larger, 0, 0, this.bytes);
+    this.text = larger;
+  }
 }
+
+/** Bytes a chunk's texts start with room for: an entry's canonical text is a few hundred bytes. */
+const CHUNK_TEXT_BYTES = 512 * 1024;
+
+/** A chunk as the replay's thread keeps it: its texts readable as a Buffer. */
+type ReceivedChunk = Omit<AuditWorkerChunk, 'text'> & { text: Buffer };
 
 /**
  * Audit entries of a replay from empty, computed ahead of it on a worker thread: the redaction,
@@ -128,7 +159,7 @@ export class ChunkWriter {
 export class AuditEntriesAhead {
   private readonly worker: Worker;
   private readonly progress = new Int32Array(new SharedArrayBuffer(8));
-  private readonly chunks: AuditWorkerChunk[] = [];
+  private readonly chunks: ReceivedChunk[] = [];
   /** Entries of chunks[0] already taken, and their fingerprints. */
   private taken = 0;
   private fingerprintsTaken = 0;
@@ -198,7 +229,7 @@ export class AuditEntriesAhead {
       }
       const idStart = this.taken === 0 ? 0 : chunk.bounds[2 * this.taken - 1];
       const idEnd = chunk.bounds[2 * this.taken];
-      if (position > event.position || idEnd - idStart !== event.id.length || !chunk.text.startsWith(event.id, idStart)) {
+      if (position > event.position || chunk.text.toString('utf8', idStart, idEnd) !== event.id) {
         // Not the log the replay reads: nothing more from the worker is used.
         this.logger?.warn({ position: event.position.toString() }, 'the audit entries worker read other events than the replay; the replay computes the rest itself');
         this.close();
@@ -207,7 +238,8 @@ export class AuditEntriesAhead {
       const hashEnd = idEnd + CHAIN_HASH_LENGTH;
       const count = chunk.fingerprintCounts[this.taken];
       const fingerprints = count === 0 ? [] : chunk.fingerprints.slice(this.fingerprintsTaken, this.fingerprintsTaken + count);
-      const entry = storedEntryOf(event, chunk.text.slice(idEnd, hashEnd), chunk.text.slice(hashEnd, chunk.bounds[2 * this.taken + 1]), fingerprints);
+      const hash = chunk.text.toString('latin1', idEnd, hashEnd);
+      const entry = storedEntryOf(event, hash, chunk.text.toString('utf8', hashEnd, chunk.bounds[2 * this.taken + 1]), fingerprints);
       this.advance(chunk);
       return entry;
     }
@@ -222,7 +254,7 @@ export class AuditEntriesAhead {
     void this.worker.terminate().catch(() => undefined);
   }
 
-  private advance(chunk: AuditWorkerChunk): void {
+  private advance(chunk: ReceivedChunk): void {
     this.fingerprintsTaken += chunk.fingerprintCounts[this.taken];
     if (++this.taken < chunk.positions.length) return;
     this.chunks.shift();
@@ -239,7 +271,7 @@ export class AuditEntriesAhead {
   private receive(chunk: AuditWorkerChunk): void {
     if (this.ended) return;
     this.received = chunk.last;
-    if (chunk.positions.length > 0) this.chunks.push(chunk);
+    if (chunk.positions.length > 0) this.chunks.push({ ...chunk, text: Buffer.from(chunk.text.buffer, chunk.text.byteOffset, chunk.text.byteLength) });
     else this.consumed();
     if (this.waiting !== null && this.received >= this.waiting.position) this.wake();
   }

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
 import { SqliteLogReader } from '../../src/eventstore/sqlite';
-import { ChunkWriter, type AuditWorkerData, type AuditWorkerMessage } from './audit-entries-ahead';
+import { ChunkWriter, chunkTransfers, type AuditWorkerData, type AuditWorkerMessage } from './audit-entries-ahead';
 import { chainHash, entryText, GENESIS_HASH } from './audit-entry';
 
 const data = workerData as AuditWorkerData;
@@ -38,7 +38,7 @@ try {
     const events = reader.page(after, data.chunkEvents);
     if (events.length === 0) break;
     after = events[events.length - 1].position;
-    const chunk = new ChunkWriter();
+    const chunk = new ChunkWriter(events.length);
     for (const event of events) {
       if (!types.has(event.type)) continue;
       const text = entryText(event, fingerprints);
@@ -47,7 +47,7 @@ try {
       chunk.add(event, hash, text.canonical, text.fingerprints);
     }
     const message = chunk.finish(after);
-    port.postMessage({ chunk: message } satisfies AuditWorkerMessage, [message.positions.buffer, message.bounds.buffer, message.fingerprintCounts.buffer]);
+    port.postMessage({ chunk: message } satisfies AuditWorkerMessage, chunkTransfers(message));
     sent++;
   }
   if (Atomics.load(progress, 1) === 0) port.postMessage({ end: true } satisfies AuditWorkerMessage);

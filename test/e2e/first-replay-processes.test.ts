@@ -41,12 +41,12 @@ describe('the first replay of a gateway process, and a rebuild', () => {
     const ids: string[] = [];
     for (let i = 0; i < TOKENS; i += 16) {
       const batch = await Promise.all(
-        Array.from({ length: 16 }, (_, j) => issueToken(writer.url, ROOT_SECRET, { name: `bot ${i + j}`, tenantId: TENANTS[(i + j) % TENANTS.length] })),
+        Array.from({ length: 16 }, (_, j) => issueToken(writer.url, ROOT_SECRET, { name: `bot ${i + j} · Zürich 東京 𝕏`, tenantId: TENANTS[(i + j) % TENANTS.length] })),
       );
       ids.push(...batch.map((issued) => issued.id));
     }
     for (const id of ids.slice(0, 40)) {
-      expect((await graphql(writer.url, UPDATE, { id, name: 'renamed' }, ROOT_SECRET)).errors).toBeUndefined();
+      expect((await graphql(writer.url, UPDATE, { id, name: 'renamed · ß €' }, ROOT_SECRET)).errors).toBeUndefined();
       expect((await graphql(writer.url, REVOKE, { id }, ROOT_SECRET)).errors).toBeUndefined();
     }
     expect(await writer.kill('SIGTERM')).toBe(0);
