@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
 import { SqliteLogReader } from '../../src/eventstore/sqlite';
 import { ChunkWriter, chunkTransfers, type AuditWorkerData, type AuditWorkerMessage } from './audit-entries-ahead';
-import { chainHash, entryText, GENESIS_HASH } from './audit-entry';
+import { entryText, GENESIS_HASH } from './audit-entry';
 
 const data = workerData as AuditWorkerData;
 const port = parentPort!;
@@ -41,10 +41,9 @@ try {
     const chunk = new ChunkWriter(events.length);
     for (const event of events) {
       if (!types.has(event.type)) continue;
-      const text = entryText(event, fingerprints);
-      const hash = chainHash(headOf(text.chain), text.canonical);
-      heads.set(text.chain, hash);
-      chunk.add(event, hash, text.canonical, text.fingerprints);
+      const text = entryText(event, fingerprints, headOf);
+      heads.set(text.chain, text.hash);
+      chunk.add(event, text.hash, text.canonical, text.fingerprints);
     }
     const message = chunk.finish(after);
     port.postMessage({ chunk: message } satisfies AuditWorkerMessage, chunkTransfers(message));

@@ -113,7 +113,7 @@ export interface StoredEntry {
 }
 
 /** The chain `event`'s entry belongs to (see chainOf). */
-export function chainOfEvent(event: RecordedEvent): string {
+function chainOfEvent(event: RecordedEvent): string {
   return chainOf({ eventType: event.type, tenantId: tenantIdOf(event) });
 }
 
@@ -147,14 +147,23 @@ export function storedEntryOf(event: RecordedEvent, hash: string, canonical: str
   };
 }
 
-/** The canonical text, chain and fingerprints of `event`'s entry: what its chain hash needs, and its fingerprint rows. */
-export function entryText(event: RecordedEvent, fingerprints: AuditFingerprints): { chain: string; canonical: string; fingerprints: string[] } {
+/**
+ * What `event`'s entry holds beyond its row: its chain, its canonical text, its fingerprints,
+ * and its hash chained to `headOf(chain)` (the hash of its chain's last entry, or GENESIS_HASH).
+ */
+export function entryText(
+  event: RecordedEvent,
+  fingerprints: AuditFingerprints,
+  headOf: (chain: string) => string,
+): Pick<StoredEntry, 'chain' | 'hash' | 'canonical' | 'fingerprints'> {
   const entry = toAuditEntry(event, fingerprints);
-  return { chain: chainOf(entry), canonical: canonicalJson(entry), fingerprints: [...fingerprintsIn(entry.changes)] };
+  const chain = chainOf(entry);
+  const canonical = canonicalJson(entry);
+  return { chain, hash: chainHash(headOf(chain), canonical), canonical, fingerprints: [...fingerprintsIn(entry.changes)] };
 }
 
-/** The stored entry of `event`, chained to `headOf(chain)`: the hash of its chain's last entry, or GENESIS_HASH. */
+/** The stored entry of `event`, chained to `headOf(chain)` (see entryText). */
 export function storedEntry(event: RecordedEvent, fingerprints: AuditFingerprints, headOf: (chain: string) => string): StoredEntry {
-  const text = entryText(event, fingerprints);
-  return storedEntryOf(event, chainHash(headOf(text.chain), text.canonical), text.canonical, text.fingerprints);
+  const text = entryText(event, fingerprints, headOf);
+  return storedEntryOf(event, text.hash, text.canonical, text.fingerprints);
 }

@@ -75,6 +75,14 @@ type EventRow = [position: bigint, id: string, streamId: string, revision: bigin
 
 type Statement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
+/** `SELECT EVENT_COLUMNS FROM events <rest>`, reading each row as an EventRow (positions and revisions as bigints), as decodeRow expects. */
+function selectEvents<P extends unknown[]>(db: Database.Database, rest: string): Statement<P, EventRow> {
+  return db.prepare<P, EventRow>(`SELECT ${EVENT_COLUMNS} FROM events ${rest}`).safeIntegers(true).raw(true);
+}
+
+/** A page of the log after a position, in position order. */
+const PAGE_AFTER = 'WHERE position > ? ORDER BY position LIMIT ?';
+
 interface SubscriptionHost {
   release(subscription: SqliteSubscription): void;
 }
@@ -235,10 +243,7 @@ export class SqliteLogReader {
   }
 
   private constructor(private readonly db: Database.Database) {
-    this.selectPage = db
-      .prepare<[bigint, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
-      .safeIntegers(true)
-      .raw(true);
+    this.selectPage = selectEvents(db, PAGE_AFTER);
   }
 
   /** Up to `limit` events after `after` (null: from the start of the log), in position order. */
@@ -314,29 +319,11 @@ export class SqliteEventStore implements EventStore {
     this.insertStream = db.prepare('INSERT INTO streams (stream_id, revision) VALUES (?, ?)');
     this.updateStream = db.prepare('UPDATE streams SET revision = ? WHERE stream_id = ?');
     this.selectEventStream = db.prepare<[string], string>('SELECT stream_id FROM events WHERE id = ?').pluck();
-    this.selectStream = db
-      .prepare<[string, number, number], EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
-      )
-      .safeIntegers(true)
-      .raw(true);
+    this.selectStream = selectEvents(db, 'WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?');
     // Every command loads its stream whole; a bound LIMIT makes that lookup several times slower.
-    this.selectWholeStream = db
-      .prepare<[string, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision`)
-      .safeIntegers(true)
-      .raw(true);
-    this.selectPage = db
-      .prepare<[bigint, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
-      .safeIntegers(true)
-      .raw(true);
-    this.selectPageByTypeList = db
-      .prepare<[bigint, string, number], EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events
-          WHERE position > ? AND type IN (SELECT value FROM json_each(?))
-          ORDER BY position LIMIT ?`,
-      )
-      .safeIntegers(true)
-      .raw(true);
+    this.selectWholeStream = selectEvents(db, 'WHERE stream_id = ? AND revision >= ? ORDER BY revision');
+    this.selectPage = selectEvents(db, PAGE_AFTER);
+    this.selectPageByTypeList = selectEvents(db, 'WHERE position > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?');
     this.selectHead = db.prepare<[], bigint | null>('SELECT max(position) FROM events').pluck().safeIntegers(true);
     this.selectDataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
 
@@ -577,14 +564,10 @@ export class SqliteEventStore implements EventStore {
         (_, i) =>
           `SELECT position FROM (SELECT position FROM events WHERE type = @t${i} AND position > @after ORDER BY position LIMIT @limit)`,
       );
-      statement = this.db
-        .prepare<[Record<string, unknown>], EventRow>(
-          `SELECT ${EVENT_COLUMNS} FROM events
-            WHERE position IN (${branches.join(' UNION ALL ')} ORDER BY 1 LIMIT @limit)
-            ORDER BY position`,
-        )
-        .safeIntegers(true)
-        .raw(true);
+      statement = selectEvents<[Record<string, unknown>]>(
+        this.db,
+        `WHERE position IN (${branches.join(' UNION ALL ')} ORDER BY 1 LIMIT @limit) ORDER BY position`,
+      );
       this.pageByTypeCount.set(typeCount, statement);
     }
     return statement;
