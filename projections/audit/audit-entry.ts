@@ -103,12 +103,18 @@ export function chainOf(entry: Pick<AuditEntry, 'tenantId' | 'eventType'>): stri
  */
 export type EntryColumns = [string, string, string, number, string, string, string, string, string, string, string | null, string];
 
+/**
+ * An entry's canonical text: a string, or its UTF-8 bytes as a replay's worker thread sent them,
+ * which the audit tables store as the same text without the replay's thread decoding them.
+ */
+export type CanonicalText = string | Uint8Array;
+
 /** An entry as the audit tables store it: its row, its canonical text and its fingerprints. */
 export interface StoredEntry {
   columns: EntryColumns;
   chain: string;
   hash: string;
-  canonical: string;
+  canonical: CanonicalText;
   fingerprints: string[];
 }
 
@@ -122,7 +128,7 @@ function chainOfEvent(event: RecordedEvent): string {
  * is read from the event as toAuditEntry reads it, so an entry computed elsewhere (on the
  * replay's worker thread) needs only those three besides the event.
  */
-export function storedEntryOf(event: RecordedEvent, hash: string, canonical: string, fingerprints: string[]): StoredEntry {
+export function storedEntryOf(event: RecordedEvent, hash: string, canonical: CanonicalText, fingerprints: string[]): StoredEntry {
   const resource = mappingOf(event).resource(event.data as Record<string, unknown>);
   const chain = chainOfEvent(event);
   return {
@@ -155,7 +161,7 @@ export function entryText(
   event: RecordedEvent,
   fingerprints: AuditFingerprints,
   headOf: (chain: string) => string,
-): Pick<StoredEntry, 'chain' | 'hash' | 'canonical' | 'fingerprints'> {
+): Pick<StoredEntry, 'chain' | 'hash' | 'fingerprints'> & { canonical: string } {
   const entry = toAuditEntry(event, fingerprints);
   const chain = chainOf(entry);
   const canonical = canonicalJson(entry);

@@ -171,7 +171,8 @@ interface EntryWriterOptions {
 /** Writes each event's entry, chained to its chain's head, with its fingerprints and (for AuditHeadSigned) the signed head. */
 function entryWriter(db: Database, fingerprints: AuditFingerprints, options: EntryWriterOptions): ProjectionHandler {
   const insert = db.prepare(options.insertEntry);
-  const insertText = db.prepare('INSERT INTO audit_entry_texts (seq, entry) VALUES (?, ?)');
+  // CAST: a text given as its UTF-8 bytes is stored as that text, exactly as its string would be, not as a blob.
+  const insertText = db.prepare('INSERT INTO audit_entry_texts (seq, entry) VALUES (?, CAST(? AS TEXT))');
   const insertFingerprint = db.prepare(options.insertFingerprint);
   const insertSignedHead = db.prepare(`
     INSERT OR IGNORE INTO audit_signed_heads (event_id, tenant_id, position, hash, entries, signed_at, kid, jws)
