@@ -118,9 +118,22 @@ export interface StoredEntry {
   fingerprints: string[];
 }
 
-/** The chain `event`'s entry belongs to (see chainOf). */
-function chainOfEvent(event: RecordedEvent): string {
-  return chainOf({ eventType: event.type, tenantId: tenantIdOf(event) });
+/** An entry's row: the columns read from its event, with its chain, its resource and its hash. */
+function entryColumns(event: RecordedEvent, chain: string, resource: AuditResource, hash: string): EntryColumns {
+  return [
+    event.id,
+    formatPosition(event.position),
+    event.streamId,
+    event.revision,
+    chain,
+    event.metadata.occurredAt,
+    event.type,
+    resource.type,
+    resource.id,
+    event.metadata.actor.id,
+    requestIdOf(event),
+    hash,
+  ];
 }
 
 /**
@@ -129,47 +142,35 @@ function chainOfEvent(event: RecordedEvent): string {
  * replay's worker thread) needs only those three besides the event.
  */
 export function storedEntryOf(event: RecordedEvent, hash: string, canonical: CanonicalText, fingerprints: string[]): StoredEntry {
+  const chain = chainOf({ eventType: event.type, tenantId: tenantIdOf(event) });
   const resource = mappingOf(event).resource(event.data as Record<string, unknown>);
-  const chain = chainOfEvent(event);
-  return {
-    columns: [
-      event.id,
-      formatPosition(event.position),
-      event.streamId,
-      event.revision,
-      chain,
-      event.metadata.occurredAt,
-      event.type,
-      resource.type,
-      resource.id,
-      event.metadata.actor.id,
-      requestIdOf(event),
-      hash,
-    ],
-    chain,
-    hash,
-    canonical,
-    fingerprints,
-  };
+  return { columns: entryColumns(event, chain, resource, hash), chain, hash, canonical, fingerprints };
+}
+
+/** An entry as computed from its event: with the event, all that its stored row and text need. */
+export interface EntryText {
+  chain: string;
+  resource: AuditResource;
+  /** Chained to the hash of its chain's last entry. */
+  hash: string;
+  canonical: string;
+  fingerprints: string[];
 }
 
 /**
- * What `event`'s entry holds beyond its row: its chain, its canonical text, its fingerprints,
- * and its hash chained to `headOf(chain)` (the hash of its chain's last entry, or GENESIS_HASH).
+ * What `event`'s entry holds beyond its row: its chain, its resource, its canonical text, its
+ * fingerprints, and its hash chained to `headOf(chain)` (the hash of its chain's last entry, or
+ * GENESIS_HASH).
  */
-export function entryText(
-  event: RecordedEvent,
-  fingerprints: AuditFingerprints,
-  headOf: (chain: string) => string,
-): Pick<StoredEntry, 'chain' | 'hash' | 'fingerprints'> & { canonical: string } {
+export function entryText(event: RecordedEvent, fingerprints: AuditFingerprints, headOf: (chain: string) => string): EntryText {
   const entry = toAuditEntry(event, fingerprints);
   const chain = chainOf(entry);
   const canonical = canonicalJson(entry);
-  return { chain, hash: chainHash(headOf(chain), canonical), canonical, fingerprints: [...fingerprintsIn(entry.changes)] };
+  return { chain, resource: entry.resource, hash: chainHash(headOf(chain), canonical), canonical, fingerprints: [...fingerprintsIn(entry.changes)] };
 }
 
 /** The stored entry of `event`, chained to `headOf(chain)` (see entryText). */
 export function storedEntry(event: RecordedEvent, fingerprints: AuditFingerprints, headOf: (chain: string) => string): StoredEntry {
-  const text = entryText(event, fingerprints, headOf);
-  return storedEntryOf(event, text.hash, text.canonical, text.fingerprints);
+  const { chain, resource, hash, canonical, fingerprints: held } = entryText(event, fingerprints, headOf);
+  return { columns: entryColumns(event, chain, resource, hash), chain, hash, canonical, fingerprints: held };
 }
