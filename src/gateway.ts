@@ -9,7 +9,7 @@ import { startBackgroundCheckpoints } from './sqlite/background-checkpoints';
 import { AuditQueries, auditReplaySource } from '../projections/audit';
 import { AuditService } from './app/audit/audit-service';
 import { openCredentialModule, type CredentialModule } from './app/credentials/credential-module';
-import { readModelVersionOf } from './app/credentials/secret-lookup-cache';
+import { readModelVersionsOf } from './app/credentials/read-model-version';
 import { TokenIntrospection } from './app/oauth/token-introspection';
 import { TokenRevocation } from './app/oauth/token-revocation';
 import { systemClock, type Clock } from './app/clock';
@@ -152,7 +152,7 @@ export async function openCore(config: Config, logger: Logger, clock: Clock = sy
   });
   const credentials = openCredentialModule({
     tokens: tokenModule,
-    readModelVersion: readModelVersionOf(readModels),
+    readModelVersion: readModelVersionsOf(readModels).ofAll,
     accessTokens: partners.accessTokens,
     access: connections.access,
     authFailures: rateLimits.authFailures,
@@ -339,14 +339,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await apollo.start();
 
   const tokenQueries = new TokenQueries(core.readModels);
-  const readModelVersion = core.readModels.prepare('PRAGMA data_version').pluck();
   const principals = new PrincipalCache({
     authenticate: (bearer, ip, request) => core.credentials.verifier.authenticate(bearer, ip, request),
     lockedFor: (ip) => core.rateLimits.authFailures.lockedFor(ip),
     recordUse: (tokenId, at) => core.tokenUsage.record(tokenId, at),
     validUntilOf: (tokenId, now) => verdictDeadline(tokenQueries, tokenId, now),
     events: runner,
-    readModelVersion: () => readModelVersion.get() as number,
+    readModelVersion: readModelVersionsOf(core.readModels).ofOtherConnections,
     clock: core.clock,
   });
 

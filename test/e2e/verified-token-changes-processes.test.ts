@@ -8,6 +8,8 @@ const MASTER_KEY = Buffer.alloc(32, 12).toString('base64');
 const PROCESS_TEST_TIMEOUT_MS = 90_000;
 const UPDATE_ROLES = `mutation Update($input: UpdateTokenInput!) { updateToken(input: $input) { id roles } }`;
 const ROTATE = `mutation Rotate($input: RotateTokenInput!) { rotateToken(input: $input) { secret } }`;
+const UPDATE_CREDITS = `mutation Update($input: UpdateTokenInput!) { updateToken(input: $input) { id } }`;
+const METERED = `query Verify($token: String!) { verifyToken(token: $token, cost: 1) { code remaining } }`;
 
 interface Verdict {
   code: string;
@@ -70,6 +72,19 @@ describe('a verified token changed through one process, on its next verification
 
       await mutate(one.url, UPDATE_ROLES, { id: changed.id, roles: ['deploy', 'release'] });
       expect(await verdictOf(two.url, verifier.secret, changed.secret)).toEqual({ code: 'VALID', roles: ['deploy', 'release'] });
+
+      // Usage controls given to a token that has verified without any are kept to at once.
+      const metered = async (url: string) => (await graphql(url, METERED, { token: changed.secret }, verifier.secret)).data?.verifyToken;
+      for (const gateway of [one, two]) {
+        expect(await metered(gateway.url)).toEqual({ code: 'VALID', remaining: null });
+        expect(await metered(gateway.url)).toEqual({ code: 'VALID', remaining: null });
+      }
+      await mutate(one.url, UPDATE_CREDITS, { id: changed.id, credits: { remaining: 1 } });
+      expect(await metered(two.url)).toEqual({ code: 'VALID', remaining: 0 });
+      expect(await metered(two.url)).toEqual({ code: 'USAGE_EXCEEDED', remaining: 0 });
+      expect(await metered(one.url)).toEqual({ code: 'USAGE_EXCEEDED', remaining: 0 });
+      await mutate(two.url, UPDATE_CREDITS, { id: changed.id, credits: null });
+      expect(await metered(one.url)).toEqual({ code: 'VALID', remaining: null });
 
       // And on the process that made the change.
       expect(await verdictOf(one.url, verifier.secret, revoked.secret)).toEqual({ code: 'REVOKED', roles: ['deploy'] });

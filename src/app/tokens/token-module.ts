@@ -17,6 +17,8 @@ import { TokenService } from './token-service';
 import { TokenUsageRecorder } from './usage-recorder';
 import { CreditLedger } from './credit-ledger';
 import { UsageMetering } from './usage-metering';
+import { TokenControlsCache } from './token-controls-cache';
+import { readModelVersionsOf } from '../credentials/read-model-version';
 import { TokenUsageAnalytics } from './usage-analytics';
 import { VerificationCounter } from './verification-counter';
 import { TokenRateLimits } from './token-rate-limits';
@@ -79,7 +81,7 @@ export function openTokenModule(options: TokenModuleOptions): TokenModule {
   const verificationCounts = new VerificationCounter(writer, clock, logger);
   verificationCounts.start();
   const analytics = new TokenUsageAnalytics(tokens, new TokenVerificationCountQueries(options.readModels));
-  const metering = new UsageMetering(controls, credits, new TokenRateLimits(options.limiters ?? memoryLimiters, clock));
+  const metering = new UsageMetering(new TokenControlsCache(controls, readModelVersionsOf(options.readModels).ofAll), credits, new TokenRateLimits(options.limiters ?? memoryLimiters, clock));
   let closed: Promise<void> | null = null;
   return {
     tokens,

@@ -24,7 +24,8 @@ export interface UsageOutcome {
 /**
  * The usage controls checked at verification: rate limits first, then credits, so a
  * rate-limited verification spends no credit. A token without any costs one read of an
- * index that holds no row for it: its verification writes nothing.
+ * index that holds no row for it (none at all while the read models are unchanged, through
+ * `TokenControlsCache`): its verification writes nothing.
  */
 export class UsageMetering {
   constructor(
