@@ -39,25 +39,27 @@ const SQLITE_BUSY_RETRY_MS = 50;
 const MAX_BATCH_SIZE = 2_000;
 
 /**
- * Page cache while replaying into empty read models, in KiB (SQLite's negative form). The
- * replay inserts random keys (token ids, secret hashes, event ids) into every unique index; once
- * an index outgrows the default 2 MiB cache, each insert reads and rewrites pages from disk.
- * The connection's own size is restored once caught up.
+ * Page cache while replaying into empty read models or catching up with a backlog, in KiB
+ * (SQLite's negative form). Both insert random keys (token ids, secret hashes, event ids) into
+ * every unique index; once an index outgrows the default 2 MiB cache, each insert reads and
+ * rewrites pages from disk, and a transaction shared by several batches spills its dirty pages
+ * to the WAL again and again. The connection's own size is restored once caught up.
  */
 export const REPLAY_CACHE_SIZE_KIB = 256 * 1024;
 
 /**
- * While replaying into empty read models, consecutive batches share one transaction for up to
- * this long. A commit writes every page its transaction dirtied, and a replay's inserts of
- * random keys (token ids, secret hashes, event ids) dirty pages all over their indexes, so
- * committing each batch would write those indexes out again and again as they grow (and
- * checkpoint them into the database file each time). Half the read-model database's
+ * While replaying into empty read models, and while catching up with a backlog (a restart
+ * after downtime, a replica back from a disconnection), consecutive batches share one
+ * transaction for up to this long. A commit writes every page its transaction dirtied, and
+ * inserts of random keys (token ids, secret hashes, event ids, fingerprints) dirty pages all
+ * over their indexes, so committing each batch would write those indexes out again and again
+ * (and checkpoint them into the database file each time). Half the read-model database's
  * busy_timeout, so that another process sharing it still gets the lock in time.
  */
 export const REPLAY_TRANSACTION_MS = 5_000;
 
 export interface ProjectionRunnerOptions {
-  /** How long replay batches share a transaction (default REPLAY_TRANSACTION_MS); 0 commits every batch. */
+  /** How long replay and catch-up batches share a transaction (default REPLAY_TRANSACTION_MS); 0 commits every batch. */
   replayTransactionMs?: number;
 }
 
@@ -87,8 +89,8 @@ export class ProjectionRunner {
   private replayingFromEmpty = false;
   /** The connection's cache_size before a replay from empty raised it, to restore once caught up. */
   private cacheSizeBeforeReplay: number | null = null;
-  /** When the runner opened the transaction its replay batches share (see REPLAY_TRANSACTION_MS), or null. */
-  private replayTransactionSince: number | null = null;
+  /** When the runner opened the transaction its replay or catch-up batches share (see REPLAY_TRANSACTION_MS), or null. */
+  private sharedTransactionSince: number | null = null;
   /**
    * `PRAGMA data_version` when the replay from empty began: it changes when another
    * connection commits, and replay handlers rely on nobody else writing meanwhile.
@@ -155,7 +157,7 @@ export class ProjectionRunner {
     this.loop = this.consume(this.subscription).catch((error: Error) => {
       this.failure = error;
       // The failed batch may be half applied in it: the next start replays from the last commit.
-      this.rollBackReplayTransaction();
+      this.rollBackSharedTransaction();
       this.closeReplayHandlers();
       this.logger?.error({ err: error }, 'projection feed failed');
       this.settleAllWaiters(false);
@@ -167,7 +169,7 @@ export class ProjectionRunner {
     await this.subscription?.close();
     await this.loop;
     this.closeReplayHandlers();
-    this.commitReplayTransaction();
+    this.commitSharedTransaction();
     this.restoreCacheAfterReplay();
     this.settleAllWaiters(false);
   }
@@ -241,11 +243,14 @@ export class ProjectionRunner {
           break;
         case 'caughtUp':
           if (this.replayingFromEmpty) await this.buildReplayIndexes();
+          this.commitSharedTransaction();
+          if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
           if (!this.caughtUp) this.logger?.info({ position: this.applied?.toString() ?? null }, 'projections caught up');
           this.caughtUp = true;
           this.lastCaughtUpAt = Date.now();
           break;
         case 'disconnected':
+          if (!this.replayingFromEmpty) this.commitSharedTransaction();
           if (this.caughtUp) this.lastCaughtUpAt = Date.now();
           this.caughtUp = false;
           this.logger?.warn({ err: message.error }, 'event feed disconnected; reconnecting');
@@ -259,7 +264,7 @@ export class ProjectionRunner {
     for (const { active } of this.bound) await active.prepare?.(events);
     for (;;) {
       try {
-        this.openReplayTransaction();
+        this.openSharedTransaction();
         this.applyInTransaction(events);
         break;
       } catch (error) {
@@ -274,8 +279,8 @@ export class ProjectionRunner {
       this.logger?.info({ position: events[events.length - 1].position.toString() }, 'replay holds as many rows in memory as it may; replaying on with every index in place');
       this.finishReplay();
     }
-    if (this.replayTransactionSince !== null && Date.now() - this.replayTransactionSince >= (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS)) {
-      this.commitReplayTransaction();
+    if (this.sharedTransactionSince !== null && Date.now() - this.sharedTransactionSince >= (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS)) {
+      this.commitSharedTransaction();
     }
     // Listeners run before a shared replay transaction commits; whatever they read in this
     // process goes through this connection, which sees the batch already.
@@ -298,14 +303,19 @@ export class ProjectionRunner {
   }
 
   /**
-   * During a replay from empty, starts the transaction the next batches share, unless the
-   * caller (a rebuild) holds one on this connection already; each batch is then a savepoint in it.
+   * Starts the transaction the next batches share, unless the caller (a rebuild) holds one on
+   * this connection already: during a replay from empty, and during a catch-up, until the
+   * feed says it has caught up (or disconnects). Live batches commit one by one.
    */
-  private openReplayTransaction(): void {
-    if (!this.replayingFromEmpty || this.db.inTransaction) return;
+  private openSharedTransaction(): void {
+    if (this.db.inTransaction) return;
+    const catchingUp = !this.caughtUp && (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS) > 0;
+    if (!this.replayingFromEmpty && !catchingUp) return;
+    // A catch-up touches index pages all over, as a replay does: the same cache, until caught up.
+    if (catchingUp) this.raiseCacheForReplay();
     this.db.exec('BEGIN IMMEDIATE');
-    this.replayTransactionSince = Date.now();
-    if (this.dataVersion.get() !== this.replayDataVersion) {
+    this.sharedTransactionSince = Date.now();
+    if (this.replayingFromEmpty && this.dataVersion.get() !== this.replayDataVersion) {
       // Another process wrote to the read models since the replay began (it applied batches,
       // or finished a replay of its own): what the replay handlers keep in memory may no
       // longer be so. The read models are completed and indexed as they stand, in this
@@ -330,7 +340,7 @@ export class ProjectionRunner {
     }).immediate();
     this.replayingFromEmpty = false;
     this.replayDataVersion = null;
-    this.commitReplayTransaction();
+    this.commitSharedTransaction();
     if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
   }
 
@@ -343,15 +353,15 @@ export class ProjectionRunner {
     }
   }
 
-  private rollBackReplayTransaction(): void {
-    if (this.replayTransactionSince === null) return;
-    this.replayTransactionSince = null;
+  private rollBackSharedTransaction(): void {
+    if (this.sharedTransactionSince === null) return;
+    this.sharedTransactionSince = null;
     if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
-  private commitReplayTransaction(): void {
-    if (this.replayTransactionSince === null) return;
-    this.replayTransactionSince = null;
+  private commitSharedTransaction(): void {
+    if (this.sharedTransactionSince === null) return;
+    this.sharedTransactionSince = null;
     if (!this.db.open || !this.db.inTransaction) return;
     try {
       this.db.exec('COMMIT');
