@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { openReadModelDatabase } from '../projections';
 import { SqliteEventStore } from '../src/eventstore/sqlite';
 import { round } from './lib/stats';
-import { dataset, offerReadModels, rebuildFromLog } from './lib/store/dataset';
+import { catchUpFromLog, dataset, offerReadModels, rebuildFromLog } from './lib/store/dataset';
 import { sqliteWriteFloor, writeFloorFigure } from './lib/store/write-floor';
 import type { Benchmark } from './types';
 
@@ -14,6 +14,9 @@ import type { Benchmark } from './types';
  * without applying them. Beside it, the rebuild against what SQLite alone takes to write the
  * read models it produced (rows, indexes, commit; see write-floor.ts): the part of a replay
  * no code can remove, so the two ratios together tell the writing's share from the code's.
+ * Last, a gateway's catch-up after downtime over the same log, against the same write floor:
+ * read models that are not empty, brought up to date by the live handlers with every index
+ * in place, as a restarted process or a replica back from a disconnection does it.
  */
 
 interface Floor {
@@ -69,6 +72,16 @@ export const rebuildBenchmark: Benchmark = {
     offerReadModels(data, readModelsPath);
     const written = sqliteWriteFloor(readModelsPath, workDir);
 
+    const catchUpStore = SqliteEventStore.open(data.eventsPath);
+    const behind = openReadModelDatabase(join(workDir, 'catch-up.db'));
+    let caughtUp;
+    try {
+      caughtUp = await catchUpFromLog(data, catchUpStore, behind);
+    } finally {
+      await catchUpStore.close();
+      behind.close();
+    }
+
     return [
       {
         name: `rebuild events/s (${result.readModels} read models, ${result.events} events)`,
@@ -79,6 +92,7 @@ export const rebuildBenchmark: Benchmark = {
         detail: { events: result.events, 'rebuild s': round(result.seconds), 'floor s': round(floor.seconds), 'write floor s': round(written.seconds) },
       },
       writeFloorFigure(`rebuild events/s against SQLite writing its read models (${result.events} events)`, result.events, result.seconds, written),
+      writeFloorFigure(`catch-up events/s into read models that are not empty (${caughtUp.events} events)`, caughtUp.events, caughtUp.seconds, written),
     ];
   },
 };

@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openReadModelDatabase, readModelProjections, rebuildReadModels, type ReadModelDatabase, type RebuildResult } from '../../../projections';
+import { openReadModelDatabase, ProjectionRunner, readModelProjections, rebuildReadModels, type ReadModelDatabase, type RebuildResult } from '../../../projections';
+import { startBackgroundCheckpoints } from '../../../src/sqlite/background-checkpoints';
 import { auditReplaySource } from '../../../projections/audit';
 import { openKeyRing } from '../../../src/app/deployment-keys/open-key-ring';
 import { AuditFingerprinter } from '../../../src/crypto/audit-fingerprint';
@@ -38,7 +39,7 @@ import {
 } from '../../../src/domain/partners';
 import { decide as decideToken, evolve as evolveToken, initialTokenState, tokenStreamId, type TokenState } from '../../../src/domain/tokens';
 import { SQLITE_EVENT_STORE_SCHEMA_VERSION, SqliteEventStore } from '../../../src/eventstore/sqlite';
-import type { Actor, EventMetadata } from '../../../src/eventstore/port';
+import { formatPosition, type Actor, type EventMetadata } from '../../../src/eventstore/port';
 
 /**
  * Event logs for the store, rebuild, audit and memory benchmarks, written by the domain's own
@@ -151,6 +152,41 @@ export async function rebuildFromLog(
   const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
   const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), auditReplaySource(store, keys));
   return { ...(await rebuildReadModels(store, db, projections, QUIET)), readModels: projections.length };
+}
+
+/**
+ * A gateway's catch-up after downtime, as its projection runner does it: read models that are
+ * not empty (every checkpoint at the log's first event, which stays unapplied) brought up to
+ * the end of the log batch by batch by the live handlers, checkpointed in the background as a
+ * gateway's are. Resolves with the events applied and the seconds it took.
+ */
+export async function catchUpFromLog(data: Dataset, store: SqliteEventStore, db: ReadModelDatabase): Promise<{ events: number; seconds: number }> {
+  const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
+  const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+  const runner = new ProjectionRunner(store, db, projections, QUIET);
+  const log = new Database(data.eventsPath, { readonly: true });
+  let first: bigint;
+  let events: number;
+  try {
+    const row = log.prepare<[], { first: bigint; events: number }>('SELECT MIN(position) AS first, COUNT(*) AS events FROM events').safeIntegers(true).get()!;
+    first = row.first;
+    events = Number(row.events) - 1;
+  } finally {
+    log.close();
+  }
+  db.prepare('UPDATE projection_checkpoints SET position = ?').run(formatPosition(first));
+  const checkpoints = startBackgroundCheckpoints(db);
+  const started = process.hrtime.bigint();
+  try {
+    runner.start();
+    while (!(await runner.waitUntilCaughtUp(60_000)));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (runner.appliedPosition === null) throw new Error('the catch-up applied nothing');
+    return { events, seconds };
+  } finally {
+    await runner.stop();
+    await checkpoints.stop();
+  }
 }
 
 /**
