@@ -48,18 +48,31 @@ const MAX_BATCH_SIZE = 2_000;
 export const REPLAY_CACHE_SIZE_KIB = 256 * 1024;
 
 /**
- * While replaying into empty read models, and while catching up with a backlog (a restart
- * after downtime, a replica back from a disconnection), consecutive batches share one
- * transaction for up to this long. A commit writes every page its transaction dirtied, and
- * inserts of random keys (token ids, secret hashes, event ids, fingerprints) dirty pages all
- * over their indexes, so committing each batch would write those indexes out again and again
- * (and checkpoint them into the database file each time). Half the read-model database's
- * busy_timeout, so that another process sharing it still gets the lock in time.
+ * While replaying into empty read models, consecutive batches share one transaction for up to
+ * this long. A commit writes every page its transaction dirtied, and a replay's inserts of
+ * random keys (token ids, secret hashes, event ids, fingerprints) dirty pages all over their
+ * indexes, so committing each batch would write those indexes out again and again as they
+ * grow (and checkpoint them into the database file each time). Half the read-model
+ * database's busy_timeout, so that another process sharing it still gets the lock in time.
  */
 export const REPLAY_TRANSACTION_MS = 5_000;
 
+/**
+ * While catching up with a backlog into read models that are not empty (a restart after
+ * downtime, a replica back from a disconnection), consecutive batches share one transaction
+ * for up to this long, for the same reason (see `REPLAY_TRANSACTION_MS`). Shorter than a
+ * replay's: a process on the same data directory may be live meanwhile, and its mutations
+ * wait for their read models (KEYLEDGER_READ_YOUR_WRITES_TIMEOUT_MS, 5 s by default) while
+ * this one holds the lock. Once another process has committed, the catch-up commits batch
+ * by batch for as long as it keeps doing so.
+ */
+export const CATCH_UP_TRANSACTION_MS = 2_000;
+
 export interface ProjectionRunnerOptions {
-  /** How long replay and catch-up batches share a transaction (default REPLAY_TRANSACTION_MS); 0 commits every batch. */
+  /**
+   * How long replay and catch-up batches share a transaction (defaults REPLAY_TRANSACTION_MS
+   * and CATCH_UP_TRANSACTION_MS); 0 commits every batch.
+   */
   replayTransactionMs?: number;
 }
 
@@ -91,6 +104,10 @@ export class ProjectionRunner {
   private cacheSizeBeforeReplay: number | null = null;
   /** When the runner opened the transaction its replay or catch-up batches share (see REPLAY_TRANSACTION_MS), or null. */
   private sharedTransactionSince: number | null = null;
+  /** `PRAGMA data_version` when the catch-up last opened a transaction, or null: another process's commits change it. */
+  private catchUpDataVersion: number | null = null;
+  /** Whether this catch-up has said that another process writes meanwhile (once per catch-up). */
+  private catchUpYieldNoted = false;
   /**
    * `PRAGMA data_version` when the replay from empty began: it changes when another
    * connection commits, and replay handlers rely on nobody else writing meanwhile.
@@ -244,6 +261,8 @@ export class ProjectionRunner {
         case 'caughtUp':
           if (this.replayingFromEmpty) await this.buildReplayIndexes();
           this.commitSharedTransaction();
+          this.catchUpDataVersion = null;
+          this.catchUpYieldNoted = false;
           if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
           if (!this.caughtUp) this.logger?.info({ position: this.applied?.toString() ?? null }, 'projections caught up');
           this.caughtUp = true;
@@ -251,6 +270,8 @@ export class ProjectionRunner {
           break;
         case 'disconnected':
           if (!this.replayingFromEmpty) this.commitSharedTransaction();
+          this.catchUpDataVersion = null;
+          this.catchUpYieldNoted = false;
           if (this.caughtUp) this.lastCaughtUpAt = Date.now();
           this.caughtUp = false;
           this.logger?.warn({ err: message.error }, 'event feed disconnected; reconnecting');
@@ -279,7 +300,7 @@ export class ProjectionRunner {
       this.logger?.info({ position: events[events.length - 1].position.toString() }, 'replay holds as many rows in memory as it may; replaying on with every index in place');
       this.finishReplay();
     }
-    if (this.sharedTransactionSince !== null && Date.now() - this.sharedTransactionSince >= (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS)) {
+    if (this.sharedTransactionSince !== null && Date.now() - this.sharedTransactionSince >= this.sharedTransactionMs()) {
       this.commitSharedTransaction();
     }
     // Listeners run before a shared replay transaction commits; whatever they read in this
@@ -309,10 +330,19 @@ export class ProjectionRunner {
    */
   private openSharedTransaction(): void {
     if (this.db.inTransaction) return;
-    const catchingUp = !this.caughtUp && (this.options.replayTransactionMs ?? REPLAY_TRANSACTION_MS) > 0;
-    if (!this.replayingFromEmpty && !catchingUp) return;
-    // A catch-up touches index pages all over, as a replay does: the same cache, until caught up.
-    if (catchingUp) this.raiseCacheForReplay();
+    if (!this.replayingFromEmpty) {
+      if (this.caughtUp || this.sharedTransactionMs() <= 0) return;
+      const dataVersion = this.dataVersion.get()!;
+      const othersWrote = this.catchUpDataVersion !== null && dataVersion !== this.catchUpDataVersion;
+      this.catchUpDataVersion = dataVersion;
+      if (othersWrote) {
+        if (!this.catchUpYieldNoted) this.logger?.info({ position: this.applied?.toString() ?? null }, 'another process writes to the read models; catching up batch by batch while it does');
+        this.catchUpYieldNoted = true;
+        return;
+      }
+      // A catch-up touches index pages all over, as a replay does: the same cache, until caught up.
+      this.raiseCacheForReplay();
+    }
     this.db.exec('BEGIN IMMEDIATE');
     this.sharedTransactionSince = Date.now();
     if (this.replayingFromEmpty && this.dataVersion.get() !== this.replayDataVersion) {
@@ -351,6 +381,10 @@ export class ProjectionRunner {
       bound.active.close?.();
       bound.active = bound.handler;
     }
+  }
+
+  private sharedTransactionMs(): number {
+    return this.options.replayTransactionMs ?? (this.replayingFromEmpty ? REPLAY_TRANSACTION_MS : CATCH_UP_TRANSACTION_MS);
   }
 
   private rollBackSharedTransaction(): void {

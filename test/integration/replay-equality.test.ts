@@ -90,7 +90,7 @@ describe('replaying a log of every event kind', () => {
   const temp = makeTempDir('keyledger-replay');
   afterAll(() => temp.remove());
 
-  it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one or caught up after a restart in a shared transaction, and from replays interrupted, joined by another process, bounded in memory, or of the read models an upgrade emptied', async () => {
+  it('gives the same rows and indexes from a first replay, from a rebuild, from batches applied one by one or caught up after a restart in shared transactions (alone or beside another process), and from replays interrupted, joined by another process, bounded in memory, or of the read models an upgrade emptied', async () => {
     expect(existsSync(AUDIT_WORKER)).toBe(true);
     const data = await dataset('mixed', EVENTS, { root: join(temp.path, 'cache') });
     const store = SqliteEventStore.open(data.eventsPath);
@@ -131,6 +131,26 @@ describe('replaying a log of every event kind', () => {
       behind.prepare('UPDATE projection_checkpoints SET position = ?').run('0');
       await catchUp(store, behind, data);
       expectSameAsIncremental(behind, restarted);
+
+      // Two processes catching up on the same read models at once: each sees the other's
+      // commits and goes on batch by batch rather than hold the lock while the other waits.
+      const together = join(temp.path, 'together');
+      const oneDb = openReadModelDatabase(join(together, 'readmodels.db'));
+      prepareProjections(oneDb, await projectionsOf(data, store));
+      oneDb.prepare('UPDATE projection_checkpoints SET position = ?').run('0');
+      const twoDb = openReadModelDatabase(join(together, 'readmodels.db'));
+      // Both share this test's thread: a connection waiting for the lock would hold up the one
+      // it waits for, so each gives up at once and its runner tries the batch again shortly.
+      for (const db of [oneDb, twoDb]) db.pragma('busy_timeout = 50');
+      const one = noting();
+      const two = noting();
+      await Promise.all([
+        untilCaughtUp(new ProjectionRunner(store, oneDb, await projectionsOf(data, store), one.logger)),
+        untilCaughtUp(new ProjectionRunner(store, twoDb, await projectionsOf(data, store), two.logger)),
+      ]);
+      twoDb.close();
+      expect([...one.messages(), ...two.messages()]).toContain('another process writes to the read models; catching up batch by batch while it does');
+      expectSameAsIncremental(oneDb, together);
 
       // `keyledger rebuild` over the read models built batch by batch: dropped and replayed in one transaction.
       const rebuilt = openReadModelDatabase(join(incremental, 'readmodels.db'));
