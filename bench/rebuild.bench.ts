@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openReadModelDatabase } from '../projections';
+import { openReadModelDatabase, type ReadModelDatabase } from '../projections';
 import { SqliteEventStore } from '../src/eventstore/sqlite';
 import { round } from './lib/stats';
 import { catchUpFromLog, dataset, offerReadModels, rebuildFromLog } from './lib/store/dataset';
@@ -48,6 +48,18 @@ function readFloor(eventsPath: string): Floor {
   }
 }
 
+/** Runs `build` on the log's store and the read models at `readModelsPath`, and closes both. */
+async function withReadModels<T>(eventsPath: string, readModelsPath: string, build: (store: SqliteEventStore, db: ReadModelDatabase) => Promise<T>): Promise<T> {
+  const store = SqliteEventStore.open(eventsPath);
+  const db = openReadModelDatabase(readModelsPath);
+  try {
+    return await build(store, db);
+  } finally {
+    await store.close();
+    db.close();
+  }
+}
+
 export const rebuildBenchmark: Benchmark = {
   id: 'rebuild',
   title: 'Rebuild of every read model from the log, events/s, against reading and parsing the same events',
@@ -56,31 +68,15 @@ export const rebuildBenchmark: Benchmark = {
     // A first pass brings the log into the page cache, so neither measurement pays for the disk alone.
     readFloor(data.eventsPath);
 
-    const store = SqliteEventStore.open(data.eventsPath);
     const readModelsPath = join(workDir, 'readmodels.db');
-    const readModels = openReadModelDatabase(readModelsPath);
-    let result;
-    try {
-      result = await rebuildFromLog(data, store, readModels);
-    } finally {
-      await store.close();
-      readModels.close();
-    }
+    const result = await withReadModels(data.eventsPath, readModelsPath, (store, db) => rebuildFromLog(data, store, db));
     const floor = readFloor(data.eventsPath);
     if (result.events !== floor.events) throw new Error(`the rebuild applied ${result.events} events, the log holds ${floor.events}`);
     // The audit-log and memory benchmarks start gateways on exactly these read models.
     offerReadModels(data, readModelsPath);
     const written = sqliteWriteFloor(readModelsPath, workDir);
 
-    const catchUpStore = SqliteEventStore.open(data.eventsPath);
-    const behind = openReadModelDatabase(join(workDir, 'catch-up.db'));
-    let caughtUp;
-    try {
-      caughtUp = await catchUpFromLog(data, catchUpStore, behind);
-    } finally {
-      await catchUpStore.close();
-      behind.close();
-    }
+    const caughtUp = await withReadModels(data.eventsPath, join(workDir, 'catch-up.db'), (store, db) => catchUpFromLog(data, store, db));
 
     return [
       {

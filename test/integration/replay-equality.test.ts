@@ -76,6 +76,14 @@ async function catchUp(store: SqliteEventStore, db: ReadModelDatabase, data: Dat
   await untilCaughtUp(new ProjectionRunner(store, db, await projectionsOf(data, store), QUIET, options));
 }
 
+/** Read models at `path` that have applied nothing yet, but not empty: checkpoints at position 0 keep the runner off the replay path. */
+async function readModelsBehind(path: string, store: SqliteEventStore, data: Dataset): Promise<ReadModelDatabase> {
+  const db = openReadModelDatabase(path);
+  prepareProjections(db, await projectionsOf(data, store));
+  db.prepare('UPDATE projection_checkpoints SET position = ?').run('0');
+  return db;
+}
+
 /** A quiet logger that keeps what the runner says at info level. */
 function noting(): { logger: ProjectionRunnerLogger; notes: Array<{ message: string; fields: object }>; messages(): string[] } {
   const notes: Array<{ message: string; fields: object }> = [];
@@ -96,12 +104,9 @@ describe('replaying a log of every event kind', () => {
     const store = SqliteEventStore.open(data.eventsPath);
     try {
       // Batch by batch, as a running gateway applies what is appended: every index in place,
-      // each batch in a transaction of its own. Checkpoints at position 0 (nothing applied yet,
-      // yet not empty) keep the runner off the replay path.
+      // each batch in a transaction of its own.
       const incremental = join(temp.path, 'incremental');
-      const live = openReadModelDatabase(join(incremental, 'readmodels.db'));
-      prepareProjections(live, await projectionsOf(data, store));
-      live.prepare('UPDATE projection_checkpoints SET position = ?').run('0');
+      const live = await readModelsBehind(join(incremental, 'readmodels.db'), store, data);
       await catchUp(store, live, data, { replayTransactionMs: 0 });
       const liveIndexes = indexesOf(live);
       live.close();
@@ -126,18 +131,14 @@ describe('replaying a log of every event kind', () => {
       // A process restarted behind the log: read models that are not empty, caught up with
       // batches sharing one transaction until the feed is live.
       const restarted = join(temp.path, 'restarted');
-      const behind = openReadModelDatabase(join(restarted, 'readmodels.db'));
-      prepareProjections(behind, await projectionsOf(data, store));
-      behind.prepare('UPDATE projection_checkpoints SET position = ?').run('0');
+      const behind = await readModelsBehind(join(restarted, 'readmodels.db'), store, data);
       await catchUp(store, behind, data);
       expectSameAsIncremental(behind, restarted);
 
       // Two processes catching up on the same read models at once: each sees the other's
       // commits and goes on batch by batch rather than hold the lock while the other waits.
       const together = join(temp.path, 'together');
-      const oneDb = openReadModelDatabase(join(together, 'readmodels.db'));
-      prepareProjections(oneDb, await projectionsOf(data, store));
-      oneDb.prepare('UPDATE projection_checkpoints SET position = ?').run('0');
+      const oneDb = await readModelsBehind(join(together, 'readmodels.db'), store, data);
       const twoDb = openReadModelDatabase(join(together, 'readmodels.db'));
       // Both share this test's thread: a connection waiting for the lock would hold up the one
       // it waits for, so each gives up at once and its runner tries the batch again shortly.
