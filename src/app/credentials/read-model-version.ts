@@ -21,14 +21,14 @@ const versionsByConnection = new WeakMap<Database, ReadModelVersions>();
  * the process shares one reading.
  *
  * `PRAGMA data_version` opens a read transaction of its own (shared-memory locks and a check
- * of the WAL), the dearest step of a cached verification, and a verification asked for it up
- * to three times. It is now read once and kept until the work already queued when it was
- * read has run: the microtasks of the current callback, up to the next `process.nextTick`
- * drain. That is causally safe: no new request, and no answer of another process, reaches
- * the event loop before it turns, so every request the kept reading serves was received
- * before it was taken, and whatever another process had acknowledged by then is in it.
- * A later reading is only fresher. This connection's own writes are counted with
- * `total_changes()`, read every time: it touches no page and takes no lock.
+ * of the WAL), the dearest step of a cached verification, which consults several caches. It
+ * is read once and kept until the work already queued when it was read has run: the
+ * microtasks of the current callback, up to the next `process.nextTick` drain. That is
+ * causally safe: no new request, and no answer of another process, reaches the event loop
+ * before it turns, so every request the kept reading serves had arrived before it was taken,
+ * and whatever another process had acknowledged by then is in it. A later reading is only
+ * fresher. This connection's own writes are counted with `total_changes()`, read every time:
+ * it touches no page and takes no lock.
  */
 export function readModelVersionsOf(db: Database): ReadModelVersions {
   const existing = versionsByConnection.get(db);
