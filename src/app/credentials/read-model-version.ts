@@ -57,9 +57,10 @@ export function readModelVersionsOf(db: Database): ReadModelVersions {
 /**
  * Values read from the read models, per process, kept only while `version` is unchanged: any
  * write to the read models empties it before the next lookup. The oldest entry gives way when
- * it is full.
+ * it is full. Values may be null (a row that is not there), never undefined: that is how a key
+ * not kept reads, so a kept value costs one lookup.
  */
-export class ReadModelCache<K, V> {
+export class ReadModelCache<K, V extends NonNullable<unknown> | null> {
   private readonly entries = new Map<K, V>();
   private seenVersion: string | null = null;
 
@@ -75,7 +76,8 @@ export class ReadModelCache<K, V> {
       this.entries.clear();
       this.seenVersion = version;
     }
-    if (this.entries.has(key)) return this.entries.get(key) as V;
+    const kept = this.entries.get(key);
+    if (kept !== undefined) return kept;
     const value = read(key);
     if (!keep(value)) return value;
     if (this.entries.size >= this.maxEntries) {
