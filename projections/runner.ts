@@ -260,18 +260,14 @@ export class ProjectionRunner {
           break;
         case 'caughtUp':
           if (this.replayingFromEmpty) await this.buildReplayIndexes();
-          this.commitSharedTransaction();
-          this.catchUpDataVersion = null;
-          this.catchUpYieldNoted = false;
+          this.endCatchUp();
           if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
           if (!this.caughtUp) this.logger?.info({ position: this.applied?.toString() ?? null }, 'projections caught up');
           this.caughtUp = true;
           this.lastCaughtUpAt = Date.now();
           break;
         case 'disconnected':
-          if (!this.replayingFromEmpty) this.commitSharedTransaction();
-          this.catchUpDataVersion = null;
-          this.catchUpYieldNoted = false;
+          if (!this.replayingFromEmpty) this.endCatchUp();
           if (this.caughtUp) this.lastCaughtUpAt = Date.now();
           this.caughtUp = false;
           this.logger?.warn({ err: message.error }, 'event feed disconnected; reconnecting');
@@ -381,6 +377,13 @@ export class ProjectionRunner {
       bound.active.close?.();
       bound.active = bound.handler;
     }
+  }
+
+  /** Commits a catch-up's shared transaction and forgets what it saw of other processes: the next catch-up starts afresh. */
+  private endCatchUp(): void {
+    this.commitSharedTransaction();
+    this.catchUpDataVersion = null;
+    this.catchUpYieldNoted = false;
   }
 
   private sharedTransactionMs(): number {
