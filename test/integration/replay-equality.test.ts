@@ -145,10 +145,12 @@ describe('replaying a log of every event kind', () => {
       for (const db of [oneDb, twoDb]) db.pragma('busy_timeout = 50');
       const one = noting();
       const two = noting();
-      await Promise.all([
-        untilCaughtUp(new ProjectionRunner(store, oneDb, await projectionsOf(data, store), one.logger)),
-        untilCaughtUp(new ProjectionRunner(store, twoDb, await projectionsOf(data, store), two.logger)),
-      ]);
+      // Both runners are made before either starts, so that they start together.
+      const runners = [
+        new ProjectionRunner(store, oneDb, await projectionsOf(data, store), one.logger),
+        new ProjectionRunner(store, twoDb, await projectionsOf(data, store), two.logger),
+      ];
+      await Promise.all(runners.map(untilCaughtUp));
       twoDb.close();
       expect([...one.messages(), ...two.messages()]).toContain('another process writes to the read models; catching up batch by batch while it does');
       expectSameAsIncremental(oneDb, together);
