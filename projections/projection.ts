@@ -9,8 +9,10 @@ export interface ProjectionHandler {
    */
   apply(event: RecordedEvent): void;
   /**
-   * Called with each batch before it is applied, outside its transaction: a handler whose
-   * work for the batch is done elsewhere (on another thread) waits here for it.
+   * Called with each batch before it is applied (outside its transaction, unless the batch
+   * shares one with earlier batches): a handler whose work for the batch is done elsewhere (on
+   * another thread) starts it or waits for it here. Returning nothing lets the batch be
+   * applied at once.
    */
   prepare?(events: readonly RecordedEvent[]): Promise<void> | void;
   /**
@@ -27,7 +29,10 @@ export interface ProjectionHandler {
    * the rest of the log through `handler`.
    */
   full?(): boolean;
-  /** Called once the runner no longer uses the handler: it releases what it holds beyond the database (a thread). */
+  /**
+   * Called once the runner no longer uses the handler (a replay handler when its replay ends,
+   * every handler when the runner stops): it releases what it holds beyond the database (a thread).
+   */
   close?(): void;
 }
 

@@ -175,7 +175,7 @@ export class ProjectionRunner {
       this.failure = error;
       // The failed batch may be half applied in it: the next start replays from the last commit.
       this.rollBackSharedTransaction();
-      this.closeReplayHandlers();
+      this.closeHandlers();
       this.logger?.error({ err: error }, 'projection feed failed');
       this.settleAllWaiters(false);
     });
@@ -185,7 +185,7 @@ export class ProjectionRunner {
     this.stopped = true;
     await this.subscription?.close();
     await this.loop;
-    this.closeReplayHandlers();
+    this.closeHandlers();
     this.commitSharedTransaction();
     this.restoreCacheAfterReplay();
     this.settleAllWaiters(false);
@@ -278,7 +278,11 @@ export class ProjectionRunner {
 
   private async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    for (const { active } of this.bound) await active.prepare?.(events);
+    for (const { active } of this.bound) {
+      // Awaited only when there is something to wait for: a live batch takes no extra turn.
+      const preparing = active.prepare?.(events);
+      if (preparing) await preparing;
+    }
     for (;;) {
       try {
         this.openSharedTransaction();
@@ -368,6 +372,12 @@ export class ProjectionRunner {
     this.replayDataVersion = null;
     this.commitSharedTransaction();
     if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
+  }
+
+  /** Lets every handler go, once the runner applies no more batches. */
+  private closeHandlers(): void {
+    this.closeReplayHandlers();
+    for (const { handler } of this.bound) handler.close?.();
   }
 
   /** Sends every later batch through `handler`, and lets the replay handlers go. */

@@ -6,8 +6,8 @@ import { SqliteEventStore } from '../../src/eventstore/sqlite';
 import { CHAIN_HASH_LENGTH, storedEntryOf, type StoredEntry } from './audit-entry';
 
 /**
- * What a replay of the audit history needs to compute its entries beside the replay, on a
- * worker thread: the SQLite log it replays (the worker reads it on a connection of its own)
+ * What a replay or a catch-up of the audit history needs to compute its entries beside it, on
+ * a worker thread: the SQLite log it applies (the worker reads it on a connection of its own)
  * and the keys the entries' fingerprints are made with.
  */
 export interface AuditReplaySource {
@@ -37,6 +37,10 @@ export interface AuditWorkerData {
   lookupPepper: Uint8Array;
   /** The event types the audit projection applies: the worker computes entries for these alone. */
   eventTypes: readonly string[];
+  /** The log position (decimal) after which the worker reads, or null: from the start of the log. */
+  after: string | null;
+  /** The chains' heads at `after`, as [chain, hash]; a chain not listed starts from GENESIS_HASH. */
+  heads: Array<[string, string]>;
   /** [0]: chunks the replay has used up; [1]: 1 once the replay no longer wants any. */
   progress: Int32Array;
   chunkEvents: number;
@@ -53,7 +57,11 @@ export interface AuditWorkerData {
 export interface AuditWorkerChunk {
   /** Per entry, the position of its event. */
   positions: BigInt64Array<ArrayBuffer>;
-  /** Per entry, in UTF-8, its event's id, its chain hash (CHAIN_HASH_LENGTH bytes) and its canonical text, one after another. */
+  /**
+   * Per entry, in UTF-8, one after another: its event's id, the hash it was chained to (its
+   * chain's head before it) and its own chain hash (CHAIN_HASH_LENGTH bytes each), and its
+   * canonical text.
+   */
   text: Uint8Array<ArrayBuffer>;
   /** Per entry, where its event id ends in `text`, then where its canonical text ends. */
   bounds: Uint32Array<ArrayBuffer>;
@@ -71,6 +79,12 @@ export function chunkTransfers(chunk: AuditWorkerChunk): ArrayBuffer[] {
 
 export type AuditWorkerMessage = { chunk: AuditWorkerChunk } | { end: true };
 
+/** Where a worker starts other than at the start of the log: after `after`, with each chain's head there. */
+export interface AuditEntriesFrom {
+  after: bigint;
+  heads: ReadonlyMap<string, string>;
+}
+
 /** Events of the log per chunk the worker sends. */
 const CHUNK_EVENTS = 500;
 /**
@@ -80,6 +94,8 @@ const CHUNK_EVENTS = 500;
  */
 const WINDOW_CHUNKS = 24;
 const MAX_BATCH_EVENTS = (WINDOW_CHUNKS - 1) * CHUNK_EVENTS;
+/** How long a replay waits for the entries of a batch (a chunk takes the worker milliseconds). */
+const STALLED_WORKER_MS = 10_000;
 
 /**
  * The worker's heap: what it keeps beyond the chunk it computes is a chain head per tenant. Its
@@ -108,14 +124,15 @@ export class ChunkWriter {
     this.counts = new Uint16Array(capacity);
   }
 
-  add(event: RecordedEvent, hash: string, canonical: string, fingerprints: readonly string[]): void {
-    if (hash.length !== CHAIN_HASH_LENGTH) throw new Error('chain hash of unexpected length');
+  add(event: RecordedEvent, previous: string, hash: string, canonical: string, fingerprints: readonly string[]): void {
+    if (previous.length !== CHAIN_HASH_LENGTH || hash.length !== CHAIN_HASH_LENGTH) throw new Error('chain hash of unexpected length');
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    this.reserve(3 * (event.id.length + hash.length + canonical.length));
+    this.reserve(3 * (event.id.length + previous.length + hash.length + canonical.length));
     const at = this.entries++;
     this.positions[at] = event.position;
     this.bytes += this.text.write(event.id, this.bytes, 'utf8');
     this.bounds[2 * at] = this.bytes;
+    this.bytes += this.text.write(previous, this.bytes, 'latin1');
     this.bytes += this.text.write(hash, this.bytes, 'latin1');
     this.bytes += this.text.write(canonical, this.bytes, 'utf8');
     this.bounds[2 * at + 1] = this.bytes;
@@ -150,14 +167,16 @@ const CHUNK_TEXT_BYTES = 512 * 1024;
 type ReceivedChunk = Omit<AuditWorkerChunk, 'text'> & { text: Buffer };
 
 /**
- * Audit entries of a replay from empty, computed ahead of it on a worker thread: the redaction,
- * the fingerprints, the canonical text and the chain hash of every event, which are most of the
- * replay's work for the audit history, while the replay's own thread writes the read models.
- * The worker reads the same log from its start in the same order and chains from empty heads,
- * as the replay does, so each entry is the one the replay would compute; the replay still
- * checks every entry's event id and position against the event it applies. Whatever the
- * worker does not deliver (it failed, it reached the end of the log before the replay did, an
- * entry does not match) the replay computes itself, from the chain heads it has kept.
+ * Audit entries of a replay from empty or of a long catch-up, computed ahead of it on a worker
+ * thread: the redaction, the fingerprints, the canonical text and the chain hash of every
+ * event, which are most of the replay's work for the audit history besides writing it, while
+ * the replay's own thread writes the read models. The worker reads the same log in the same
+ * order, from where the replay starts, and chains from the heads the read models held there
+ * (none for a replay from empty), so each entry is the one the replay would compute. The
+ * replay still checks every entry against what it applies: its event id and position, and the
+ * hash it was chained to against its chain's head in the read models. Whatever the worker does
+ * not deliver (it failed, it reached the end of the log before the replay did, an entry does
+ * not match) the replay computes itself.
  */
 export class AuditEntriesAhead {
   private readonly worker: Worker;
@@ -170,22 +189,28 @@ export class AuditEntriesAhead {
   private received = -1n;
   /** The worker sends no more. */
   private ended = false;
-  private waiting: { position: bigint; resolve: () => void } | null = null;
+  private waiting: { position: bigint; resolve: () => void; timer: NodeJS.Timeout } | null = null;
   private readonly logger: AuditReplaySource['logger'];
 
-  /** Starts the worker, or returns null when there is no compiled worker script (the code runs from its sources). */
-  static start(source: AuditReplaySource, eventTypes: readonly string[]): AuditEntriesAhead | null {
+  /**
+   * Starts the worker, or returns null when there is no compiled worker script (the code runs
+   * from its sources). By default it reads from the start of the log with every chain empty;
+   * `from` starts it after a position, with the chains' heads there.
+   */
+  static start(source: AuditReplaySource, eventTypes: readonly string[], from?: AuditEntriesFrom): AuditEntriesAhead | null {
     const script = source.workerScript ?? join(__dirname, 'audit-entries-worker.js');
-    return existsSync(script) ? new AuditEntriesAhead(script, source, eventTypes) : null;
+    return existsSync(script) ? new AuditEntriesAhead(script, source, eventTypes, from) : null;
   }
 
-  private constructor(script: string, source: AuditReplaySource, eventTypes: readonly string[]) {
+  private constructor(script: string, source: AuditReplaySource, eventTypes: readonly string[], from?: AuditEntriesFrom) {
     this.logger = source.logger;
     const workerData: AuditWorkerData = {
       eventsPath: source.eventsPath,
       auditKey: source.auditKey,
       lookupPepper: source.lookupPepper,
       eventTypes,
+      after: from ? from.after.toString() : null,
+      heads: from ? [...from.heads] : [],
       progress: this.progress,
       chunkEvents: CHUNK_EVENTS,
       windowChunks: WINDOW_CHUNKS,
@@ -207,7 +232,11 @@ export class AuditEntriesAhead {
 
   /** Resolves once the worker has sent the entries of every event of `events`, or will send no more. */
   prepare(events: readonly RecordedEvent[]): Promise<void> | void {
-    if (this.ended || events.length === 0) return;
+    if (events.length === 0) return;
+    // Entries of events before the batch will not be taken (the runner passed over them: another
+    // process had applied them); dropped now, they make room for the worker to go on.
+    this.passOver(events[0].position);
+    if (this.ended) return;
     if (events.length > MAX_BATCH_EVENTS) {
       this.close();
       return;
@@ -215,17 +244,30 @@ export class AuditEntriesAhead {
     const position = events[events.length - 1].position;
     if (this.received >= position) return;
     return new Promise((resolve) => {
-      this.waiting = { position, resolve };
+      // A worker that has not reached the batch by then is given up rather than waited for without end.
+      const timer = setTimeout(() => {
+        this.logger?.warn({ position: position.toString() }, 'the audit entries worker fell silent; the replay computes the rest itself');
+        this.close();
+      }, STALLED_WORKER_MS);
+      this.waiting = { position, resolve, timer };
     });
   }
 
-  /** The entry computed for `event`, or undefined: the replay computes it itself. */
-  take(event: RecordedEvent): StoredEntry | undefined {
+  /** True once the worker sends no more entries (it reached the end of the log, failed, or was closed). */
+  get done(): boolean {
+    return this.ended && this.chunks.length === 0;
+  }
+
+  /**
+   * The entry computed for `event`, chained to `headOf(chain)` (its chain's head in the read
+   * models), or undefined: the replay computes it itself.
+   */
+  take(event: RecordedEvent, headOf: (chain: string) => string): StoredEntry | undefined {
     for (;;) {
       const chunk = this.chunks[0];
       if (chunk === undefined) return undefined;
       const position = chunk.positions[this.taken];
-      // Entries of events the replay has applied without them (it could not wait for them) are passed over.
+      // Entries of events the replay has applied without them (it could not wait for them, or another process applied them) are passed over.
       if (position < event.position) {
         this.advance(chunk);
         continue;
@@ -238,12 +280,19 @@ export class AuditEntriesAhead {
         this.close();
         return undefined;
       }
-      const hashEnd = idEnd + CHAIN_HASH_LENGTH;
+      const previousEnd = idEnd + CHAIN_HASH_LENGTH;
+      const hashEnd = previousEnd + CHAIN_HASH_LENGTH;
       const count = chunk.fingerprintCounts[this.taken];
       const fingerprints = count === 0 ? [] : chunk.fingerprints.slice(this.fingerprintsTaken, this.fingerprintsTaken + count);
-      const hash = chunk.text.toString('latin1', idEnd, hashEnd);
+      const hash = chunk.text.toString('latin1', previousEnd, hashEnd);
       // The text stays bytes: decoding it here, and encoding it again for SQLite, cost the replay's thread more than the insert.
       const entry = storedEntryOf(event, hash, chunk.text.subarray(hashEnd, chunk.bounds[2 * this.taken + 1]), fingerprints);
+      if (chunk.text.toString('latin1', idEnd, previousEnd) !== headOf(entry.chain)) {
+        // Chained to another head than the read models hold (another process wrote other entries meanwhile): nothing more from the worker is used.
+        this.logger?.warn({ position: event.position.toString() }, 'the audit entries worker chained from other heads than the read models hold; the replay computes the rest itself');
+        this.close();
+        return undefined;
+      }
       this.advance(chunk);
       return entry;
     }
@@ -256,6 +305,15 @@ export class AuditEntriesAhead {
     Atomics.notify(this.progress, 0);
     this.finish();
     void this.worker.terminate().catch(() => undefined);
+  }
+
+  /** Drops the entries of events before `position`. */
+  private passOver(position: bigint): void {
+    for (;;) {
+      const chunk = this.chunks[0];
+      if (chunk === undefined || chunk.positions[this.taken] >= position) return;
+      this.advance(chunk);
+    }
   }
 
   private advance(chunk: ReceivedChunk): void {
@@ -288,6 +346,8 @@ export class AuditEntriesAhead {
   private wake(): void {
     const waiting = this.waiting;
     this.waiting = null;
-    waiting?.resolve();
+    if (waiting === null) return;
+    clearTimeout(waiting.timer);
+    waiting.resolve();
   }
 }

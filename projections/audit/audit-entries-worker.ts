@@ -1,7 +1,8 @@
 /*
- * The worker thread of AuditEntriesAhead: reads the SQLite log from its start and computes
- * every audit entry a replay from empty writes, chained from empty heads, sending them in
- * chunks and staying at most `windowChunks` chunks ahead of what the replay has used.
+ * The worker thread of AuditEntriesAhead: reads the SQLite log from its start (or after
+ * `after`) and computes every audit entry a replay writes, chained from empty heads (or those
+ * it was given), sending them in chunks and staying at most `windowChunks` chunks ahead of
+ * what the replay has used.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
@@ -15,7 +16,7 @@ const progress = data.progress;
 const buffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 const fingerprints = new AuditFingerprinter(buffer(data.auditKey), buffer(data.lookupPepper));
 const types = new Set(data.eventTypes);
-const heads = new Map<string, string>();
+const heads = new Map<string, string>(data.heads);
 const headOf = (chain: string) => heads.get(chain) ?? GENESIS_HASH;
 
 /** Waits until the replay has room for another chunk; false once it wants none. */
@@ -30,7 +31,7 @@ function waitForRoom(sent: number): boolean {
 
 const reader = SqliteLogReader.open(data.eventsPath);
 try {
-  let after: bigint | null = null;
+  let after: bigint | null = data.after === null ? null : BigInt(data.after);
   let sent = 0;
   // Room is waited for before a chunk is computed, so that a finished chunk is sent at once
   // instead of outliving the worker's young generation while it waits.
@@ -42,8 +43,8 @@ try {
     for (const event of events) {
       if (!types.has(event.type)) continue;
       const text = entryText(event, fingerprints, headOf);
+      chunk.add(event, headOf(text.chain), text.hash, text.canonical, text.fingerprints);
       heads.set(text.chain, text.hash);
-      chunk.add(event, text.hash, text.canonical, text.fingerprints);
     }
     const message = chunk.finish(after);
     port.postMessage({ chunk: message } satisfies AuditWorkerMessage, chunkTransfers(message));

@@ -114,13 +114,33 @@ export function auditProjection(fingerprints: AuditFingerprints, replaySource?: 
 
     handler(db: Database): ProjectionHandler {
       const head = db.prepare<[string], { hash: string }>('SELECT hash FROM audit_entries WHERE chain = ? ORDER BY seq DESC LIMIT 1');
+      const headOf = (chain: string) => head.get(chain)?.hash ?? GENESIS_HASH;
+      // Every chain, one index seek each: one per tenant, however many entries each holds.
+      const chains = db
+        .prepare<[], string>(
+          `WITH RECURSIVE chains (chain) AS (
+             SELECT min(chain) FROM audit_entries
+             UNION ALL SELECT (SELECT min(chain) FROM audit_entries WHERE chain > chains.chain) FROM chains WHERE chain IS NOT NULL
+           ) SELECT chain FROM chains WHERE chain IS NOT NULL`,
+        )
+        .pluck();
       // An event seen before is not inserted again: a second entry would fork the chain.
       return entryWriter(db, fingerprints, {
         insertEntry: insertEntrySql('ON CONFLICT (event_id) DO NOTHING'),
         insertFingerprint: 'INSERT OR IGNORE INTO audit_fingerprints (chain, fingerprint, seq) VALUES (?, ?, ?)',
-        headOf: (chain) => head.get(chain)?.hash ?? GENESIS_HASH,
+        headOf,
         // Chain heads read or written during a batch are forgotten after it (see ProjectionHandler.endBatch).
         forgetHeadsAfterBatch: true,
+        // A catch-up (a restart after downtime, a replica back from a disconnection) applies
+        // batches as long as a replay's: their entries are computed ahead on the worker, from
+        // the heads the read models hold before the batch.
+        startAhead: replaySource
+          ? (events) =>
+              AuditEntriesAhead.start(replaySource, ALL_EVENT_TYPES, {
+                after: events[0].position - 1n,
+                heads: new Map(chains.all().map((chain) => [chain, headOf(chain)])),
+              })
+          : undefined,
       });
     },
 
@@ -166,7 +186,17 @@ interface EntryWriterOptions {
   forgetHeadsAfterBatch: boolean;
   /** Entries computed ahead of the replay, or null. */
   ahead?: AuditEntriesAhead | null;
+  /** Starts computing entries ahead from a batch of at least AHEAD_FROM_BATCH_EVENTS events on, or returns null. */
+  startAhead?: (events: readonly RecordedEvent[]) => AuditEntriesAhead | null;
 }
+
+/**
+ * Events in a batch from which the handler has the entries of it and the batches after it
+ * computed ahead (see EntryWriterOptions.startAhead): only a catch-up's batches are this long
+ * (the runner asks for 2,000 events at a time); a running gateway's hold the appends of one
+ * group commit.
+ */
+const AHEAD_FROM_BATCH_EVENTS = 1_000;
 
 /** Writes each event's entry, chained to its chain's head, with its fingerprints and (for AuditHeadSigned) the signed head. */
 function entryWriter(db: Database, fingerprints: AuditFingerprints, options: EntryWriterOptions): ProjectionHandler {
@@ -179,11 +209,15 @@ function entryWriter(db: Database, fingerprints: AuditFingerprints, options: Ent
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   const heads = new Map<string, string>();
   const headOf = (chain: string) => heads.get(chain) ?? options.headOf(chain);
-  const ahead = options.ahead ?? null;
+  let ahead = options.ahead ?? null;
   return {
-    prepare: ahead === null ? undefined : (events) => ahead.prepare(events),
+    prepare(events) {
+      if (ahead?.done) ahead = null;
+      if (ahead === null && options.startAhead && events.length >= AHEAD_FROM_BATCH_EVENTS) ahead = options.startAhead(events);
+      return ahead?.prepare(events);
+    },
     apply(event: RecordedEvent) {
-      const entry = ahead?.take(event) ?? storedEntry(event, fingerprints, headOf);
+      const entry = ahead?.take(event, headOf) ?? storedEntry(event, fingerprints, headOf);
       const { chain } = entry;
       const result = insert.run(entry.columns);
       if (result.changes === 0) {
@@ -204,6 +238,7 @@ function entryWriter(db: Database, fingerprints: AuditFingerprints, options: Ent
     },
     close() {
       ahead?.close();
+      ahead = null;
     },
   };
 }

@@ -39,10 +39,17 @@ function indexesOf(db: ReadModelDatabase): string[] {
  */
 const AUDIT_WORKER = join(__dirname, '../../dist/projections/audit/audit-entries-worker.js');
 
-/** The gateway's read models; a replay from empty computes its audit entries on the worker, from the log at `eventsPath`. */
-async function projectionsOf(data: Dataset, store: SqliteEventStore, eventsPath = data.eventsPath) {
+/**
+ * The gateway's read models. A replay from empty, or a catch-up's long batches, compute their
+ * audit entries on the worker, from the log at `eventsPath` (with null, on their own thread);
+ * what the worker's entries make the replay say is passed to `warn`.
+ */
+async function projectionsOf(data: Dataset, store: SqliteEventStore, eventsPath: string | null = data.eventsPath, warn: (message: string) => void = () => undefined) {
   const keys = await openKeyRing(store, { current: Buffer.from(data.masterKey, 'base64'), previous: null }, { clock: systemClock, logger: QUIET });
-  const replay: AuditReplaySource = { eventsPath, auditKey: keys.auditKey, lookupPepper: keys.lookupPepper, workerScript: AUDIT_WORKER };
+  const replay: AuditReplaySource | undefined =
+    eventsPath === null
+      ? undefined
+      : { eventsPath, auditKey: keys.auditKey, lookupPepper: keys.lookupPepper, workerScript: AUDIT_WORKER, logger: { warn: (_fields, message) => warn(message) } };
   return readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), replay);
 }
 
@@ -72,8 +79,14 @@ async function untilCaughtUp(runner: ProjectionRunner): Promise<void> {
   }
 }
 
-async function catchUp(store: SqliteEventStore, db: ReadModelDatabase, data: Dataset, options?: ProjectionRunnerOptions): Promise<void> {
-  await untilCaughtUp(new ProjectionRunner(store, db, await projectionsOf(data, store), QUIET, options));
+async function catchUp(
+  store: SqliteEventStore,
+  db: ReadModelDatabase,
+  data: Dataset,
+  options?: ProjectionRunnerOptions,
+  projections?: Awaited<ReturnType<typeof projectionsOf>>,
+): Promise<void> {
+  await untilCaughtUp(new ProjectionRunner(store, db, projections ?? (await projectionsOf(data, store)), QUIET, options));
 }
 
 /** Read models at `path` that have applied nothing yet, but not empty: checkpoints at position 0 keep the runner off the replay path. */
@@ -104,10 +117,10 @@ describe('replaying a log of every event kind', () => {
     const store = SqliteEventStore.open(data.eventsPath);
     try {
       // Batch by batch, as a running gateway applies what is appended: every index in place,
-      // each batch in a transaction of its own.
+      // each batch in a transaction of its own, every audit entry computed by the handler itself.
       const incremental = join(temp.path, 'incremental');
       const live = await readModelsBehind(join(incremental, 'readmodels.db'), store, data);
-      await catchUp(store, live, data, { replayTransactionMs: 0 });
+      await catchUp(store, live, data, { replayTransactionMs: 0 }, await projectionsOf(data, store, null));
       const liveIndexes = indexesOf(live);
       live.close();
       const expected = dumpReadModels(incremental);
@@ -129,11 +142,34 @@ describe('replaying a log of every event kind', () => {
       expectSameAsIncremental(fresh, replica);
 
       // A process restarted behind the log: read models that are not empty, caught up with
-      // batches sharing one transaction until the feed is live.
+      // batches sharing one transaction until the feed is live, their audit entries computed on the worker.
+      const warnings: string[] = [];
       const restarted = join(temp.path, 'restarted');
       const behind = await readModelsBehind(join(restarted, 'readmodels.db'), store, data);
-      await catchUp(store, behind, data);
+      await catchUp(store, behind, data, undefined, await projectionsOf(data, store, data.eventsPath, (message) => warnings.push(message)));
       expectSameAsIncremental(behind, restarted);
+
+      // The same from the middle of the log, where every chain has entries already: the worker
+      // continues each from the head the read models hold. The first half is applied from a
+      // copy of the log that ends there.
+      const firstHalfLog = join(temp.path, 'first-half-events.db');
+      copyFileSync(data.eventsPath, firstHalfLog);
+      const halving = new Database(firstHalfLog);
+      halving.prepare('DELETE FROM events WHERE position > (SELECT position FROM events ORDER BY position LIMIT 1 OFFSET ?)').run(EVENTS / 2);
+      halving.close();
+      const middle = join(temp.path, 'middle');
+      const fromMiddle = await readModelsBehind(join(middle, 'readmodels.db'), store, data);
+      const firstHalf = SqliteEventStore.open(firstHalfLog);
+      try {
+        await catchUp(firstHalf, fromMiddle, data, undefined, await projectionsOf(data, firstHalf, null));
+      } finally {
+        await firstHalf.close();
+      }
+      expect(appliedAudit(fromMiddle)).toBe(EVENTS / 2 + 1);
+      expect(chainsOf(fromMiddle)).toBeGreaterThan(1);
+      await catchUp(store, fromMiddle, data, undefined, await projectionsOf(data, store, data.eventsPath, (message) => warnings.push(message)));
+      expectSameAsIncremental(fromMiddle, middle);
+      expect(warnings).toEqual([]);
 
       // Two processes catching up on the same read models at once: each sees the other's
       // commits and goes on batch by batch rather than hold the lock while the other waits.
@@ -237,24 +273,30 @@ describe('replaying a log of every event kind', () => {
         .get()!;
       changing.prepare("UPDATE events SET metadata = json_set(metadata, '$.requestId', 'req-from-the-other-log') WHERE id = ?").run(changedEvent.id);
       changing.close();
-      const fromChanged = join(temp.path, 'from-changed-log');
-      const fromChangedDb = openReadModelDatabase(join(fromChanged, 'readmodels.db'));
-      await untilCaughtUp(new ProjectionRunner(store, fromChangedDb, await projectionsOf(data, store, changedLog), QUIET));
-      fromChangedDb.close();
-      // The changed entry's text and chain hash (and the hashes of its chain after it) came from
-      // the worker; its row's other columns the replay reads from the event it applies.
-      const taken = differences(dumpReadModels(fromChanged), expected);
-      expect(taken.map((difference) => difference.split(' ')[0]).sort()).toEqual(['audit_entries', 'audit_entry_texts']);
-      const rowsOf = (table: string) => {
-        const [, row, actual, wanted] = /^[a-z_]+ row (\d+): (\{.*\}), expected (\{.*\})$/.exec(taken.find((difference) => difference.startsWith(`${table} `))!)!;
-        return { row: Number(row), actual: JSON.parse(actual) as Record<string, unknown>, wanted: JSON.parse(wanted) as Record<string, unknown> };
-      };
-      const text = rowsOf('audit_entry_texts');
-      expect(text.actual.entry).toContain('req-from-the-other-log');
-      const entry = rowsOf('audit_entries');
-      expect(entry.row).toBe(text.row);
-      expect(entry.actual.hash).not.toBe(entry.wanted.hash);
-      expect({ ...entry.actual, hash: entry.wanted.hash }).toEqual(entry.wanted);
+      // So for a replay from empty and for a catch-up alike.
+      for (const [name, open] of [
+        ['replay-from-changed-log', (path: string) => Promise.resolve(openReadModelDatabase(path))],
+        ['catch-up-from-changed-log', (path: string) => readModelsBehind(path, store, data)],
+      ] as const) {
+        const fromChanged = join(temp.path, name);
+        const fromChangedDb = await open(join(fromChanged, 'readmodels.db'));
+        await untilCaughtUp(new ProjectionRunner(store, fromChangedDb, await projectionsOf(data, store, changedLog), QUIET));
+        fromChangedDb.close();
+        // The changed entry's text and chain hash (and the hashes of its chain after it) came from
+        // the worker; its row's other columns the replay reads from the event it applies.
+        const taken = differences(dumpReadModels(fromChanged), expected);
+        expect(taken.map((difference) => difference.split(' ')[0]).sort()).toEqual(['audit_entries', 'audit_entry_texts']);
+        const rowsOf = (table: string) => {
+          const [, row, actual, wanted] = /^[a-z_]+ row (\d+): (\{.*\}), expected (\{.*\})$/.exec(taken.find((difference) => difference.startsWith(`${table} `))!)!;
+          return { row: Number(row), actual: JSON.parse(actual) as Record<string, unknown>, wanted: JSON.parse(wanted) as Record<string, unknown> };
+        };
+        const text = rowsOf('audit_entry_texts');
+        expect(text.actual.entry).toContain('req-from-the-other-log');
+        const entry = rowsOf('audit_entries');
+        expect(entry.row).toBe(text.row);
+        expect(entry.actual.hash).not.toBe(entry.wanted.hash);
+        expect({ ...entry.actual, hash: entry.wanted.hash }).toEqual(entry.wanted);
+      }
 
       const otherData = await dataset('tokens', 3_000, { root: join(temp.path, 'cache') });
       for (const [name, eventsPath] of [
@@ -274,6 +316,10 @@ describe('replaying a log of every event kind', () => {
 
 function stagingTables(db: ReadModelDatabase): string[] {
   return db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%_replay' ORDER BY name").all().map((row) => row.name);
+}
+
+function chainsOf(db: ReadModelDatabase): number {
+  return db.prepare<[], { n: number }>('SELECT COUNT(DISTINCT chain) AS n FROM audit_entries').get()!.n;
 }
 
 function appliedAudit(db: ReadModelDatabase): number {

@@ -162,7 +162,7 @@ export async function rebuildFromLog(
  */
 export async function catchUpFromLog(data: Dataset, store: SqliteEventStore, db: ReadModelDatabase): Promise<{ events: number; seconds: number }> {
   const keys = await openKeyRing(store, masterKeysOf(data), { clock: systemClock, logger: QUIET });
-  const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper));
+  const projections = readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), auditReplaySource(store, keys));
   const runner = new ProjectionRunner(store, db, projections, QUIET);
   const log = new Database(data.eventsPath, { readonly: true });
   let first: bigint;
