@@ -257,6 +257,10 @@ export class ProjectionRunner {
       switch (message.type) {
         case 'events':
           await this.applyBatch(message.events);
+          // A catch-up's pages follow one another without a wait: the event loop gets a turn
+          // between its batches, so the process answers its probes and goes on with its other
+          // work (another runner's batches, a worker's messages) while it catches up.
+          if (!this.caughtUp) await new Promise((resolve) => setImmediate(resolve));
           break;
         case 'caughtUp':
           if (this.replayingFromEmpty) await this.buildReplayIndexes();

@@ -20,8 +20,11 @@ function requireBuild(): void {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npm run build\` (npm test does it first)`);
 }
 
-/** Starts `node dist/src/main.js` as a real OS process on an ephemeral port and waits until it is ready. */
-export async function spawnGateway(dataDir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+/**
+ * Starts `node dist/src/main.js` as a real OS process on an ephemeral port and waits until it
+ * is ready, or with `ready: false` only until it listens.
+ */
+export async function spawnGateway(dataDir: string, env: Record<string, string> = {}, options: { ready?: boolean } = {}): Promise<GatewayProcess> {
   requireBuild();
   const child = spawn(process.execPath, [MAIN_JS], {
     env: {
@@ -58,7 +61,7 @@ export async function spawnGateway(dataDir: string, env: Record<string, string> 
       reject(new Error(`gateway exited (${code}) before listening:\n${output}`));
     });
   });
-  await waitForReady(url);
+  if (options.ready !== false) await waitForReady(url);
   return {
     url,
     process: child,
@@ -99,8 +102,8 @@ export class GatewayFleet {
     return temp.path;
   }
 
-  async start(dataDir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
-    const gateway = await spawnGateway(dataDir, env);
+  async start(dataDir: string, env: Record<string, string> = {}, options: { ready?: boolean } = {}): Promise<GatewayProcess> {
+    const gateway = await spawnGateway(dataDir, env, options);
     this.running.push(gateway);
     return gateway;
   }
