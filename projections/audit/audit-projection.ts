@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { AuditFingerprints } from '../../src/domain/audit/mappings';
 import type { AuditHeadSigned } from '../../src/domain/audit/events';
 import { ALL_EVENT_TYPES } from '../../src/domain/audit/event-types';
-import type { RecordedEvent } from '../../src/eventstore/port';
+import { parsePosition, type RecordedEvent } from '../../src/eventstore/port';
 import { hasTable } from '../database';
 import type { Projection, ProjectionHandler } from '../projection';
 import { AuditEntriesAhead, type AuditReplaySource } from './audit-entries-ahead';
@@ -124,6 +124,14 @@ export function auditProjection(fingerprints: AuditFingerprints, replaySource?: 
            ) SELECT chain FROM chains WHERE chain IS NOT NULL`,
         )
         .pluck();
+      const lastPosition = db.prepare<[], string>('SELECT position FROM audit_entries ORDER BY seq DESC LIMIT 1').pluck();
+      /** Where the heads stand: after the batch's first event, or after the last entry if that is later (the runner will pass over the events up to it). */
+      const headsAfter = (events: readonly RecordedEvent[]): bigint => {
+        const before = events[0].position - 1n;
+        const last = lastPosition.get();
+        const applied = last === undefined ? null : parsePosition(last);
+        return applied !== null && applied > before ? applied : before;
+      };
       // An event seen before is not inserted again: a second entry would fork the chain.
       return entryWriter(db, fingerprints, {
         insertEntry: insertEntrySql('ON CONFLICT (event_id) DO NOTHING'),
@@ -137,7 +145,7 @@ export function auditProjection(fingerprints: AuditFingerprints, replaySource?: 
         startAhead: replaySource
           ? (events) =>
               AuditEntriesAhead.start(replaySource, ALL_EVENT_TYPES, {
-                after: events[0].position - 1n,
+                after: headsAfter(events),
                 heads: new Map(chains.all().map((chain) => [chain, headOf(chain)])),
               })
           : undefined,
