@@ -1,20 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataset } from '../../bench/lib/store/dataset';
-import { GENESIS_HASH, storedEntry, type AuditReplaySource } from '../../projections/audit';
+import { GENESIS_HASH, storedEntry } from '../../projections/audit';
 import { AuditEntriesAhead } from '../../projections/audit/audit-entries-ahead';
-import { openKeyRing } from '../../src/app/deployment-keys/open-key-ring';
-import { systemClock } from '../../src/app/clock';
 import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
 import { ALL_EVENT_TYPES } from '../../src/domain/audit/event-types';
 import { SqliteEventStore, SqliteLogReader } from '../../src/eventstore/sqlite';
+import { auditWorkerSource, datasetKeys } from '../helpers/audit-worker';
 import { makeTempDir } from '../helpers/temp-dir';
 
 jest.setTimeout(120_000);
-
-const QUIET = { info: () => undefined, warn: () => undefined, error: () => undefined };
-/** The compiled worker (the test setup builds dist/). */
-const AUDIT_WORKER = join(__dirname, '../../dist/projections/audit/audit-entries-worker.js');
 
 describe('audit entries computed ahead on the worker', () => {
   const temp = makeTempDir('keyledger-audit-ahead');
@@ -23,9 +18,9 @@ describe('audit entries computed ahead on the worker', () => {
   it('are taken only while each was chained to the head its chain has in the read models, and only from a worker that keeps sending', async () => {
     const data = await dataset('tokens', 3_000, { root: join(temp.path, 'cache') });
     const store = SqliteEventStore.open(data.eventsPath);
-    let keys: Awaited<ReturnType<typeof openKeyRing>>;
+    let keys: Awaited<ReturnType<typeof datasetKeys>>;
     try {
-      keys = await openKeyRing(store, { current: Buffer.from(data.masterKey, 'base64'), previous: null }, { clock: systemClock, logger: QUIET });
+      keys = await datasetKeys(data, store);
     } finally {
       await store.close();
     }
@@ -42,13 +37,7 @@ describe('audit entries computed ahead on the worker', () => {
       return entry;
     });
     const warnings: string[] = [];
-    const source: AuditReplaySource = {
-      eventsPath: data.eventsPath,
-      auditKey: keys.auditKey,
-      lookupPepper: keys.lookupPepper,
-      workerScript: AUDIT_WORKER,
-      logger: { warn: (_fields, message) => void warnings.push(message) },
-    };
+    const source = auditWorkerSource(keys, data.eventsPath, (message) => warnings.push(message));
     const start = 200;
     const from = { after: events[start].position - 1n, heads: new Map(expected.slice(0, start).map((entry) => [entry.chain, entry.hash])) };
     const later = events.slice(start);

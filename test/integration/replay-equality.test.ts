@@ -12,12 +12,10 @@ import {
   type ProjectionRunnerOptions,
   type ReadModelDatabase,
 } from '../../projections';
-import type { AuditReplaySource } from '../../projections/audit';
 import { createTokensProjection } from '../../projections/tokens';
-import { openKeyRing } from '../../src/app/deployment-keys/open-key-ring';
-import { systemClock } from '../../src/app/clock';
 import { AuditFingerprinter } from '../../src/crypto/audit-fingerprint';
 import { SqliteEventStore } from '../../src/eventstore/sqlite';
+import { AUDIT_WORKER, auditWorkerSource, datasetKeys } from '../helpers/audit-worker';
 import { dumpReadModels } from '../helpers/read-models';
 import { makeTempDir } from '../helpers/temp-dir';
 
@@ -33,24 +31,13 @@ function indexesOf(db: ReadModelDatabase): string[] {
 }
 
 /**
- * The compiled worker that computes a replay's audit entries (the test setup builds dist/): run
- * from their sources, the projections would find no script beside them and compute every entry
- * on the replay's own thread, as a log other than a SQLite file does.
- */
-const AUDIT_WORKER = join(__dirname, '../../dist/projections/audit/audit-entries-worker.js');
-
-/**
  * The gateway's read models. A replay from empty, or a catch-up's long batches, compute their
  * audit entries on the worker, from the log at `eventsPath` (with null, on their own thread);
  * what the worker's entries make the replay say is passed to `warn`.
  */
 async function projectionsOf(data: Dataset, store: SqliteEventStore, eventsPath: string | null = data.eventsPath, warn: (message: string) => void = () => undefined) {
-  const keys = await openKeyRing(store, { current: Buffer.from(data.masterKey, 'base64'), previous: null }, { clock: systemClock, logger: QUIET });
-  const replay: AuditReplaySource | undefined =
-    eventsPath === null
-      ? undefined
-      : { eventsPath, auditKey: keys.auditKey, lookupPepper: keys.lookupPepper, workerScript: AUDIT_WORKER, logger: { warn: (_fields, message) => warn(message) } };
-  return readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), replay);
+  const keys = await datasetKeys(data, store);
+  return readModelProjections(new AuditFingerprinter(keys.auditKey, keys.lookupPepper), eventsPath === null ? undefined : auditWorkerSource(keys, eventsPath, warn));
 }
 
 /** Per table, the row count or the first row where two dumps differ: short enough to read when they do. */
