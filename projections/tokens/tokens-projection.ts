@@ -104,10 +104,10 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
           created_at TEXT NOT NULL,
           valid_until TEXT
         ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS token_secrets_by_token ON token_secrets (token_id, created_at);
-        CREATE INDEX IF NOT EXISTS token_secrets_by_lookup_tag ON token_secrets (lookup_tag) WHERE lookup_tag IS NOT NULL;
       `);
-      // What a replay staged (see replayHandler), in key order: appended to the table's B-tree instead of inserted at random.
+      // What a replay staged (see replayHandler), in key order: appended to the table's B-tree
+      // instead of inserted at random. Before the table's own indexes are built (a replay left
+      // them out): keyed by token id, not by hash, they would take every row at a random place.
       if (hasTable(db, SECRETS_STAGING)) {
         db.exec(`
           INSERT OR IGNORE INTO token_secrets (secret_hash, token_id, lookup_tag, sealed_secret, created_at, valid_until)
@@ -115,6 +115,10 @@ export function createTokensProjection(options: TokensProjectionOptions = {}): P
           DROP TABLE ${SECRETS_STAGING};
         `);
       }
+      db.exec(`
+        CREATE INDEX IF NOT EXISTS token_secrets_by_token ON token_secrets (token_id, created_at);
+        CREATE INDEX IF NOT EXISTS token_secrets_by_lookup_tag ON token_secrets (lookup_tag) WHERE lookup_tag IS NOT NULL;
+      `);
     },
 
     drop(db: Database) {
