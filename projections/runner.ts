@@ -145,7 +145,7 @@ export class ProjectionRunner {
    * or those an upgrade emptied): their deferred indexes are built once caught up.
    */
   private replayingFromEmpty = false;
-  /** The connection's cache_size before a replay from empty raised it, to restore once caught up. */
+  /** The connection's cache_size before a replay or catch-up raised it, to restore once caught up. */
   private cacheSizeBeforeReplay: number | null = null;
   /** The connection's wal_autocheckpoint before a replay or catch-up raised it, to restore once caught up. */
   private autocheckpointBeforeReplay: number | null = null;
@@ -215,7 +215,7 @@ export class ProjectionRunner {
     this.applied = from;
     if (this.replayingFromEmpty) {
       this.replayDataVersion = this.dataVersion.get()!;
-      this.raiseCacheForReplay();
+      this.raiseForReplay();
     }
     this.subscription = this.store.subscribe({ fromPosition: from, maxBatchSize: MAX_BATCH_SIZE });
     this.loop = this.consume(this.subscription).catch((error: Error) => {
@@ -234,12 +234,12 @@ export class ProjectionRunner {
     await this.loop;
     this.closeHandlers();
     this.commitSharedTransaction();
-    this.restoreCacheAfterReplay();
+    this.restoreAfterReplay();
     this.settleAllWaiters(false);
   }
 
   /** The replay's page cache and automatic checkpoint, for a replay from empty or a catch-up. */
-  private raiseCacheForReplay(): void {
+  private raiseForReplay(): void {
     const checkpointPages = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
     // 0 is off: nothing to raise.
     if (this.autocheckpointBeforeReplay === null && checkpointPages > 0 && checkpointPages < REPLAY_AUTOCHECKPOINT_PAGES) {
@@ -257,7 +257,7 @@ export class ProjectionRunner {
    * Gives the connection its own page cache and automatic checkpoint back, after the replay's
    * or catch-up's last commit. True if the cache was the replay's until now.
    */
-  private restoreCacheAfterReplay(): boolean {
+  private restoreAfterReplay(): boolean {
     if (!this.db.open) return false;
     if (this.autocheckpointBeforeReplay !== null) {
       this.db.pragma(`wal_autocheckpoint = ${this.autocheckpointBeforeReplay}`);
@@ -326,7 +326,7 @@ export class ProjectionRunner {
         case 'caughtUp':
           if (this.replayingFromEmpty) await this.buildReplayIndexes();
           this.endCatchUp();
-          if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
+          if (this.restoreAfterReplay()) this.db.pragma('shrink_memory');
           if (!this.caughtUp) this.logger?.info({ position: this.applied?.toString() ?? null }, 'projections caught up');
           this.caughtUp = true;
           this.lastCaughtUpAt = Date.now();
@@ -406,7 +406,7 @@ export class ProjectionRunner {
         return;
       }
       // A catch-up touches index pages all over, as a replay does: the same cache, until caught up.
-      this.raiseCacheForReplay();
+      this.raiseForReplay();
     }
     this.db.exec('BEGIN IMMEDIATE');
     this.sharedTransactionSince = Date.now();
@@ -438,7 +438,7 @@ export class ProjectionRunner {
     this.replayingFromEmpty = false;
     this.replayDataVersion = null;
     this.commitSharedTransaction();
-    if (this.restoreCacheAfterReplay()) this.db.pragma('shrink_memory');
+    if (this.restoreAfterReplay()) this.db.pragma('shrink_memory');
   }
 
   /** Lets every handler go, once the runner applies no more batches. */
