@@ -241,8 +241,8 @@ export class ProjectionRunner {
   /** The replay's page cache and automatic checkpoint, for a replay from empty or a catch-up. */
   private raiseForReplay(): void {
     const checkpointPages = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
-    // 0 is off: nothing to raise.
-    if (this.autocheckpointBeforeReplay === null && checkpointPages > 0 && checkpointPages < REPLAY_AUTOCHECKPOINT_PAGES) {
+    // 0 is off: nothing to raise. A threshold already this high (raised by an earlier call) is kept.
+    if (checkpointPages > 0 && checkpointPages < REPLAY_AUTOCHECKPOINT_PAGES) {
       this.autocheckpointBeforeReplay = checkpointPages;
       this.db.pragma(`wal_autocheckpoint = ${REPLAY_AUTOCHECKPOINT_PAGES}`);
     }

@@ -137,8 +137,8 @@ describe('replaying a log of every event kind', () => {
       expectSameAsIncremental(behind, restarted);
 
       // The same from the middle of the log, where every chain has entries already: the worker
-      // continues each from the head the read models hold, and no entry it sends is refused. The first half is applied from a
-      // copy of the log that ends there.
+      // continues each from the head the read models hold, and no entry it sends is refused.
+      // The first half is applied from a copy of the log that ends there.
       const firstHalfLog = join(temp.path, 'first-half-events.db');
       copyFileSync(data.eventsPath, firstHalfLog);
       const halving = new Database(firstHalfLog);
