@@ -21,4 +21,8 @@ module.exports = {
   testTimeout: 30000,
   // Process-level tests spawn the compiled gateway; keep suites from starving each other on small machines.
   maxWorkers: 2,
+  // Jest gives a worker 500 ms to exit once the run ends, and a worker that has run many suites
+  // spends longer than that freeing its heap on exit, so it was force exited (and Jest blamed a
+  // leaked handle). A worker whose heap outgrows this after a suite is replaced instead.
+  workerIdleMemoryLimit: '256MB',
 };
