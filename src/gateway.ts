@@ -401,7 +401,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return Promise.race([startup.catch(() => undefined), timeout]).then(() => startupDone);
     },
   });
-  httpServer.on('request', app);
+  httpServer.on('request', app.listener);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, () => {

@@ -2,6 +2,7 @@ import { timeOrderedUuid } from '../crypto/time-ordered-uuid';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unauthenticated } from '../domain/errors';
 import type { Principal, RequestContext } from '../app/request-context';
 import { authFailureLocked, type AuthFailureLimiter, type MutationLimiter } from '../app/rate-limits';
@@ -135,7 +136,16 @@ function isGraphQLPath(url: string): boolean {
   return path === '/graphql' || path.startsWith('/graphql/');
 }
 
-export function createHttpApp(options: HttpAppOptions): express.Express {
+/**
+ * The gateway's HTTP handling: `listener` is what the HTTP server calls for every request;
+ * `express` is the application behind it, which answers every path but /graphql.
+ */
+export interface HttpApp {
+  listener(req: IncomingMessage, res: ServerResponse): void;
+  express: express.Express;
+}
+
+export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { logger } = options;
   const app = express();
   app.disable('x-powered-by');
@@ -162,18 +172,8 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     });
     next();
   };
-  /**
-   * Every request gets its id first; /graphql (and below it) is then answered from this same
-   * handler, as `app.use('/graphql', …)` would, but without a second pass through the router
-   * (a path match and a prefix trim) on the path every verification takes. Apollo reads only
-   * the query string from the URL.
-   */
-  app.use((req, res, next) => {
-    if (!isGraphQLPath(req.url)) return requestIds(req, res, next);
-    requestIds(req, res, () => {
-      graphql(req, res, next).catch(next);
-    });
-  });
+  // Every request express answers gets its id first (/graphql gets its own in `listener`).
+  app.use(requestIds);
 
   const waitForStartup: RequestHandler = async (_req, res, next) => {
     const started = options.whenStarted(STARTUP_WAIT_MS);
@@ -271,9 +271,10 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
   };
   for (const router of options.routers ?? []) app.use(router(helpers));
 
-  app.use((_req, res) => {
+  const notFound = (res: Response) => {
     res.status(404).json({ error: 'not_found', message: 'No such endpoint' });
-  });
+  };
+  app.use((_req, res) => notFound(res));
 
   const errors: ErrorRequestHandler = (error, req, res, _next) => {
     const status = typeof error?.status === 'number' ? (error.status as number) : 500;
@@ -290,5 +291,33 @@ export function createHttpApp(options: HttpAppOptions): express.Express {
     res.status(500).json(graphQLErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
   };
   app.use(errors);
-  return app;
+
+  /*
+   * /graphql (and below it, matched as express mounts a path) is answered here rather than by
+   * express's router, on the path every verification and every mutation takes: the router
+   * spends a final-handler, a path parse, a layer match and a closure per step on each request
+   * before its first middleware runs. The request and response get what express's own
+   * `app.handle` gives them first (its request and response methods, `res.locals`), so the
+   * handlers behind are the ones express would run, in the same order: request id, start-up
+   * wait, address lock, JSON body, then a prepared operation or Apollo.
+   */
+  const graphqlDone = (req: Request, res: Response) => (error?: unknown) => {
+    // As express's final handler does once an answer has begun: the connection is all that is left to end.
+    if (res.headersSent) return void req.socket.destroy();
+    if (error) return errors(error, req, res, () => {});
+    notFound(res);
+  };
+  const listener = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+    if (!isGraphQLPath(incoming.url ?? '/')) return void app(incoming, outgoing);
+    const req = Object.setPrototypeOf(incoming, app.request) as Request;
+    const res = Object.setPrototypeOf(outgoing, app.response) as Response;
+    req.res = res;
+    res.req = req;
+    res.locals = Object.create(null) as Response['locals'];
+    const done = graphqlDone(req, res);
+    requestIds(req, res, () => {
+      graphql(req, res, done).catch(done);
+    });
+  };
+  return { listener, express: app };
 }
