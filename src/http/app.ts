@@ -1,7 +1,7 @@
 import { timeOrderedUuid } from '../crypto/time-ordered-uuid';
 import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { unauthenticated } from '../domain/errors';
 import type { Principal, RequestContext } from '../app/request-context';
@@ -88,15 +88,22 @@ export function bearerOrBasicOf(header: string | undefined): string {
 }
 
 /**
+ * A request as its handlers read it, whether or not express has given it its methods:
+ * /graphql requests get them only when a handler needs them (see `listener`).
+ */
+type AnyRequest = IncomingMessage & { ip?: string; body?: unknown };
+type AnyResponse = ServerResponse & { locals: Record<string, unknown> };
+
+/**
  * The client's address, by the rule of `req.ip` under the app's `trust proxy` setting, worked
  * out once per request (by `requestIds`): express works it out anew on every read, and
  * without trusted proxies it is simply the socket's peer.
  */
-function clientIpOf(req: Request, res: Response): string | undefined {
+function clientIpOf(req: AnyRequest, res: AnyResponse): string | undefined {
   return 'clientIp' in res.locals ? (res.locals.clientIp as string | undefined) : req.ip;
 }
 
-function requestContext(req: Request, res: Response, authenticate: HttpAppOptions['authenticate']): RequestContext {
+function requestContext(req: AnyRequest, res: AnyResponse, authenticate: HttpAppOptions['authenticate']): RequestContext {
   const requestId = res.locals.requestId as string;
   const ip = clientIpOf(req, res);
   const userAgent = req.headers['user-agent'];
@@ -121,7 +128,7 @@ function requestContext(req: Request, res: Response, authenticate: HttpAppOption
 }
 
 /** One context per request, however many routes and middlewares ask, so a credential is checked (and charged) once. */
-function memoizedContext(req: Request, res: Response, authenticate: HttpAppOptions['authenticate']): RequestContext {
+function memoizedContext(req: AnyRequest, res: AnyResponse, authenticate: HttpAppOptions['authenticate']): RequestContext {
   const existing = res.locals.requestContext as RequestContext | undefined;
   if (existing) return existing;
   const created = requestContext(req, res, authenticate);
@@ -153,7 +160,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   app.set('trust proxy', options.trustProxy);
 
   const addressOf = clientAddressOf(options.trustProxy);
-  const requestIds = (req: Request, res: Response, next: NextFunction) => {
+  const requestIds = (req: AnyRequest, res: AnyResponse, next: () => void) => {
     res.locals.clientIp = addressOf(req);
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : timeOrderedUuid();
@@ -163,7 +170,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (!logger.isLevelEnabled('info')) return next();
     const started = process.hrtime.bigint();
     // The path only: query strings may carry GraphQL variables, and so secrets.
-    const path = req.path;
+    const path = (req.url ?? '/').split('?', 1)[0];
     res.on('finish', () => {
       logger.info(
         { requestId, method: req.method, path, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },
@@ -186,7 +193,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   };
 
   // A locked-out address is answered before its credential is read, let alone checked.
-  const refuseLockedAddress = async (req: Request, res: Response): Promise<boolean> => {
+  const refuseLockedAddress = async (req: AnyRequest, res: AnyResponse): Promise<boolean> => {
     if (req.headers.authorization === undefined) return false;
     const retryAfter = await options.authFailures.lockedFor(clientIpOf(req, res));
     if (retryAfter === null) {
@@ -195,8 +202,8 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       return false;
     }
     const refusal = authFailureLocked(retryAfter);
-    res
-      .status(429)
+    withExpress(req, res)
+      .res.status(429)
       .setHeader('retry-after', String(retryAfter))
       .json({ errors: [{ message: refusal.message, extensions: { code: refusal.code, retryAfter } }] });
     return true;
@@ -207,7 +214,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const apollo = expressMiddleware(options.apollo, {
     context: async ({ req, res }) => memoizedContext(req, res, options.authenticate),
   });
-  const answerPrepared = async (request: PreparedRequest, req: Request, res: Response) => {
+  const answerPrepared = async (request: PreparedRequest, req: AnyRequest, res: AnyResponse) => {
     const started = process.hrtime.bigint();
     const answer = await options.preparedQueries!.run(request, memoizedContext(req, res, options.authenticate));
     options.metrics.recordOperation(request.operation, answer.failed, started, true);
@@ -222,17 +229,20 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
    * In order: held until start-up is done, refused when its address is locked out, the JSON
    * body parsed, then a prepared operation executed directly or Apollo.
    */
-  const graphql = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+  const graphql = async (req: AnyRequest, res: AnyResponse, next: (error?: unknown) => void): Promise<void> => {
     const started = options.whenStarted(STARTUP_WAIT_MS);
-    if (started !== true && !(started !== false && (await started))) return refuseWhileStarting(res);
+    if (started !== true && !(started !== false && (await started))) return refuseWhileStarting(withExpress(req, res).res);
     if (await refuseLockedAddress(req, res)) return;
     const parsed = (error?: unknown) => {
       if (error) return next(error);
       const prepared = req.method === 'POST' ? options.preparedQueries?.match(req.body, req.headers.accept) : null;
       if (prepared) return void answerPrepared(prepared, req, res).catch(next);
-      Promise.resolve(apollo(req, res, next)).catch(next);
+      const served = withExpress(req, res);
+      Promise.resolve(apollo(served.req, served.res, next)).catch(next);
     };
-    if (!readPlainJsonBody(req, limitBytes, parsed)) parseJson(req, res, parsed);
+    if (readPlainJsonBody(req, limitBytes, parsed)) return;
+    const served = withExpress(req, res);
+    parseJson(served.req, served.res, parsed);
   };
 
   app.get('/healthz', (_req, res) => {
@@ -294,26 +304,36 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   /*
    * /graphql (and below it, matched as express mounts a path) is answered here rather than by
-   * express's router, on the path every verification and every mutation takes: the router
-   * spends a final-handler, a path parse, a layer match and a closure per step on each request
-   * before its first middleware runs. The request and response get what express's own
-   * `app.handle` gives them first (its request and response methods, `res.locals`), so the
-   * handlers behind are the ones express would run, in the same order: request id, start-up
-   * wait, address lock, JSON body, then a prepared operation or Apollo.
+   * express's router, on the path every verification and every mutation takes, and a prepared
+   * operation is answered with node's own request and response. Before its first middleware
+   * runs, the router spends a final handler, a path parse, a layer match and a closure per
+   * step on each request, and express gives the request and response its methods by changing
+   * their prototypes, which V8 makes costly, for these objects and for node's HTTP code that
+   * then meets them in two shapes (the README's benchmark history has the figures). The handlers
+   * are the ones express would run, in the same order (request id, start-up wait, address
+   * lock, JSON body, then a prepared operation or Apollo), and a request is given express's
+   * methods as express's own `app.handle` gives them (`withExpress`) before any handler that
+   * uses them: Apollo, express.json, the refusals and the error handler.
    */
-  const graphqlDone = (req: Request, res: Response) => (error?: unknown) => {
+  const withExpress = (req: AnyRequest, res: AnyResponse): { req: Request; res: Response } => {
+    if (Object.getPrototypeOf(res) !== app.response) {
+      Object.setPrototypeOf(req, app.request);
+      Object.setPrototypeOf(res, app.response);
+      Object.assign(req, { res });
+      Object.assign(res, { req });
+    }
+    return { req: req as Request, res: res as unknown as Response };
+  };
+  const graphqlDone = (req: AnyRequest, res: AnyResponse) => (error?: unknown) => {
     // As express's final handler does once an answer has begun: the connection is all that is left to end.
     if (res.headersSent) return void req.socket.destroy();
-    if (error) return errors(error, req, res, () => {});
-    notFound(res);
+    const served = withExpress(req, res);
+    if (error) return errors(error, served.req, served.res, () => {});
+    notFound(served.res);
   };
-  const listener = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
-    if (!isGraphQLPath(incoming.url ?? '/')) return void app(incoming, outgoing);
-    const req = Object.setPrototypeOf(incoming, app.request) as Request;
-    const res = Object.setPrototypeOf(outgoing, app.response) as Response;
-    req.res = res;
-    res.req = req;
-    res.locals = Object.create(null) as Response['locals'];
+  const listener = (req: IncomingMessage, outgoing: ServerResponse): void => {
+    if (!isGraphQLPath(req.url ?? '/')) return void app(req, outgoing);
+    const res = Object.assign(outgoing, { locals: Object.create(null) as Record<string, unknown> });
     const done = graphqlDone(req, res);
     requestIds(req, res, () => {
       graphql(req, res, done).catch(done);

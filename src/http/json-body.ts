@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 
 const PLAIN_JSON = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
 const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*(.)/;
@@ -18,7 +18,7 @@ function bodyError(status: number, type: string, message: string): Error & { sta
  * (content-type parsing, charset decoding, stream plumbing) cost more than parsing the JSON on
  * the path every verification takes.
  */
-export function readPlainJsonBody(req: Request, limitBytes: number, done: (error?: unknown) => void): boolean {
+export function readPlainJsonBody(req: IncomingMessage & { body?: unknown }, limitBytes: number, done: (error?: unknown) => void): boolean {
   const { headers } = req;
   const type = headers['content-type'];
   if (req.method !== 'POST' || type === undefined || !PLAIN_JSON.has(type.toLowerCase())) return false;

@@ -67,6 +67,37 @@ describe('/graphql request bodies', () => {
     expect(await at('/api/graphql')).toBe(404);
   });
 
+  it('logs every /graphql request, prepared or not, with its id, path and status and without its query string', async () => {
+    const logged = (requestId: string) =>
+      gw
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes(`"requestId":"${requestId}"`) && line.includes('"msg":"request"'))
+        .map((line) => JSON.parse(line) as { method: string; path: string; status: number });
+    const post = async (path: string, requestId: string, body: string) => {
+      const response = await fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${reader}`, 'x-request-id': requestId },
+        body,
+      });
+      await response.text();
+      return response;
+    };
+    // Sent twice, a document is prepared the second time; a document with a syntax error never is.
+    for (const requestId of ['log-first', 'log-prepared']) {
+      const response = await post('/graphql?variables=%7B%22secret%22%3A%22query-string-secret%22%7D', requestId, VIEWER);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-request-id')).toBe(requestId);
+    }
+    expect((await post('/GraphQL/', 'log-refused', JSON.stringify({ query: '{ viewer {' }))).status).toBe(400);
+    expect((await post('/graphql', 'log-not-json', '{"query": ')).status).toBe(400);
+    expect(logged('log-first')).toEqual([expect.objectContaining({ method: 'POST', path: '/graphql', status: 200 })]);
+    expect(logged('log-prepared')).toEqual([expect.objectContaining({ method: 'POST', path: '/graphql', status: 200 })]);
+    expect(logged('log-refused')).toEqual([expect.objectContaining({ path: '/GraphQL/', status: 400 })]);
+    expect(logged('log-not-json')).toEqual([expect.objectContaining({ path: '/graphql', status: 400 })]);
+    expect(gw.logs()).not.toContain('query-string-secret');
+  });
+
   it('a client that goes away in the middle of its body leaves the gateway answering others', async () => {
     const { port } = new URL(gw.url);
     await new Promise<void>((resolve, reject) => {
