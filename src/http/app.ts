@@ -308,12 +308,12 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
    * operation is answered with node's own request and response. Before its first middleware
    * runs, the router spends a final handler, a path parse, a layer match and a closure per
    * step on each request, and express gives the request and response its methods by changing
-   * their prototypes, which V8 makes costly, for these objects and for node's HTTP code that
-   * then meets them in two shapes (the README's benchmark history has the figures). The handlers
-   * are the ones express would run, in the same order (request id, start-up wait, address
-   * lock, JSON body, then a prepared operation or Apollo), and a request is given express's
-   * methods as express's own `app.handle` gives them (`withExpress`) before any handler that
-   * uses them: Apollo, express.json, the refusals and the error handler.
+   * their prototypes, which measured as the larger part of the two costs (the README's
+   * benchmark history has the figures). The handlers are the ones express would run, in the
+   * same order (request id, start-up wait, address lock, JSON body, then a prepared operation
+   * or Apollo), and a request is given express's methods as express's own `app.handle` gives
+   * them (`withExpress`) before any handler that uses them: Apollo, express.json, the
+   * refusals and the error handler.
    */
   const withExpress = (req: AnyRequest, res: AnyResponse): { req: Request; res: Response } => {
     if (Object.getPrototypeOf(res) !== app.response) {
