@@ -83,12 +83,16 @@ describe('/graphql request bodies', () => {
       await response.text();
       return response;
     };
-    // Sent twice, a document is prepared the second time; a document with a syntax error never is.
+    // A document not sent before is answered by Apollo, and prepared for the next time; one with a syntax error never is.
+    const fresh = JSON.stringify({ query: 'query LoggedTwice { viewer { id } }' });
+    const prepared = async () => Number(/^keyledger_graphql_prepared_requests_total (\d+)/m.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1]);
+    const before = await prepared();
     for (const requestId of ['log-first', 'log-prepared']) {
-      const response = await post('/graphql?variables=%7B%22secret%22%3A%22query-string-secret%22%7D', requestId, VIEWER);
+      const response = await post('/graphql?variables=%7B%22secret%22%3A%22query-string-secret%22%7D', requestId, fresh);
       expect(response.status).toBe(200);
       expect(response.headers.get('x-request-id')).toBe(requestId);
     }
+    expect(await prepared()).toBe(before + 1);
     expect((await post('/GraphQL/', 'log-refused', JSON.stringify({ query: '{ viewer {' }))).status).toBe(400);
     expect((await post('/graphql', 'log-not-json', '{"query": ')).status).toBe(400);
     expect(logged('log-first')).toEqual([expect.objectContaining({ method: 'POST', path: '/graphql', status: 200 })]);
