@@ -136,6 +136,20 @@ function memoizedContext(req: AnyRequest, res: AnyResponse, authenticate: HttpAp
   return created;
 }
 
+/**
+ * A request target's path without its query string, as express's `req.path` reads it, also
+ * for a target in absolute form (`http://host/path`).
+ */
+function pathOf(url: string): string {
+  const path = url.split('?', 1)[0];
+  if (path.startsWith('/')) return path;
+  try {
+    return new URL(path).pathname;
+  } catch {
+    return path;
+  }
+}
+
 /** Whether `url` is /graphql or below it, matched as express mounts a path: case-insensitively, by whole segments. */
 function isGraphQLPath(url: string): boolean {
   const query = url.indexOf('?');
@@ -170,7 +184,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (!logger.isLevelEnabled('info')) return next();
     const started = process.hrtime.bigint();
     // The path only: query strings may carry GraphQL variables, and so secrets.
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const path = pathOf(req.url ?? '/');
     res.on('finish', () => {
       logger.info(
         { requestId, method: req.method, path, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },

@@ -102,6 +102,26 @@ describe('/graphql request bodies', () => {
     expect(gw.logs()).not.toContain('query-string-secret');
   });
 
+  it('logs the path of a request target in absolute form, without its query string', async () => {
+    const { port } = new URL(gw.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let received = '';
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write('GET http://keyledger.example/healthz?token=absolute-form-secret HTTP/1.1\r\nHost: keyledger.example\r\nX-Request-Id: log-absolute\r\nConnection: close\r\n\r\n');
+      });
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    const line = gw
+      .logs()
+      .split('\n')
+      .find((entry) => entry.includes('"requestId":"log-absolute"') && entry.includes('"msg":"request"'));
+    expect(JSON.parse(line ?? '{}')).toEqual(expect.objectContaining({ method: 'GET', path: '/healthz', status: 200 }));
+    expect(gw.logs()).not.toContain('absolute-form-secret');
+  });
+
   it('a client that goes away in the middle of its body leaves the gateway answering others', async () => {
     const { port } = new URL(gw.url);
     await new Promise<void>((resolve, reject) => {
