@@ -136,12 +136,18 @@ function memoizedContext(req: AnyRequest, res: AnyResponse, authenticate: HttpAp
   return created;
 }
 
+/** A request target without its query string. */
+function withoutQuery(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 /**
  * A request target's path without its query string, as express's `req.path` reads it, also
  * for a target in absolute form (`http://host/path`).
  */
 function pathOf(url: string): string {
-  const path = url.split('?', 1)[0];
+  const path = withoutQuery(url);
   if (path.startsWith('/')) return path;
   try {
     return new URL(path).pathname;
@@ -152,8 +158,7 @@ function pathOf(url: string): string {
 
 /** Whether `url` is /graphql or below it, matched as express mounts a path: case-insensitively, by whole segments. */
 function isGraphQLPath(url: string): boolean {
-  const query = url.indexOf('?');
-  const path = (query < 0 ? url : url.slice(0, query)).toLowerCase();
+  const path = withoutQuery(url).toLowerCase();
   return path === '/graphql' || path.startsWith('/graphql/');
 }
 
